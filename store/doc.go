@@ -1,0 +1,15 @@
+// Package store defines the records oauthkit keeps and the small interfaces a
+// storage backend implements. It is the Go form of Flask-OAuthlib's getters and
+// setters: [ClientStore] is the clientgetter, [UserStore] the usergetter, and
+// [TokenStore] the grantgetter/grantsetter and tokengetter/tokensetter.
+//
+// Backends live in sub-packages, one per database: memory (the embedded
+// default), sqlite, postgres and redis. Each imports only its own driver; this
+// package imports nothing outside the standard library. Every backend, and any
+// third-party one, should pass the conformance suite in store/storetest.
+//
+// Secrets never reach a store in the clear. Tokens, authorization codes and
+// generated client secrets are kept only as a SHA-256 [Hash]; user passwords
+// only as an argon2id hash (see store/password). A dump of any backend
+// therefore cannot be replayed against the server.
+package store

@@ -1,0 +1,22 @@
+package store
+
+import "errors"
+
+// Sentinel errors every backend returns, so callers can branch with errors.Is.
+var (
+	// ErrNotFound means no live record matches: it never existed, it expired,
+	// or it was revoked. Callers must not learn which.
+	ErrNotFound = errors.New("store: not found")
+
+	// ErrConsumed means a single-use token (an authorization code or a
+	// rotated refresh token) was already used. The backend returns it together
+	// with the token, so the caller can revoke the token's family.
+	ErrConsumed = errors.New("store: already consumed")
+
+	// ErrRevoked means the token's family was revoked; nothing more may be
+	// issued in it.
+	ErrRevoked = errors.New("store: family revoked")
+
+	// ErrExists means a record with the same key is already stored.
+	ErrExists = errors.New("store: already exists")
+)

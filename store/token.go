@@ -1,0 +1,84 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// Kind says what a stored token is.
+type Kind uint8
+
+// The kinds of token a store keeps.
+const (
+	KindCode    Kind = 1 // an authorization code
+	KindAccess  Kind = 2 // an access token
+	KindRefresh Kind = 3 // a refresh token
+)
+
+// String returns the kind's name as RFC 7009 token_type_hint spells it.
+func (k Kind) String() string {
+	switch k {
+	case KindCode:
+		return "authorization_code"
+	case KindAccess:
+		return "access_token"
+	case KindRefresh:
+		return "refresh_token"
+	}
+	return "unknown"
+}
+
+// Token is an issued authorization code, access token or refresh token,
+// identified by the SHA-256 of its value: the value itself is never stored.
+//
+// Every token issued from one authorization (a code, the tokens exchanged for
+// it, and every rotation of its refresh token) shares a Family, so that the
+// whole grant can be revoked at once.
+type Token struct {
+	Hash      Hash      // SHA-256 of the token value
+	Kind      Kind      // code, access or refresh
+	Family    string    // the grant this token belongs to
+	ClientID  string    // the client it was issued to
+	Subject   string    // the user's ID; empty for client_credentials
+	Username  string    // the user's login name, for introspection
+	Scopes    []string  // granted scopes; shared, treat as read-only
+	IssuedAt  time.Time // when it was issued
+	ExpiresAt time.Time // when it stops being valid
+
+	// Authorization codes only: what the code is bound to.
+	RedirectURI   string // the redirect_uri sent to the authorize endpoint, if any
+	CodeChallenge string // PKCE S256 challenge
+}
+
+// TokenStore is the grantgetter/grantsetter and tokengetter/tokensetter in one.
+//
+// Tokens are looked up by [Hash]. A store should treat a token whose
+// ExpiresAt is not after the current time as absent, and may delete it.
+// Every method should be safe for concurrent use and honour ctx cancellation.
+type TokenStore interface {
+	// CreateToken stores t. It should return ErrExists if a token with the
+	// same hash is stored, and ErrRevoked if t's family has been revoked.
+	CreateToken(ctx context.Context, t *Token) error
+
+	// Token returns the live token with hash h. It should return
+	// ErrNotFound if the token is unknown, expired, consumed or revoked.
+	Token(ctx context.Context, h Hash) (Token, error)
+
+	// ConsumeToken atomically marks the live token with hash h as used and
+	// returns it. However many callers race, exactly one should succeed.
+	// For a token already consumed, it should return the token together
+	// with ErrConsumed, for as long as the token would otherwise have lived,
+	// so that the caller can revoke its family. Unknown, expired or revoked
+	// tokens give ErrNotFound.
+	ConsumeToken(ctx context.Context, h Hash) (Token, error)
+
+	// RevokeToken revokes the token with hash h alone. If there is no such
+	// token, RevokeToken should be a no-op and return nil.
+	RevokeToken(ctx context.Context, h Hash) error
+
+	// RevokeFamily revokes every token of the family, and should make
+	// CreateToken fail with ErrRevoked for that family from then on (at
+	// least until the family's last token would have expired). Revoking an
+	// unknown family should be a no-op and return nil.
+	RevokeFamily(ctx context.Context, family string) error
+}
