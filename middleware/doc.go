@@ -1,0 +1,41 @@
+// Package middleware protects net/http handlers with OAuth 2.0 bearer tokens
+// (RFC 6750): the Go form of Flask-OAuthlib's @require_oauth.
+//
+//	mux.Handle("GET /api/data", middleware.RequireOAuth(provider, "read")(dataHandler))
+//
+// and, inside the handler, the Go form of request.oauth:
+//
+//	tok, _ := middleware.TokenFromContext(r.Context())
+//	fmt.Fprintln(w, "hello", tok.Username)
+//
+// # Scopes
+//
+// [RequireOAuth] and [Guard.Require] need every scope listed (all-of):
+// RequireOAuth(v, "read", "write") admits a token granted "read write" and
+// refuses one granted only "read". [RequireAnyScope] and [Guard.RequireAny]
+// need at least one of them (any-of). With no scopes listed, any valid token
+// is admitted. Scope names are compared exactly, case-sensitively (RFC 6749
+// §3.3).
+//
+// # Errors
+//
+// Failures are answered as RFC 6750 §3 prescribes:
+//
+//   - no token: 401 with WWW-Authenticate: Bearer realm="…" and no error code;
+//   - a malformed request (two Authorization headers, a token in two places,
+//     characters outside the b64token syntax): 400 invalid_request;
+//   - an unknown, expired or revoked token: 401 invalid_token;
+//   - a valid token without the scopes: 403 insufficient_scope with the
+//     scopes required.
+//
+// The body is a small JSON object with error and error_description; replace it
+// with [Options].ErrorWriter.
+//
+// # Validators
+//
+// A [Validator] turns a token string into a [Token]. The authorization server's
+// grant.Provider is one (local validation against its store). For resource
+// servers that run apart from the authorization server, this package provides
+// validators that check JWT access tokens against a JWKS URL and that ask an
+// RFC 7662 introspection endpoint.
+package middleware

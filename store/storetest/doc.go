@@ -1,0 +1,32 @@
+// Package storetest is the conformance suite every oauthkit store runs: the
+// memory, SQLite, PostgreSQL and Redis backends, and any third-party one.
+//
+// A backend's test calls [Run] with a function that returns a new, empty
+// store:
+//
+//	func TestConformance(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) storetest.Store {
+//			s, err := mystore.Open(t.Context(), t.TempDir()+"/db")
+//			if err != nil {
+//				t.Fatal(err)
+//			}
+//			t.Cleanup(func() { s.Close() })
+//			return s
+//		})
+//	}
+//
+// The suite checks the contract written on [store.TokenStore] and
+// [store.ClientRegistry]: create and get, ErrExists and ErrNotFound, expiry,
+// atomic single-use consumption under concurrency, single-token and family
+// revocation, refresh-token rotation with reuse detection, context
+// cancellation, and ten thousand tokens in one store. If the store also
+// implements [Dumper], the suite checks that no raw token reaches it.
+//
+// What the suite accepts as equal: a nil slice and an empty one (a store may
+// return either), and two times less than a millisecond apart (a store may
+// keep milliseconds or microseconds, in any location). Everything else must
+// round-trip exactly.
+//
+// [Bench] holds the benchmarks every backend reports: CreateToken and Token
+// (the lookup a resource server makes) under parallel load.
+package storetest
