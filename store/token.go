@@ -54,10 +54,18 @@ type Token struct {
 //
 // Tokens are looked up by [Hash]. A store should treat a token whose
 // ExpiresAt is not after the current time as absent, and may delete it.
-// Every method should be safe for concurrent use and honour ctx cancellation.
+// Times should round-trip to at least the millisecond; an empty Scopes may
+// come back nil.
+//
+// Every method should be safe for concurrent use and honour ctx: called with
+// a canceled or expired ctx, it should return an error wrapping ctx.Err()
+// rather than block. Sentinel errors may be wrapped; compare with errors.Is.
+// The suite in store/storetest checks all of this.
 type TokenStore interface {
 	// CreateToken stores t. It should return ErrExists if a token with the
 	// same hash is stored, and ErrRevoked if t's family has been revoked.
+	// A token that has already expired should be accepted (nil) and then
+	// never found.
 	CreateToken(ctx context.Context, t *Token) error
 
 	// Token returns the live token with hash h. It should return
@@ -72,8 +80,9 @@ type TokenStore interface {
 	// tokens give ErrNotFound.
 	ConsumeToken(ctx context.Context, h Hash) (Token, error)
 
-	// RevokeToken revokes the token with hash h alone. If there is no such
-	// token, RevokeToken should be a no-op and return nil.
+	// RevokeToken revokes the token with hash h alone, consumed or not; its
+	// family stays usable. If there is no such token, RevokeToken should be
+	// a no-op and return nil.
 	RevokeToken(ctx context.Context, h Hash) error
 
 	// RevokeFamily revokes every token of the family, and should make

@@ -19,6 +19,9 @@ func (t *clientTable) init() { t.clients = make(map[string]*store.Client) }
 // Client returns the client with the given ID, or store.ErrNotFound. The
 // returned Client is shared: treat it as read-only.
 func (t *clientTable) Client(ctx context.Context, id string) (*store.Client, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	t.mu.RLock()
 	c, ok := t.clients[id]
 	t.mu.RUnlock()
@@ -30,6 +33,9 @@ func (t *clientTable) Client(ctx context.Context, id string) (*store.Client, err
 
 // CreateClient stores a copy of c, or returns store.ErrExists.
 func (t *clientTable) CreateClient(ctx context.Context, c *store.Client) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	cp := *c
 	cp.RedirectURIs = slices.Clone(c.RedirectURIs)
 	cp.GrantTypes = slices.Clone(c.GrantTypes)
@@ -45,6 +51,9 @@ func (t *clientTable) CreateClient(ctx context.Context, c *store.Client) error {
 
 // DeleteClient removes the client with the given ID, if any.
 func (t *clientTable) DeleteClient(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	t.mu.Lock()
 	delete(t.clients, id)
 	t.mu.Unlock()
@@ -53,6 +62,9 @@ func (t *clientTable) DeleteClient(ctx context.Context, id string) error {
 
 // Clients returns every client, ordered by ID.
 func (t *clientTable) Clients(ctx context.Context) ([]*store.Client, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	t.mu.RLock()
 	out := make([]*store.Client, 0, len(t.clients))
 	for _, c := range t.clients {

@@ -149,6 +149,9 @@ func (sh *shard) sweep(now int64) []*family {
 
 // Token returns the live token with hash h.
 func (t *tokenTable) Token(ctx context.Context, h store.Hash) (store.Token, error) {
+	if err := ctx.Err(); err != nil {
+		return store.Token{}, err
+	}
 	sh := t.shard(h)
 	sh.mu.RLock()
 	e, ok := sh.m[h]
