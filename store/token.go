@@ -45,6 +45,10 @@ type Token struct {
 	IssuedAt  time.Time // when it was issued
 	ExpiresAt time.Time // when it stops being valid
 
+	// ConsumedAt is when ConsumeToken first took the token; stores set it
+	// and return it together with ErrConsumed. Zero until then.
+	ConsumedAt time.Time
+
 	// Authorization codes only: what the code is bound to.
 	RedirectURI   string // the redirect_uri sent to the authorize endpoint, if any
 	CodeChallenge string // PKCE S256 challenge
@@ -74,8 +78,9 @@ type TokenStore interface {
 
 	// ConsumeToken atomically marks the live token with hash h as used and
 	// returns it. However many callers race, exactly one should succeed.
-	// For a token already consumed, it should return the token together
-	// with ErrConsumed, for as long as the token would otherwise have lived,
+	// For a token already consumed, it should return the token (with
+	// ConsumedAt set to the time of the first, winning call) together with
+	// ErrConsumed, for as long as the token would otherwise have lived,
 	// so that the caller can revoke its family. Unknown, expired or revoked
 	// tokens give ErrNotFound.
 	ConsumeToken(ctx context.Context, h Hash) (Token, error)

@@ -183,6 +183,7 @@ func (t *tokenTable) ConsumeToken(ctx context.Context, h store.Hash) (store.Toke
 		return e.tok, store.ErrConsumed
 	}
 	e.consumed = true
+	e.tok.ConsumedAt = t.now()
 	return e.tok, nil
 }
 
