@@ -1,0 +1,81 @@
+package grant
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/oauthkit/oauthkit/store"
+)
+
+// authenticateClient establishes which client is calling (RFC 6749 §2.3):
+// client_secret_basic, client_secret_post, or none for public clients, each
+// only as the client registered. One method per request; secrets compared as
+// SHA-256 hashes in constant time; an unknown client costs the same hash and
+// gets the same invalid_client as a wrong secret.
+func (p *Provider) authenticateClient(ctx context.Context, r *http.Request, form url.Values) (*store.Client, bool, *Error) {
+	id, secret, method, basic, e := clientCredentials(r, form)
+	if e != nil {
+		return nil, basic, e
+	}
+	c, err := p.cfg.Clients.Client(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		store.HashSecret(secret).Equal(store.Hash{})
+		return nil, basic, errClient(basic)
+	}
+	if err != nil {
+		p.cfg.Logger.ErrorContext(ctx, "grant: client lookup failed", "err", err)
+		return nil, basic, errServer
+	}
+	if c.AuthMethod != method {
+		return nil, basic, errClient(basic)
+	}
+	if method != store.AuthNone && !store.HashSecret(secret).Equal(c.SecretHash) {
+		return nil, basic, errClient(basic)
+	}
+	return c, basic, nil
+}
+
+// clientCredentials reads the client's identity and secret from the request.
+func clientCredentials(r *http.Request, form url.Values) (id, secret, method string, basic bool, e *Error) {
+	if auth := r.Header.Values("Authorization"); len(auth) > 0 {
+		if len(auth) > 1 || !hasScheme(auth[0], "basic") {
+			return "", "", "", false, errClient(false)
+		}
+		u, pw, ok := r.BasicAuth()
+		if !ok {
+			return "", "", "", true, errClient(true)
+		}
+		// RFC 6749 §2.3.1: both are form-encoded before Basic encoding.
+		var err1, err2 error
+		id, err1 = url.QueryUnescape(u)
+		secret, err2 = url.QueryUnescape(pw)
+		if err1 != nil || err2 != nil || id == "" {
+			return "", "", "", true, errClient(true)
+		}
+		if form.Has("client_secret") {
+			return "", "", "", true, errRequest("use one client authentication method, not two")
+		}
+		if fid := form.Get("client_id"); fid != "" && fid != id {
+			return "", "", "", true, errClient(true)
+		}
+		if secret == "" {
+			return id, "", store.AuthNone, true, nil
+		}
+		return id, secret, store.AuthSecretBasic, true, nil
+	}
+	id, secret = form.Get("client_id"), form.Get("client_secret")
+	switch {
+	case id == "":
+		return "", "", "", false, errClient(false)
+	case secret == "":
+		return id, "", store.AuthNone, false, nil
+	}
+	return id, secret, store.AuthSecretPost, false, nil
+}
+
+func hasScheme(h, scheme string) bool {
+	return len(h) > len(scheme) && h[len(scheme)] == ' ' && strings.EqualFold(h[:len(scheme)], scheme)
+}

@@ -1,0 +1,158 @@
+package grant
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"time"
+
+	"github.com/oauthkit/oauthkit/store"
+)
+
+// Config configures a Provider. Issuer and the stores are required; every
+// other field's comment gives its default, which is the secure choice.
+type Config struct {
+	// Issuer is the authorization server's identifier: an https URL with no
+	// query or fragment (http is accepted for loopback hosts only, for
+	// development). Required.
+	Issuer string
+
+	// Clients finds registered clients. Required.
+	Clients store.ClientStore
+	// Tokens keeps codes, access and refresh tokens. Required.
+	Tokens store.TokenStore
+	// Users checks passwords, for the password grant, LoginHandler and the
+	// built-in login page. Required only for those.
+	Users store.UserStore
+
+	// GrantTypes the provider serves. Default authorization_code,
+	// client_credentials and refresh_token. The password grant must be
+	// listed here and in the client's registration to be used; the implicit
+	// grant is not available (RFC 9700 §2.1.2).
+	GrantTypes []string
+
+	// AccessTokenTTL is the lifetime of access tokens. Default 1 hour.
+	AccessTokenTTL time.Duration
+	// RefreshTokenTTL is the lifetime of each refresh token; every use
+	// rotates it. Default 14 days.
+	RefreshTokenTTL time.Duration
+	// RefreshReuseGrace is how long after a refresh token was rotated a
+	// second presentation of it is taken for a concurrent duplicate of the
+	// same client's request (refused, but without revoking the grant).
+	// Later reuse revokes the whole token family (RFC 9700 §4.14.2).
+	// Default 2 seconds; a negative value revokes on any reuse.
+	RefreshReuseGrace time.Duration
+	// CodeTTL is the lifetime of authorization codes, at most 10 minutes
+	// (RFC 6749 §4.1.2). Default 1 minute.
+	CodeTTL time.Duration
+
+	// LoginClientID names the first-party client on whose behalf
+	// LoginHandler issues tokens (the tutorial's POST /login). Empty
+	// disables LoginHandler. The client must be registered for the password
+	// grant; the tokens carry its registered scopes.
+	LoginClientID string
+
+	// OnEvent, if set, is called for every token issued or refused and
+	// every revocation, for logging, metrics and auditing (the Go form of
+	// Flask-OAuthlib's after_request). Events never carry secrets.
+	OnEvent func(ctx context.Context, e Event)
+	// ExtraTokenFields, if set, adds fields to successful token responses.
+	// It cannot replace the standard ones.
+	ExtraTokenFields func(ctx context.Context, t IssuedToken) map[string]any
+
+	// ClientAddr returns the client address that throttling counts
+	// failures by. Default: the host of r.RemoteAddr. Set it when the
+	// service runs behind a proxy you trust to set X-Forwarded-For.
+	ClientAddr func(r *http.Request) string
+
+	// Logger receives refusals (at Info) and internal errors (at Error).
+	// Default slog.Default().
+	Logger *slog.Logger
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+const maxCodeTTL = 10 * time.Minute
+
+func (c *Config) setDefaults() error {
+	if c.Clients == nil || c.Tokens == nil {
+		return errors.New("grant: Config.Clients and Config.Tokens are required")
+	}
+	if err := checkIssuer(c.Issuer); err != nil {
+		return err
+	}
+	if c.GrantTypes == nil {
+		c.GrantTypes = []string{store.GrantAuthorizationCode, store.GrantClientCredentials, store.GrantRefreshToken}
+	}
+	for _, gt := range c.GrantTypes {
+		switch gt {
+		case store.GrantAuthorizationCode, store.GrantClientCredentials, store.GrantRefreshToken:
+		case store.GrantPassword:
+			if c.Users == nil {
+				return errors.New("grant: the password grant needs Config.Users")
+			}
+		default:
+			return fmt.Errorf("grant: unsupported grant type %q", gt)
+		}
+	}
+	if c.LoginClientID != "" && (c.Users == nil || !slices.Contains(c.GrantTypes, store.GrantPassword)) {
+		return errors.New("grant: LoginClientID needs Config.Users and the password grant in GrantTypes")
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&c.AccessTokenTTL, time.Hour)
+	def(&c.RefreshTokenTTL, 14*24*time.Hour)
+	def(&c.CodeTTL, time.Minute)
+	def(&c.RefreshReuseGrace, 2*time.Second)
+	if c.AccessTokenTTL < 0 || c.RefreshTokenTTL < 0 || c.CodeTTL < 0 || c.CodeTTL > maxCodeTTL {
+		return errors.New("grant: token lifetimes must be positive, and CodeTTL at most 10 minutes")
+	}
+	if c.ClientAddr == nil {
+		c.ClientAddr = remoteHost
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return nil
+}
+
+// checkIssuer enforces RFC 8414 §2: https, no query or fragment; http only
+// on loopback hosts for development.
+func checkIssuer(iss string) error {
+	u, err := url.Parse(iss)
+	if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return fmt.Errorf("grant: Config.Issuer %q must be an absolute URL without query or fragment", iss)
+	}
+	if u.Scheme == "https" || u.Scheme == "http" && isLoopback(u.Hostname()) {
+		return nil
+	}
+	return fmt.Errorf("grant: Config.Issuer %q must use https (http only on loopback)", iss)
+}
+
+func isLoopback(host string) bool {
+	return host == "localhost" || host == "::1" || len(host) > 4 && host[:4] == "127."
+}
+
+func remoteHost(r *http.Request) string {
+	host := r.RemoteAddr
+	for i := len(host) - 1; i >= 0; i-- {
+		if host[i] == ':' {
+			host = host[:i]
+			break
+		}
+	}
+	if len(host) > 1 && host[0] == '[' {
+		host = host[1 : len(host)-1]
+	}
+	return host
+}

@@ -1,0 +1,31 @@
+// Package grant turns a Go service into an OAuth 2.0 authorization server: the
+// Go form of Flask-OAuthlib's OAuth2Provider, to today's standards (RFC 6749,
+// 6750, 7636, 9700).
+//
+// A [Provider] is built from a [Config] naming its stores (package store) and
+// exposes composable http.Handlers that the host mounts on its own mux:
+//
+//	p, err := grant.NewProvider(grant.Config{
+//		Issuer:  "https://auth.example.com",
+//		Clients: st, Tokens: st, Users: st,
+//	})
+//	mux.Handle("POST /oauth/token", p.TokenHandler())
+//	mux.Handle("GET /api/data", middleware.RequireOAuth(p, "read")(data))
+//
+// The Provider is also a middleware.Validator for its own tokens.
+//
+// # Secure by default
+//
+// go-oauth2/oauth2 is the protocol engine; this package configures it, wraps
+// its Manager and checks requests in front of it so that none of its insecure
+// defaults survive: clients authenticate before anything else (their secrets
+// are SHA-256 hashes compared in constant time), tokens are 256-bit random
+// values kept only as hashes, refresh tokens rotate on every use and a reused
+// one revokes its whole grant, scopes never widen on refresh, authorization
+// codes are single use and bound to client, redirect URI and PKCE S256
+// challenge, parameters are read from the POST body only and never twice,
+// password checks are throttled, and every error carries RFC 6749's code and
+// status with Cache-Control: no-store. The password grant, and LoginHandler,
+// are off unless the configuration turns them on; the implicit grant does not
+// exist.
+package grant

@@ -1,0 +1,124 @@
+package grant
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	oerrors "github.com/go-oauth2/oauth2/v4/errors"
+)
+
+// RFC 6749 §5.2 and §4.1.2.1 error codes, and RFC 6750's slow_down-style
+// throttling answer.
+const (
+	CodeInvalidRequest          = "invalid_request"
+	CodeInvalidClient           = "invalid_client"
+	CodeInvalidGrant            = "invalid_grant"
+	CodeUnauthorizedClient      = "unauthorized_client"
+	CodeUnsupportedGrantType    = "unsupported_grant_type"
+	CodeInvalidScope            = "invalid_scope"
+	CodeAccessDenied            = "access_denied"
+	CodeUnsupportedResponseType = "unsupported_response_type"
+	CodeServerError             = "server_error"
+	CodeTemporarilyUnavailable  = "temporarily_unavailable"
+	CodeSlowDown                = "slow_down"
+)
+
+// Error is an OAuth 2.0 error response: the RFC 6749 error code, a
+// description safe to show to the client, and the HTTP status it is sent
+// with. Handlers answer every failure with one; hooks receive it.
+type Error struct {
+	Code        string // RFC 6749 error code
+	Description string // human-readable, never containing secrets
+	URI         string // optional error_uri
+	Status      int    // HTTP status
+
+	challenge  string        // WWW-Authenticate value, for invalid_client with Basic
+	retryAfter time.Duration // for 429 answers
+}
+
+// Error returns the code and description.
+func (e *Error) Error() string { return "grant: " + e.Code + ": " + e.Description }
+
+func newError(status int, code, desc string) *Error {
+	return &Error{Code: code, Description: desc, Status: status}
+}
+
+func errRequest(desc string) *Error { return newError(http.StatusBadRequest, CodeInvalidRequest, desc) }
+func errGrant(desc string) *Error   { return newError(http.StatusBadRequest, CodeInvalidGrant, desc) }
+
+// errClient is invalid_client: 401, with a Basic challenge when the client
+// tried Basic authentication (RFC 6749 §5.2).
+func errClient(basic bool) *Error {
+	e := newError(http.StatusUnauthorized, CodeInvalidClient, "client authentication failed")
+	if basic {
+		e.challenge = `Basic realm="oauth", charset="UTF-8"`
+	}
+	return e
+}
+
+var errServer = newError(http.StatusInternalServerError, CodeServerError, "the authorization server encountered an unexpected condition")
+
+// engineErrors maps go-oauth2's error values to answers with the statuses
+// RFC 6749 §5.2 prescribes (go-oauth2 sends 401 for several of them).
+var engineErrors = map[error]*Error{
+	oerrors.ErrInvalidRequest:                 errRequest("the request is missing a required parameter or is malformed"),
+	oerrors.ErrCodeChallengeRquired:           errRequest("code_challenge is required"),
+	oerrors.ErrUnsupportedCodeChallengeMethod: errRequest("code_challenge_method must be S256"),
+	oerrors.ErrInvalidCodeChallengeLen:        errRequest("code_challenge must be 43 to 128 characters"),
+	oerrors.ErrUnauthorizedClient:             newError(http.StatusBadRequest, CodeUnauthorizedClient, "the client is not allowed to use this grant type"),
+	oerrors.ErrAccessDenied:                   newError(http.StatusForbidden, CodeAccessDenied, "access denied"),
+	oerrors.ErrUnsupportedResponseType:        newError(http.StatusBadRequest, CodeUnsupportedResponseType, "only response_type=code is supported"),
+	oerrors.ErrInvalidScope:                   newError(http.StatusBadRequest, CodeInvalidScope, "the requested scope is invalid or not allowed"),
+	oerrors.ErrInvalidClient:                  errClient(false),
+	oerrors.ErrInvalidGrant:                   errGrant("the grant is invalid, expired, revoked, or was issued to another client"),
+	oerrors.ErrUnsupportedGrantType:           newError(http.StatusBadRequest, CodeUnsupportedGrantType, "the grant type is not supported"),
+	oerrors.ErrServerError:                    errServer,
+	oerrors.ErrTemporarilyUnavailable:         newError(http.StatusServiceUnavailable, CodeTemporarilyUnavailable, "temporarily unavailable"),
+}
+
+// asError turns any error from the engine, the stores or this package into
+// the answer to send. Unknown errors become server_error; their text is
+// logged by the caller, never sent.
+func asError(err error) (*Error, bool) {
+	var e *Error
+	if errors.As(err, &e) {
+		return e, true
+	}
+	if e, ok := engineErrors[err]; ok {
+		return e, true
+	}
+	return errServer, false
+}
+
+// noStore marks a response as holding credentials (RFC 6749 §5.1).
+func noStore(h http.Header) {
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+}
+
+// writeJSON writes v as a JSON response that caches must not keep.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json;charset=UTF-8")
+	noStore(h)
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// writeError writes e as an RFC 6749 §5.2 error response.
+func writeError(w http.ResponseWriter, e *Error) {
+	if e.challenge != "" {
+		w.Header().Set("WWW-Authenticate", e.challenge)
+	}
+	if e.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int((e.retryAfter+time.Second-1)/time.Second)))
+	}
+	writeJSON(w, e.Status, struct {
+		Error       string `json:"error"`
+		Description string `json:"error_description,omitempty"`
+		URI         string `json:"error_uri,omitempty"`
+	}{e.Code, e.Description, e.URI})
+}

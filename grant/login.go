@@ -1,0 +1,84 @@
+package grant
+
+import (
+	"encoding/json"
+	"errors"
+	"mime"
+	"net/http"
+)
+
+// maxLoginBytes bounds a login request body.
+const maxLoginBytes = 4 << 10
+
+// LoginHandler returns the tutorial's POST /login: a JSON body
+// {"username": "…", "password": "…"} answered with a standard token
+// response issued to the first-party client named by Config.LoginClientID
+// (a password grant on the user's behalf, with that client's scopes). Bad
+// credentials get 401 {"error": "invalid_grant", …}; repeated failures get
+// 429 with Retry-After. Without LoginClientID it answers 404.
+func (p *Provider) LoginHandler() http.Handler {
+	return http.HandlerFunc(p.serveLogin)
+}
+
+func (p *Provider) serveLogin(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	addr := p.cfg.ClientAddr(r)
+	ev := Event{GrantType: "login", ClientID: p.cfg.LoginClientID, Addr: addr}
+	if p.cfg.LoginClientID == "" {
+		http.NotFound(w, r)
+		return
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		p.refuse(ctx, w, ev, newError(http.StatusMethodNotAllowed, CodeInvalidRequest, "this endpoint accepts POST only"))
+		return
+	}
+	// JSON, also when sent by a client that did not label it (curl -d
+	// labels every body as a form).
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, _ := mime.ParseMediaType(ct)
+		if mt != "application/json" && mt != "application/x-www-form-urlencoded" && mt != "text/plain" {
+			p.refuse(ctx, w, ev, newError(http.StatusUnsupportedMediaType, CodeInvalidRequest, "the body must be JSON"))
+			return
+		}
+	}
+	var creds struct {
+		Username string `json:"username"`
+		Password string `json:"password"`
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxLoginBytes))
+	if err := dec.Decode(&creds); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			p.refuse(ctx, w, ev, newError(http.StatusRequestEntityTooLarge, CodeInvalidRequest, "the request body is too large"))
+			return
+		}
+		p.refuse(ctx, w, ev, errRequest(`the body must be a JSON object {"username": "…", "password": "…"}`))
+		return
+	}
+	if creds.Username == "" || creds.Password == "" {
+		p.refuse(ctx, w, ev, errRequest("username and password are required"))
+		return
+	}
+	c, err := p.cfg.Clients.Client(ctx, p.cfg.LoginClientID)
+	if err != nil {
+		p.cfg.Logger.ErrorContext(ctx, "grant: the login client cannot be loaded", "client_id", p.cfg.LoginClientID, "err", err)
+		p.refuse(ctx, w, ev, errServer)
+		return
+	}
+	u, e := p.checkPassword(ctx, addr, creds.Username, creds.Password)
+	if e != nil {
+		if e.Code == CodeInvalidGrant {
+			e = newError(http.StatusUnauthorized, CodeInvalidGrant, e.Description)
+		}
+		p.refuse(ctx, w, ev, e)
+		return
+	}
+	out, err := p.issue(ctx, "password", c, u, c.Scopes, "", p.refreshAllowed(c))
+	if err != nil {
+		p.cfg.Logger.ErrorContext(ctx, "grant: issuing login tokens failed", "err", err)
+		p.refuse(ctx, w, ev, errServer)
+		return
+	}
+	p.writeToken(ctx, w, out, addr)
+}

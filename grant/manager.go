@@ -1,0 +1,252 @@
+package grant
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"slices"
+
+	"github.com/go-oauth2/oauth2/v4"
+	oerrors "github.com/go-oauth2/oauth2/v4/errors"
+	"github.com/go-oauth2/oauth2/v4/models"
+
+	"github.com/oauthkit/oauthkit/store"
+)
+
+// manager implements go-oauth2's oauth2.Manager over oauthkit's stores.
+type manager struct{ p *Provider }
+
+var _ oauth2.Manager = (*manager)(nil)
+
+func (m *manager) GetClient(ctx context.Context, id string) (oauth2.ClientInfo, error) {
+	c, err := m.p.cfg.Clients.Client(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, oerrors.ErrInvalidClient
+	}
+	if err != nil {
+		return nil, err
+	}
+	ci := &models.Client{ID: c.ID, Public: c.Public()}
+	if len(c.RedirectURIs) > 0 {
+		ci.Domain = c.RedirectURIs[0]
+	}
+	return ci, nil
+}
+
+// GenerateAuthToken is not used: AuthorizeHandler issues codes itself.
+func (m *manager) GenerateAuthToken(context.Context, oauth2.ResponseType, *oauth2.TokenGenerateRequest) (oauth2.TokenInfo, error) {
+	return nil, oerrors.ErrUnsupportedResponseType
+}
+
+func (m *manager) GenerateAccessToken(ctx context.Context, gt oauth2.GrantType, tgr *oauth2.TokenGenerateRequest) (oauth2.TokenInfo, error) {
+	st := stateFrom(ctx)
+	if st == nil {
+		return nil, oerrors.ErrInvalidClient
+	}
+	var (
+		out *issued
+		err error
+	)
+	switch gt {
+	case oauth2.ClientCredentials:
+		out, err = m.clientCredentials(ctx, st.client, tgr.Scope)
+	case oauth2.PasswordCredentials:
+		out, err = m.password(ctx, st.client, st.user, tgr.Scope)
+	case oauth2.AuthorizationCode:
+		out, err = m.exchangeCode(ctx, st.client, tgr)
+	default:
+		return nil, oerrors.ErrUnsupportedGrantType
+	}
+	return m.finish(st, out, err)
+}
+
+func (m *manager) RefreshAccessToken(ctx context.Context, tgr *oauth2.TokenGenerateRequest) (oauth2.TokenInfo, error) {
+	st := stateFrom(ctx)
+	if st == nil {
+		return nil, oerrors.ErrInvalidClient
+	}
+	out, err := m.refresh(ctx, st.client, tgr.Refresh, tgr.Scope)
+	return m.finish(st, out, err)
+}
+
+// finish hands the result to the handler and a TokenInfo to the engine.
+func (m *manager) finish(st *reqState, out *issued, err error) (oauth2.TokenInfo, error) {
+	if err != nil {
+		return nil, err
+	}
+	st.result = out
+	return &models.Token{ClientID: out.client.ID, Access: out.access, Refresh: out.refresh}, nil
+}
+
+func (m *manager) clientCredentials(ctx context.Context, c *store.Client, scope string) (*issued, error) {
+	scopes, e := resolveScopes(scope, c.Scopes)
+	if e != nil {
+		return nil, e
+	}
+	// RFC 6749 §4.4.3: no refresh token for client credentials.
+	return m.p.issue(ctx, store.GrantClientCredentials, c, nil, scopes, "", false)
+}
+
+func (m *manager) password(ctx context.Context, c *store.Client, u *store.User, scope string) (*issued, error) {
+	if u == nil {
+		return nil, errGrant("invalid username or password")
+	}
+	scopes, e := resolveScopes(scope, c.Scopes)
+	if e != nil {
+		return nil, e
+	}
+	return m.p.issue(ctx, store.GrantPassword, c, u, scopes, "", m.p.refreshAllowed(c))
+}
+
+// refreshAllowed reports whether tokens for c come with a refresh token.
+func (p *Provider) refreshAllowed(c *store.Client) bool {
+	return c.AllowsGrant(store.GrantRefreshToken) && slices.Contains(p.cfg.GrantTypes, store.GrantRefreshToken)
+}
+
+// exchangeCode redeems an authorization code (RFC 6749 §4.1.3, RFC 7636 §4.6).
+// The code is consumed atomically first; a second redemption revokes
+// everything the first one issued.
+func (m *manager) exchangeCode(ctx context.Context, c *store.Client, tgr *oauth2.TokenGenerateRequest) (*issued, error) {
+	if !hasPrefix(tgr.Code, PrefixCode) {
+		return nil, errGrant("the authorization code is invalid or expired")
+	}
+	code, err := m.p.cfg.Tokens.ConsumeToken(ctx, store.HashSecret(tgr.Code))
+	switch {
+	case errors.Is(err, store.ErrConsumed):
+		m.p.revokeFamily(ctx, code, "authorization code replayed")
+		return nil, errGrant("the authorization code was already used")
+	case errors.Is(err, store.ErrNotFound):
+		return nil, errGrant("the authorization code is invalid or expired")
+	case err != nil:
+		return nil, err
+	}
+	if code.Kind != store.KindCode || code.ClientID != c.ID {
+		return nil, errGrant("the authorization code was issued to another client")
+	}
+	if tgr.RedirectURI != code.RedirectURI {
+		return nil, errGrant("redirect_uri does not match the authorization request")
+	}
+	if !verifyPKCE(code.CodeChallenge, tgr.CodeVerifier) {
+		return nil, errGrant("code_verifier is missing or does not match the code_challenge")
+	}
+	u := &store.User{ID: code.Subject, Username: code.Username}
+	return m.p.issue(ctx, store.GrantAuthorizationCode, c, u, code.Scopes, code.Family, m.p.refreshAllowed(c))
+}
+
+// verifyPKCE checks an RFC 7636 S256 code_verifier against the challenge, in
+// constant time. A code issued without a challenge must be redeemed without a
+// verifier (§4.6, and no downgrade).
+func verifyPKCE(challenge, verifier string) bool {
+	if challenge == "" {
+		return verifier == ""
+	}
+	if len(verifier) < 43 || len(verifier) > 128 {
+		return false
+	}
+	for i := 0; i < len(verifier); i++ {
+		c := verifier[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~') {
+			return false
+		}
+	}
+	sum := sha256.Sum256([]byte(verifier))
+	want := base64.RawURLEncoding.EncodeToString(sum[:])
+	return subtle.ConstantTimeCompare([]byte(want), []byte(challenge)) == 1
+}
+
+// refresh rotates a refresh token (RFC 6749 §6, RFC 9700 §4.14.2): the old
+// one is consumed atomically and a new access and refresh token issued in
+// the same family, never with wider scopes. A rotated token presented again
+// revokes the whole family.
+func (m *manager) refresh(ctx context.Context, c *store.Client, raw, scope string) (*issued, error) {
+	if !hasPrefix(raw, PrefixRefreshToken) {
+		return nil, errGrant("the refresh token is invalid or expired")
+	}
+	h := store.HashSecret(raw)
+	// Check binding and scope before consuming, so that a bad scope
+	// parameter does not cost the client its refresh token.
+	if peek, err := m.p.cfg.Tokens.Token(ctx, h); err == nil {
+		if peek.ClientID != c.ID {
+			m.p.revokeFamily(ctx, peek, "refresh token presented by another client")
+			return nil, errGrant("the refresh token was issued to another client")
+		}
+		if _, e := resolveScopes(scope, peek.Scopes); e != nil {
+			return nil, e
+		}
+	}
+	old, err := m.p.cfg.Tokens.ConsumeToken(ctx, h)
+	switch {
+	case errors.Is(err, store.ErrConsumed):
+		if m.p.cfg.RefreshReuseGrace >= 0 && m.p.cfg.Now().Sub(old.ConsumedAt) < m.p.cfg.RefreshReuseGrace {
+			// A concurrent duplicate of the request that rotated it.
+			return nil, errGrant("the refresh token was already used")
+		}
+		m.p.revokeFamily(ctx, old, "refresh token reused")
+		return nil, errGrant("the refresh token was already used")
+	case errors.Is(err, store.ErrNotFound):
+		return nil, errGrant("the refresh token is invalid or expired")
+	case err != nil:
+		return nil, err
+	}
+	if old.Kind != store.KindRefresh || old.ClientID != c.ID {
+		m.p.revokeFamily(ctx, old, "refresh token presented by another client")
+		return nil, errGrant("the refresh token was issued to another client")
+	}
+	scopes, e := resolveScopes(scope, old.Scopes)
+	if e != nil {
+		return nil, e
+	}
+	var u *store.User
+	if old.Subject != "" {
+		u = &store.User{ID: old.Subject, Username: old.Username}
+	}
+	out, err := m.p.issue(ctx, store.GrantRefreshToken, c, u, scopes, old.Family, true)
+	if errors.Is(err, store.ErrRevoked) {
+		return nil, errGrant("the grant was revoked")
+	}
+	return out, err
+}
+
+func (m *manager) RemoveAccessToken(ctx context.Context, access string) error {
+	return m.p.cfg.Tokens.RevokeToken(ctx, store.HashSecret(access))
+}
+
+// RemoveRefreshToken revokes the refresh token's whole grant, its access
+// tokens included (RFC 7009 §2.1).
+func (m *manager) RemoveRefreshToken(ctx context.Context, refresh string) error {
+	t, err := m.p.cfg.Tokens.Token(ctx, store.HashSecret(refresh))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return m.p.cfg.Tokens.RevokeFamily(ctx, t.Family)
+}
+
+func (m *manager) LoadAccessToken(ctx context.Context, access string) (oauth2.TokenInfo, error) {
+	return m.load(ctx, access, store.KindAccess, oerrors.ErrInvalidAccessToken)
+}
+
+func (m *manager) LoadRefreshToken(ctx context.Context, refresh string) (oauth2.TokenInfo, error) {
+	return m.load(ctx, refresh, store.KindRefresh, oerrors.ErrInvalidRefreshToken)
+}
+
+func (m *manager) load(ctx context.Context, raw string, kind store.Kind, invalid error) (oauth2.TokenInfo, error) {
+	t, err := m.p.cfg.Tokens.Token(ctx, store.HashSecret(raw))
+	if errors.Is(err, store.ErrNotFound) || err == nil && t.Kind != kind {
+		return nil, invalid
+	}
+	if err != nil {
+		return nil, err
+	}
+	ti := &models.Token{ClientID: t.ClientID, UserID: t.Subject, Scope: joinScopes(t.Scopes)}
+	if kind == store.KindAccess {
+		ti.Access, ti.AccessCreateAt, ti.AccessExpiresIn = raw, t.IssuedAt, t.ExpiresAt.Sub(t.IssuedAt)
+	} else {
+		ti.Refresh, ti.RefreshCreateAt, ti.RefreshExpiresIn = raw, t.IssuedAt, t.ExpiresAt.Sub(t.IssuedAt)
+	}
+	return ti, nil
+}

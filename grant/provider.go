@@ -1,0 +1,72 @@
+package grant
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/go-oauth2/oauth2/v4/server"
+
+	"github.com/oauthkit/oauthkit/middleware"
+	"github.com/oauthkit/oauthkit/store"
+)
+
+// Provider is an OAuth 2.0 authorization server: the Go form of
+// Flask-OAuthlib's OAuth2Provider. Its handlers are mounted on the host's own
+// mux; it also validates its own access tokens for middleware.RequireOAuth.
+// A Provider is safe for concurrent use.
+type Provider struct {
+	cfg      Config
+	engine   *server.Server
+	throttle *throttle
+}
+
+// NewProvider checks cfg, fills in its defaults and returns a Provider.
+// Configuration errors are reported here, never per request.
+func NewProvider(cfg Config) (*Provider, error) {
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	p := &Provider{cfg: cfg, throttle: newThrottle(cfg.Now)}
+	p.engine = newEngine(p)
+	return p, nil
+}
+
+// Issuer returns the issuer identifier the Provider was configured with.
+func (p *Provider) Issuer() string { return p.cfg.Issuer }
+
+// ValidateToken checks an opaque access token against the token store: one
+// SHA-256 and one lookup. It implements middleware.Validator, and returns
+// middleware.ErrInvalidToken for tokens that are unknown, expired, revoked,
+// or not access tokens.
+func (p *Provider) ValidateToken(ctx context.Context, raw string) (*middleware.Token, error) {
+	if !hasPrefix(raw, PrefixAccessToken) {
+		return nil, middleware.ErrInvalidToken
+	}
+	t, err := p.cfg.Tokens.Token(ctx, store.HashSecret(raw))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, middleware.ErrInvalidToken
+	}
+	if err != nil {
+		return nil, fmt.Errorf("grant: token lookup: %w", err)
+	}
+	if t.Kind != store.KindAccess || !p.cfg.Now().Before(t.ExpiresAt) {
+		return nil, middleware.ErrInvalidToken
+	}
+	return &middleware.Token{
+		ClientID:  t.ClientID,
+		Subject:   t.Subject,
+		Username:  t.Username,
+		Scopes:    t.Scopes,
+		IssuedAt:  t.IssuedAt,
+		ExpiresAt: t.ExpiresAt,
+		Issuer:    p.cfg.Issuer,
+	}, nil
+}
+
+// emit reports e to Config.OnEvent, if set.
+func (p *Provider) emit(ctx context.Context, e Event) {
+	if p.cfg.OnEvent != nil {
+		p.cfg.OnEvent(ctx, e)
+	}
+}

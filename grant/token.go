@@ -1,0 +1,116 @@
+package grant
+
+import (
+	"context"
+	"net/http"
+	"slices"
+
+	"github.com/go-oauth2/oauth2/v4"
+)
+
+// TokenHandler returns the token endpoint (RFC 6749 §3.2): the Go form of
+// Flask-OAuthlib's @token_handler. It serves the grants in Config.GrantTypes
+// that the calling client is registered for. Every response, errors
+// included, is JSON with Cache-Control: no-store.
+func (p *Provider) TokenHandler() http.Handler {
+	return http.HandlerFunc(p.serveToken)
+}
+
+func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	addr := p.cfg.ClientAddr(r)
+	form, e := parseForm(w, r)
+	if e != nil {
+		p.refuse(ctx, w, Event{Addr: addr}, e)
+		return
+	}
+	gt := form.Get("grant_type")
+	ev := Event{GrantType: gt, ClientID: form.Get("client_id"), Addr: addr}
+	switch {
+	case gt == "":
+		p.refuse(ctx, w, ev, errRequest("grant_type is required"))
+		return
+	case !slices.Contains(p.cfg.GrantTypes, gt):
+		p.refuse(ctx, w, ev, newError(http.StatusBadRequest, CodeUnsupportedGrantType, "the grant type is not supported"))
+		return
+	}
+	c, _, e := p.authenticateClient(ctx, r, form)
+	if e != nil {
+		p.refuse(ctx, w, ev, e)
+		return
+	}
+	ev.ClientID = c.ID
+	if !c.AllowsGrant(gt) {
+		p.refuse(ctx, w, ev, newError(http.StatusBadRequest, CodeUnauthorizedClient, "the client is not registered for this grant type"))
+		return
+	}
+	st := &reqState{client: c, addr: addr}
+	r = r.WithContext(withState(ctx, st))
+	ogt, tgr, err := p.engine.ValidationTokenRequest(r)
+	if err == nil {
+		_, err = p.engine.GetAccessToken(r.Context(), oauth2.GrantType(ogt), tgr)
+	}
+	if err != nil {
+		e, known := asError(err)
+		if !known {
+			p.cfg.Logger.ErrorContext(ctx, "grant: token request failed", "grant_type", gt, "client_id", c.ID, "err", err)
+		}
+		p.refuse(ctx, w, ev, e)
+		return
+	}
+	p.writeToken(ctx, w, st.result, addr)
+}
+
+// tokenResponse is RFC 6749 §5.1's successful response.
+type tokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int64  `json:"expires_in"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	Scope        string `json:"scope,omitempty"`
+}
+
+func (p *Provider) writeToken(ctx context.Context, w http.ResponseWriter, out *issued, addr string) {
+	resp := tokenResponse{
+		AccessToken:  out.access,
+		TokenType:    "Bearer",
+		ExpiresIn:    int64(out.expiresIn.Seconds()),
+		RefreshToken: out.refresh,
+		Scope:        joinScopes(out.scopes),
+	}
+	ev := Event{Kind: EventIssued, GrantType: out.grantType, ClientID: out.client.ID, Scopes: out.scopes, Family: out.family, Addr: addr}
+	if out.subject != nil {
+		ev.Subject = out.subject.ID
+	}
+	p.emit(ctx, ev)
+	if p.cfg.ExtraTokenFields == nil {
+		writeJSON(w, http.StatusOK, resp)
+		return
+	}
+	extra := p.cfg.ExtraTokenFields(ctx, IssuedToken{
+		GrantType: out.grantType, ClientID: ev.ClientID, Subject: ev.Subject,
+		Scopes: out.scopes, Family: out.family, ExpiresIn: out.expiresIn,
+	})
+	m := map[string]any{"access_token": resp.AccessToken, "token_type": resp.TokenType, "expires_in": resp.ExpiresIn}
+	if resp.RefreshToken != "" {
+		m["refresh_token"] = resp.RefreshToken
+	}
+	if resp.Scope != "" {
+		m["scope"] = resp.Scope
+	}
+	for k, v := range extra {
+		if _, std := m[k]; !std {
+			m[k] = v
+		}
+	}
+	writeJSON(w, http.StatusOK, m)
+}
+
+// refuse answers with e and reports it.
+func (p *Provider) refuse(ctx context.Context, w http.ResponseWriter, ev Event, e *Error) {
+	ev.Kind, ev.Error, ev.Reason = EventRefused, e.Code, e.Description
+	p.cfg.Logger.InfoContext(ctx, "grant: request refused", "grant_type", ev.GrantType, "client_id", ev.ClientID,
+		"error", e.Code, "description", e.Description, "addr", ev.Addr)
+	p.emit(ctx, ev)
+	writeError(w, e)
+}

@@ -1,0 +1,114 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/oauthkit/oauthkit/store"
+)
+
+const clientCols = `id, secret_hash, name, redirect_uris, grant_types, scopes, auth_method, first_party, created_at`
+
+// Client returns the client with the given ID, or store.ErrNotFound.
+func (s *Store) Client(ctx context.Context, id string) (*store.Client, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+clientCols+` FROM oauthkit_clients WHERE id = ?`, id)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: client: %w", isDone(ctx, err))
+	}
+	cs, err := scanClients(rows)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: client: %w", isDone(ctx, err))
+	}
+	if len(cs) == 0 {
+		return nil, store.ErrNotFound
+	}
+	return cs[0], nil
+}
+
+// Clients returns every registered client, ordered by ID.
+func (s *Store) Clients(ctx context.Context) ([]*store.Client, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+clientCols+` FROM oauthkit_clients ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: clients: %w", isDone(ctx, err))
+	}
+	cs, err := scanClients(rows)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: clients: %w", isDone(ctx, err))
+	}
+	return cs, nil
+}
+
+// CreateClient stores c, or returns store.ErrExists.
+func (s *Store) CreateClient(ctx context.Context, c *store.Client) error {
+	var lists [3]string
+	for i, l := range [][]string{c.RedirectURIs, c.GrantTypes, c.Scopes} {
+		var err error
+		if lists[i], err = encodeList(l); err != nil {
+			return fmt.Errorf("sqlite: create client: %w", err)
+		}
+	}
+	var secret []byte // NULL for a public client
+	if !c.SecretHash.IsZero() {
+		secret = c.SecretHash[:]
+	}
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	defer s.unlock()
+	res, err := s.db.ExecContext(ctx, `INSERT INTO oauthkit_clients (`+clientCols+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+		c.ID, secret, c.Name, lists[0], lists[1], lists[2], c.AuthMethod, c.FirstParty, c.CreatedAt.UnixMicro())
+	if err != nil {
+		return fmt.Errorf("sqlite: create client: %w", isDone(ctx, err))
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return store.ErrExists
+	}
+	return nil
+}
+
+// DeleteClient removes the client with the given ID, if any. Tokens already
+// issued to it stay until they expire or are revoked.
+func (s *Store) DeleteClient(ctx context.Context, id string) error {
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	defer s.unlock()
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM oauthkit_clients WHERE id = ?`, id); err != nil {
+		return fmt.Errorf("sqlite: delete client: %w", isDone(ctx, err))
+	}
+	return nil
+}
+
+func scanClients(rows *sql.Rows) ([]*store.Client, error) {
+	defer rows.Close()
+	var out []*store.Client
+	for rows.Next() {
+		var (
+			c         store.Client
+			secret    []byte
+			lists     [3]string
+			createdAt int64
+		)
+		if err := rows.Scan(&c.ID, &secret, &c.Name, &lists[0], &lists[1], &lists[2],
+			&c.AuthMethod, &c.FirstParty, &createdAt); err != nil {
+			return nil, err
+		}
+		if secret != nil && len(secret) != len(c.SecretHash) {
+			return nil, errors.New("stored client secret hash has the wrong length")
+		}
+		copy(c.SecretHash[:], secret)
+		c.CreatedAt = time.UnixMicro(createdAt)
+		var err error
+		for i, dst := range []*[]string{&c.RedirectURIs, &c.GrantTypes, &c.Scopes} {
+			if *dst, err = decodeList(lists[i]); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, &c)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,245 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+// Store keeps clients and tokens in a SQLite database. It is safe for
+// concurrent use. Create it with [Open] or [New]; release it with
+// [Store.Close].
+type Store struct {
+	db    *sql.DB
+	own   bool // db was opened by Open, so Close closes it
+	now   func() time.Time
+	every time.Duration
+	write chan struct{} // a one-slot semaphore: SQLite has one writer at a time
+
+	stop context.CancelFunc
+	wg   sync.WaitGroup
+}
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithCleanupInterval sets how often expired tokens and families are deleted
+// (default 5 minutes). Zero or less turns the background cleanup off.
+func WithCleanupInterval(d time.Duration) Option {
+	return func(s *Store) { s.every = d }
+}
+
+// WithClock makes the store read the time from now instead of time.Now
+// (default), so that tests can move time forward without sleeping.
+func WithClock(now func() time.Time) Option {
+	return func(s *Store) { s.now = now }
+}
+
+// pragmas are set on every connection Open makes.
+const pragmas = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+
+// Open opens the SQLite database at path, creating it if needed, and
+// migrates its schema. Close closes the database.
+func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
+	if path == "" || strings.ContainsRune(path, '?') {
+		return nil, fmt.Errorf("sqlite: invalid database path %q", path)
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?"+pragmas)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	db.SetMaxOpenConns(8)
+	db.SetMaxIdleConns(8)
+	s, err := New(ctx, db, opts...)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.own = true
+	return s, nil
+}
+
+// New uses db, a pool the host opened with the modernc.org/sqlite driver,
+// and migrates its schema. The tables are named oauthkit_*, so db may hold
+// the host's own tables too. Set a busy timeout in db's DSN
+// (_pragma=busy_timeout(10000)) if several connections write; New switches
+// the database to WAL mode. Close leaves db open.
+func New(ctx context.Context, db *sql.DB, opts ...Option) (*Store, error) {
+	s := &Store{db: db, now: time.Now, every: 5 * time.Minute, write: make(chan struct{}, 1)}
+	for _, o := range opts {
+		o(s)
+	}
+	if _, err := db.ExecContext(ctx, "PRAGMA journal_mode=WAL"); err != nil {
+		return nil, fmt.Errorf("sqlite: set WAL mode: %w", err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		return nil, err
+	}
+	cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.stop = cancel
+	if s.every > 0 {
+		s.wg.Go(func() { s.cleanLoop(cctx) })
+	}
+	return s, nil
+}
+
+// Close stops the background cleanup and, if the Store was made by Open,
+// closes the database.
+func (s *Store) Close() error {
+	s.stop()
+	s.wg.Wait()
+	if s.own {
+		if err := s.db.Close(); err != nil {
+			return fmt.Errorf("sqlite: %w", err)
+		}
+	}
+	return nil
+}
+
+// lock takes the write semaphore, or gives up when ctx is done.
+func (s *Store) lock(ctx context.Context) error {
+	select {
+	case s.write <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *Store) unlock() { <-s.write }
+
+// migrations[i] brings the schema from version i to i+1. Append only.
+var migrations = [...]string{`
+CREATE TABLE IF NOT EXISTS oauthkit_clients (
+	id            TEXT PRIMARY KEY,
+	secret_hash   BLOB,
+	name          TEXT NOT NULL,
+	redirect_uris TEXT NOT NULL,
+	grant_types   TEXT NOT NULL,
+	scopes        TEXT NOT NULL,
+	auth_method   TEXT NOT NULL,
+	first_party   INTEGER NOT NULL,
+	created_at    INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS oauthkit_families (
+	name       TEXT PRIMARY KEY,
+	revoked    INTEGER NOT NULL DEFAULT 0,
+	expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS oauthkit_families_expires_at ON oauthkit_families (expires_at);
+CREATE TABLE IF NOT EXISTS oauthkit_tokens (
+	hash           BLOB PRIMARY KEY,
+	kind           INTEGER NOT NULL,
+	family         TEXT NOT NULL,
+	client_id      TEXT NOT NULL,
+	subject        TEXT NOT NULL,
+	username       TEXT NOT NULL,
+	scopes         TEXT NOT NULL,
+	issued_at      INTEGER NOT NULL,
+	expires_at     INTEGER NOT NULL,
+	redirect_uri   TEXT NOT NULL,
+	code_challenge TEXT NOT NULL,
+	uses           INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS oauthkit_tokens_family ON oauthkit_tokens (family);
+CREATE INDEX IF NOT EXISTS oauthkit_tokens_expires_at ON oauthkit_tokens (expires_at);
+`}
+
+// migrate applies the migrations the database lacks, in one transaction.
+func (s *Store) migrate(ctx context.Context) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: migrate: %w", err)
+	}
+	defer tx.Rollback()
+	var version int
+	err = tx.QueryRowContext(ctx, `CREATE TABLE IF NOT EXISTS oauthkit_schema (version INTEGER NOT NULL);
+		UPDATE oauthkit_schema SET version = version;
+		SELECT coalesce(max(version), 0) FROM oauthkit_schema`).Scan(&version)
+	if err != nil {
+		return fmt.Errorf("sqlite: migrate: %w", err)
+	}
+	if version > len(migrations) {
+		return fmt.Errorf("sqlite: schema version %d is newer than this package's %d", version, len(migrations))
+	}
+	for i := version; i < len(migrations); i++ {
+		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+			return fmt.Errorf("sqlite: migration %d: %w", i+1, err)
+		}
+	}
+	if version < len(migrations) {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM oauthkit_schema; INSERT INTO oauthkit_schema VALUES (?)`, len(migrations)); err != nil {
+			return fmt.Errorf("sqlite: migrate: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: migrate: %w", err)
+	}
+	return nil
+}
+
+// cleanLoop deletes expired rows every s.every until ctx is done.
+func (s *Store) cleanLoop(ctx context.Context) {
+	t := time.NewTicker(s.every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			_ = s.Clean(ctx) // retried at the next tick
+		}
+	}
+}
+
+// cleanBatch bounds how many rows one cleanup statement deletes, so that
+// writers never wait long for the lock.
+const cleanBatch = 1000
+
+// Clean deletes expired tokens and the families whose last token has expired.
+// The background cleanup calls it; hosts that turned that off may call it
+// themselves.
+func (s *Store) Clean(ctx context.Context) error {
+	for _, q := range []string{
+		`DELETE FROM oauthkit_tokens WHERE hash IN (SELECT hash FROM oauthkit_tokens WHERE expires_at <= ? LIMIT ?)`,
+		`DELETE FROM oauthkit_families WHERE name IN (SELECT name FROM oauthkit_families WHERE expires_at <= ? LIMIT ?)`,
+	} {
+		for {
+			n, err := s.cleanOnce(ctx, q)
+			if err != nil {
+				return fmt.Errorf("sqlite: clean: %w", err)
+			}
+			if n < cleanBatch {
+				break
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Store) cleanOnce(ctx context.Context, q string) (int64, error) {
+	if err := s.lock(ctx); err != nil {
+		return 0, err
+	}
+	defer s.unlock()
+	res, err := s.db.ExecContext(ctx, q, s.now().UnixMicro(), cleanBatch)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// isDone reports whether err is ctx's own error, which is returned unwrapped
+// by the driver in some paths and should then not hide behind a driver one.
+func isDone(ctx context.Context, err error) error {
+	if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
+		return fmt.Errorf("%w (%v)", ctxErr, err)
+	}
+	return err
+}

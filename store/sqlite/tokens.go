@@ -1,0 +1,175 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/oauthkit/oauthkit/store"
+)
+
+const tokenCols = `hash, kind, family, client_id, subject, username, scopes, issued_at, expires_at, redirect_uri, code_challenge`
+
+// CreateToken stores t. It returns store.ErrRevoked if t's family was
+// revoked and store.ErrExists if a token with t's hash is stored.
+func (s *Store) CreateToken(ctx context.Context, t *store.Token) error {
+	scopes, err := encodeList(t.Scopes)
+	if err != nil {
+		return fmt.Errorf("sqlite: create token: %w", err)
+	}
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	defer s.unlock()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: create token: %w", isDone(ctx, err))
+	}
+	defer tx.Rollback()
+	var revoked bool
+	err = tx.QueryRowContext(ctx, `INSERT INTO oauthkit_families (name, expires_at) VALUES (?, ?)
+		ON CONFLICT (name) DO UPDATE SET expires_at = max(expires_at, excluded.expires_at)
+		RETURNING revoked`, t.Family, t.ExpiresAt.UnixMicro()).Scan(&revoked)
+	if err != nil {
+		return fmt.Errorf("sqlite: create token: %w", isDone(ctx, err))
+	}
+	if revoked {
+		return store.ErrRevoked
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO oauthkit_tokens (`+tokenCols+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING`,
+		t.Hash[:], int(t.Kind), t.Family, t.ClientID, t.Subject, t.Username, scopes,
+		t.IssuedAt.UnixMicro(), t.ExpiresAt.UnixMicro(), t.RedirectURI, t.CodeChallenge)
+	if err != nil {
+		return fmt.Errorf("sqlite: create token: %w", isDone(ctx, err))
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return store.ErrExists
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: create token: %w", isDone(ctx, err))
+	}
+	return nil
+}
+
+// Token returns the live, unconsumed token with hash h, or store.ErrNotFound.
+func (s *Store) Token(ctx context.Context, h store.Hash) (store.Token, error) {
+	row := s.db.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM oauthkit_tokens
+		WHERE hash = ? AND uses = 0 AND expires_at > ?`, h[:], s.now().UnixMicro())
+	t, err := scanToken(row)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return store.Token{}, store.ErrNotFound
+	case err != nil:
+		return store.Token{}, fmt.Errorf("sqlite: token: %w", isDone(ctx, err))
+	}
+	return t, nil
+}
+
+// ConsumeToken marks the live token with hash h used, in one UPDATE that
+// counts its uses: the caller that makes the count 1 wins, later callers get
+// the token and store.ErrConsumed.
+func (s *Store) ConsumeToken(ctx context.Context, h store.Hash) (store.Token, error) {
+	if err := s.lock(ctx); err != nil {
+		return store.Token{}, err
+	}
+	defer s.unlock()
+	row := s.db.QueryRowContext(ctx, `UPDATE oauthkit_tokens SET uses = uses + 1
+		WHERE hash = ? AND expires_at > ? RETURNING uses, `+tokenCols, h[:], s.now().UnixMicro())
+	var uses int64
+	t, err := scanToken(row, &uses)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return store.Token{}, store.ErrNotFound
+	case err != nil:
+		return store.Token{}, fmt.Errorf("sqlite: consume token: %w", isDone(ctx, err))
+	case uses > 1:
+		return t, store.ErrConsumed
+	}
+	return t, nil
+}
+
+// RevokeToken deletes the token with hash h, if any.
+func (s *Store) RevokeToken(ctx context.Context, h store.Hash) error {
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	defer s.unlock()
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM oauthkit_tokens WHERE hash = ?`, h[:]); err != nil {
+		return fmt.Errorf("sqlite: revoke token: %w", isDone(ctx, err))
+	}
+	return nil
+}
+
+// RevokeFamily marks the family revoked, so that CreateToken refuses it until
+// its last token would have expired, and deletes its tokens.
+func (s *Store) RevokeFamily(ctx context.Context, family string) error {
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	defer s.unlock()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: revoke family: %w", isDone(ctx, err))
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `UPDATE oauthkit_families SET revoked = 1 WHERE name = ?`, family); err != nil {
+		return fmt.Errorf("sqlite: revoke family: %w", isDone(ctx, err))
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM oauthkit_tokens WHERE family = ?`, family); err != nil {
+		return fmt.Errorf("sqlite: revoke family: %w", isDone(ctx, err))
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: revoke family: %w", isDone(ctx, err))
+	}
+	return nil
+}
+
+// scanToken reads tokenCols from row, after the destinations in pre.
+func scanToken(row *sql.Row, pre ...any) (store.Token, error) {
+	var (
+		t                   store.Token
+		hash                []byte
+		kind                int
+		scopes              string
+		issuedAt, expiresAt int64
+	)
+	dest := append(pre, &hash, &kind, &t.Family, &t.ClientID, &t.Subject, &t.Username, &scopes,
+		&issuedAt, &expiresAt, &t.RedirectURI, &t.CodeChallenge)
+	if err := row.Scan(dest...); err != nil {
+		return store.Token{}, err
+	}
+	if len(hash) != len(t.Hash) {
+		return store.Token{}, fmt.Errorf("stored hash has %d bytes", len(hash))
+	}
+	copy(t.Hash[:], hash)
+	t.Kind = store.Kind(kind)
+	t.IssuedAt, t.ExpiresAt = time.UnixMicro(issuedAt), time.UnixMicro(expiresAt)
+	var err error
+	t.Scopes, err = decodeList(scopes)
+	return t, err
+}
+
+// encodeList turns a string list into the JSON array stored for it.
+func encodeList(l []string) (string, error) {
+	if len(l) == 0 {
+		return "[]", nil
+	}
+	b, err := json.Marshal(l)
+	return string(b), err
+}
+
+// decodeList reads a list stored by encodeList; an empty list is nil.
+func decodeList(s string) ([]string, error) {
+	if s == "[]" || s == "" {
+		return nil, nil
+	}
+	var l []string
+	if err := json.Unmarshal([]byte(s), &l); err != nil {
+		return nil, fmt.Errorf("stored list %q: %w", s, err)
+	}
+	return l, nil
+}
