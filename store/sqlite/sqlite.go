@@ -158,10 +158,18 @@ func (s *Store) migrate(ctx context.Context) error {
 		return fmt.Errorf("sqlite: migrate: %w", err)
 	}
 	defer tx.Rollback()
+	// The UPDATE takes the write lock before anything is read, so that two
+	// processes opening a new database do not both migrate it.
 	var version int
-	err = tx.QueryRowContext(ctx, `CREATE TABLE IF NOT EXISTS oauthkit_schema (version INTEGER NOT NULL);
-		UPDATE oauthkit_schema SET version = version;
-		SELECT coalesce(max(version), 0) FROM oauthkit_schema`).Scan(&version)
+	for _, q := range []string{
+		`CREATE TABLE IF NOT EXISTS oauthkit_schema (version INTEGER NOT NULL)`,
+		`UPDATE oauthkit_schema SET version = version`,
+	} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("sqlite: migrate: %w", err)
+		}
+	}
+	err = tx.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM oauthkit_schema`).Scan(&version)
 	if err != nil {
 		return fmt.Errorf("sqlite: migrate: %w", err)
 	}
@@ -174,7 +182,10 @@ func (s *Store) migrate(ctx context.Context) error {
 		}
 	}
 	if version < len(migrations) {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM oauthkit_schema; INSERT INTO oauthkit_schema VALUES (?)`, len(migrations)); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM oauthkit_schema`); err != nil {
+			return fmt.Errorf("sqlite: migrate: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO oauthkit_schema VALUES (?)`, len(migrations)); err != nil {
 			return fmt.Errorf("sqlite: migrate: %w", err)
 		}
 	}
@@ -235,8 +246,8 @@ func (s *Store) cleanOnce(ctx context.Context, q string) (int64, error) {
 	return res.RowsAffected()
 }
 
-// isDone reports whether err is ctx's own error, which is returned unwrapped
-// by the driver in some paths and should then not hide behind a driver one.
+// isDone returns err, made to wrap ctx's error when ctx is done, so that
+// callers can tell a cancellation from a database failure with errors.Is.
 func isDone(ctx context.Context, err error) error {
 	if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
 		return fmt.Errorf("%w (%v)", ctxErr, err)

@@ -1,0 +1,173 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+
+	"github.com/oauthkit/oauthkit/grant"
+	"github.com/oauthkit/oauthkit/middleware"
+	"github.com/oauthkit/oauthkit/store"
+	"github.com/oauthkit/oauthkit/store/memory"
+)
+
+// loginClientID is the first-party client behind POST /login.
+const loginClientID = "oauthkit-login"
+
+// options are the example's settings, from its flags.
+type options struct {
+	Issuer  string
+	Clients []*store.Client // replaces the demo clients when not nil
+	Logger  *slog.Logger
+}
+
+// app is the example: one Provider, its stores and its routes.
+type app struct {
+	provider *grant.Provider
+	store    *memory.Store
+	secrets  map[string]string // generated secrets of the demo clients, by client ID
+	handler  http.Handler
+}
+
+// demoUsers are the tutorial's users.
+var demoUsers = []struct{ id, name, password string }{
+	{"1", "user1", "password1"},
+	{"2", "user2", "password2"},
+}
+
+func newApp(ctx context.Context, o options) (*app, error) {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	st := memory.New()
+	a := &app{store: st, secrets: map[string]string{}}
+	for _, u := range demoUsers {
+		if err := st.AddUser(u.id, u.name, u.password); err != nil {
+			return nil, err
+		}
+	}
+	clients := o.Clients
+	if clients == nil {
+		var err error
+		if clients, err = a.demoClients(); err != nil {
+			return nil, err
+		}
+	}
+	clients = append(clients, &store.Client{
+		ID: loginClientID, Name: "oauthkit example login", AuthMethod: store.AuthNone, FirstParty: true,
+		GrantTypes: []string{store.GrantPassword, store.GrantRefreshToken}, Scopes: []string{"read", "write"},
+	})
+	for _, c := range clients {
+		if err := st.CreateClient(ctx, c); err != nil {
+			return nil, fmt.Errorf("client %q: %w", c.ID, err)
+		}
+	}
+	p, err := grant.NewProvider(grant.Config{
+		Issuer:  o.Issuer,
+		Clients: st, Tokens: st, Users: st,
+		GrantTypes: []string{
+			store.GrantAuthorizationCode, store.GrantClientCredentials,
+			store.GrantRefreshToken, store.GrantPassword,
+		},
+		LoginClientID: loginClientID,
+		Logger:        o.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.provider = p
+	a.handler = a.routes()
+	return a, nil
+}
+
+// demoClients registers a confidential service client and a web app client,
+// with secrets generated afresh at every start.
+func (a *app) demoClients() ([]*store.Client, error) {
+	var out []*store.Client
+	for _, c := range []*store.Client{
+		{ID: "demo-service", Name: "Demo service", AuthMethod: store.AuthSecretBasic,
+			GrantTypes: []string{store.GrantClientCredentials}, Scopes: []string{"read"}},
+		{ID: "demo-app", Name: "Demo web app", AuthMethod: store.AuthSecretBasic,
+			RedirectURIs: []string{"http://127.0.0.1:8080/callback"},
+			GrantTypes:   []string{store.GrantAuthorizationCode, store.GrantRefreshToken, store.GrantPassword},
+			Scopes:       []string{"read", "write"}},
+	} {
+		secret, hash, err := grant.NewClientSecret()
+		if err != nil {
+			return nil, err
+		}
+		c.SecretHash = hash
+		a.secrets[c.ID] = secret
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// route is one line of the route table printed at start.
+type route struct{ pattern, about string }
+
+var routeTable = []route{
+	{"GET /", "welcome"},
+	{"POST /login", `JSON {"username","password"} -> token (the tutorial's login)`},
+	{"POST /oauth/token", "token endpoint (client_credentials, password, refresh_token, authorization_code)"},
+	{"GET /api/data", "protected, scope read"},
+	{"POST /api/data", "protected, scope write"},
+	{"GET /api/me", "protected: the token's user, client and scope"},
+}
+
+func (a *app) routes() http.Handler {
+	p := a.provider
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", welcome)
+	mux.Handle("POST /login", p.LoginHandler())
+	mux.Handle("/oauth/token", p.TokenHandler())
+	mux.Handle("GET /api/data", middleware.RequireOAuth(p, "read")(http.HandlerFunc(getData)))
+	mux.Handle("POST /api/data", middleware.RequireOAuth(p, "write")(http.HandlerFunc(postData)))
+	mux.Handle("GET /api/me", middleware.RequireOAuth(p)(http.HandlerFunc(me)))
+	return mux
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func welcome(w http.ResponseWriter, r *http.Request) {
+	routes := make([]string, len(routeTable))
+	for i, rt := range routeTable {
+		routes[i] = rt.pattern
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"message": "Welcome to the oauthkit example API", "routes": routes})
+}
+
+// protectedData is the tutorial's answer, byte for byte as its Flask app
+// printed it.
+const protectedData = `{"data": "This is protected data."}` + "\n"
+
+func getData(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = io.WriteString(w, protectedData)
+}
+
+func postData(w http.ResponseWriter, r *http.Request) {
+	var body any
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
+	if err := dec.Decode(&body); err != nil && !errors.Is(err, io.EOF) {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "the body must be JSON, at most 64 KiB"})
+		return
+	}
+	tok, _ := middleware.TokenFromContext(r.Context())
+	writeJSON(w, http.StatusCreated, map[string]any{"message": "Data received.", "data": body, "user": tok.Username})
+}
+
+func me(w http.ResponseWriter, r *http.Request) {
+	tok, _ := middleware.TokenFromContext(r.Context())
+	writeJSON(w, http.StatusOK, map[string]any{
+		"user": tok.Username, "sub": tok.Subject, "client_id": tok.ClientID, "scope": joinScopes(tok.Scopes),
+	})
+}

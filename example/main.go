@@ -1,0 +1,108 @@
+// Command example is the tutorial "Implementing OAuth 2.0 in a Flask API"
+// done with oauthkit: users, clients, a login endpoint that issues tokens, a
+// token endpoint, and routes protected by scope. See README.md beside it.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("example", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:5000", "address to listen on")
+	issuer := fs.String("issuer", "", "issuer URL (default http://ADDR)")
+	clientsFile := fs.String("clients", "", "JSON file of client registrations (RFC 7591 fields) replacing the demo clients")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *issuer == "" {
+		*issuer = "http://" + *addr
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	o := options{Issuer: *issuer, Logger: logger}
+	if *clientsFile != "" {
+		clients, err := loadClients(*clientsFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "example: %v\n", err)
+			return 2
+		}
+		o.Clients = clients
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	a, err := newApp(ctx, o)
+	if err != nil {
+		fmt.Fprintf(stderr, "example: %v\n", err)
+		return 2
+	}
+	srv := &http.Server{
+		Addr:              *addr,
+		Handler:           a.handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      10 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	a.printBanner(ctx, stdout, *addr)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	select {
+	case err := <-errc:
+		fmt.Fprintf(stderr, "example: %v\n", err)
+		return 1
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		fmt.Fprintf(stderr, "example: shutdown: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// printBanner lists users, clients and routes, as the tutorial's app would.
+func (a *app) printBanner(ctx context.Context, w io.Writer, addr string) {
+	fmt.Fprintf(w, "oauthkit example on http://%s (issuer %s)\n\nUsers:\n", addr, a.provider.Issuer())
+	for _, u := range demoUsers {
+		fmt.Fprintf(w, "  %s / %s\n", u.name, u.password)
+	}
+	fmt.Fprintln(w, "\nClients:")
+	clients, _ := a.store.Clients(ctx)
+	for _, c := range clients {
+		line := fmt.Sprintf("  %-16s %-20s grants=%s scope=%q", c.ID, c.AuthMethod, strings.Join(c.GrantTypes, ","), joinScopes(c.Scopes))
+		if s, ok := a.secrets[c.ID]; ok {
+			line += " secret=" + s
+		}
+		if len(c.RedirectURIs) > 0 {
+			line += " redirect_uris=" + strings.Join(c.RedirectURIs, ",")
+		}
+		fmt.Fprintln(w, line)
+	}
+	fmt.Fprintln(w, "\nRoutes:")
+	for _, r := range routeTable {
+		fmt.Fprintf(w, "  %-22s %s\n", r.pattern, r.about)
+	}
+	fmt.Fprintf(w, "\nTry:\n  curl -X POST http://%s/login -H \"Content-Type: application/json\" -d '{\"username\": \"user1\", \"password\": \"password1\"}'\n", addr)
+	fmt.Fprintf(w, "  curl http://%s/api/data -H \"Authorization: Bearer <access_token>\"\n\n", addr)
+}
+
+func joinScopes(s []string) string { return strings.Join(s, " ") }
