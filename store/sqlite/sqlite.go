@@ -22,6 +22,10 @@ type Store struct {
 	every time.Duration
 	write chan struct{} // a one-slot semaphore: SQLite has one writer at a time
 
+	// Prepared statements for the hot paths; database/sql prepares each
+	// once per connection.
+	insertToken, selectToken, consumeToken *sql.Stmt
+
 	stop context.CancelFunc
 	wg   sync.WaitGroup
 }
@@ -81,6 +85,9 @@ func New(ctx context.Context, db *sql.DB, opts ...Option) (*Store, error) {
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
 	}
+	if err := s.prepare(ctx); err != nil {
+		return nil, err
+	}
 	cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.stop = cancel
 	if s.every > 0 {
@@ -94,6 +101,9 @@ func New(ctx context.Context, db *sql.DB, opts ...Option) (*Store, error) {
 func (s *Store) Close() error {
 	s.stop()
 	s.wg.Wait()
+	for _, st := range []*sql.Stmt{s.insertToken, s.selectToken, s.consumeToken} {
+		st.Close()
+	}
 	if s.own {
 		if err := s.db.Close(); err != nil {
 			return fmt.Errorf("sqlite: %w", err)
@@ -145,10 +155,18 @@ CREATE TABLE IF NOT EXISTS oauthkit_tokens (
 	expires_at     INTEGER NOT NULL,
 	redirect_uri   TEXT NOT NULL,
 	code_challenge TEXT NOT NULL,
-	uses           INTEGER NOT NULL DEFAULT 0
+	uses           INTEGER NOT NULL DEFAULT 0,
+	consumed_at    INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS oauthkit_tokens_family ON oauthkit_tokens (family);
 CREATE INDEX IF NOT EXISTS oauthkit_tokens_expires_at ON oauthkit_tokens (expires_at);
+CREATE TRIGGER IF NOT EXISTS oauthkit_tokens_join_family BEFORE INSERT ON oauthkit_tokens
+BEGIN
+	SELECT RAISE(ABORT, 'oauthkit: family revoked')
+		FROM oauthkit_families WHERE name = NEW.family AND revoked = 1;
+	INSERT INTO oauthkit_families (name, expires_at) VALUES (NEW.family, NEW.expires_at)
+		ON CONFLICT (name) DO UPDATE SET expires_at = max(expires_at, excluded.expires_at);
+END;
 `}
 
 // migrate applies the migrations the database lacks, in one transaction.

@@ -6,12 +6,40 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/oauthkit/oauthkit/store"
 )
 
 const tokenCols = `hash, kind, family, client_id, subject, username, scopes, issued_at, expires_at, redirect_uri, code_challenge`
+
+// prepare makes the statements of the hot paths.
+func (s *Store) prepare(ctx context.Context) error {
+	for _, p := range []struct {
+		dst **sql.Stmt
+		q   string
+	}{
+		// The trigger oauthkit_tokens_join_family refuses a revoked family
+		// and records the family's latest expiry, in the same statement.
+		{&s.insertToken, `INSERT INTO oauthkit_tokens (` + tokenCols + `)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING`},
+		{&s.selectToken, `SELECT ` + tokenCols + ` FROM oauthkit_tokens
+			WHERE hash = ? AND uses = 0 AND expires_at > ?`},
+		// Counting uses makes consumption one statement: the caller that
+		// makes the count 1 wins.
+		{&s.consumeToken, `UPDATE oauthkit_tokens SET uses = uses + 1,
+			consumed_at = CASE uses WHEN 0 THEN ?2 ELSE consumed_at END
+			WHERE hash = ?1 AND expires_at > ?2 RETURNING uses, consumed_at, ` + tokenCols},
+	} {
+		st, err := s.db.PrepareContext(ctx, p.q)
+		if err != nil {
+			return fmt.Errorf("sqlite: prepare: %w", err)
+		}
+		*p.dst = st
+	}
+	return nil
+}
 
 // CreateToken stores t. It returns store.ErrRevoked if t's family was
 // revoked and store.ErrExists if a token with t's hash is stored.
@@ -24,41 +52,23 @@ func (s *Store) CreateToken(ctx context.Context, t *store.Token) error {
 		return err
 	}
 	defer s.unlock()
-	tx, err := s.db.BeginTx(ctx, nil)
+	res, err := s.insertToken.ExecContext(ctx, t.Hash[:], int(t.Kind), t.Family, t.ClientID, t.Subject,
+		t.Username, scopes, t.IssuedAt.UnixMicro(), t.ExpiresAt.UnixMicro(), t.RedirectURI, t.CodeChallenge)
 	if err != nil {
-		return fmt.Errorf("sqlite: create token: %w", isDone(ctx, err))
-	}
-	defer tx.Rollback()
-	var revoked bool
-	err = tx.QueryRowContext(ctx, `INSERT INTO oauthkit_families (name, expires_at) VALUES (?, ?)
-		ON CONFLICT (name) DO UPDATE SET expires_at = max(expires_at, excluded.expires_at)
-		RETURNING revoked`, t.Family, t.ExpiresAt.UnixMicro()).Scan(&revoked)
-	if err != nil {
-		return fmt.Errorf("sqlite: create token: %w", isDone(ctx, err))
-	}
-	if revoked {
-		return store.ErrRevoked
-	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO oauthkit_tokens (`+tokenCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING`,
-		t.Hash[:], int(t.Kind), t.Family, t.ClientID, t.Subject, t.Username, scopes,
-		t.IssuedAt.UnixMicro(), t.ExpiresAt.UnixMicro(), t.RedirectURI, t.CodeChallenge)
-	if err != nil {
+		if strings.Contains(err.Error(), "oauthkit: family revoked") {
+			return store.ErrRevoked
+		}
 		return fmt.Errorf("sqlite: create token: %w", isDone(ctx, err))
 	}
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
 		return store.ErrExists
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite: create token: %w", isDone(ctx, err))
 	}
 	return nil
 }
 
 // Token returns the live, unconsumed token with hash h, or store.ErrNotFound.
 func (s *Store) Token(ctx context.Context, h store.Hash) (store.Token, error) {
-	row := s.db.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM oauthkit_tokens
-		WHERE hash = ? AND uses = 0 AND expires_at > ?`, h[:], s.now().UnixMicro())
+	row := s.selectToken.QueryRowContext(ctx, h[:], s.now().UnixMicro())
 	t, err := scanToken(row)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
@@ -77,10 +87,10 @@ func (s *Store) ConsumeToken(ctx context.Context, h store.Hash) (store.Token, er
 		return store.Token{}, err
 	}
 	defer s.unlock()
-	row := s.db.QueryRowContext(ctx, `UPDATE oauthkit_tokens SET uses = uses + 1
-		WHERE hash = ? AND expires_at > ? RETURNING uses, `+tokenCols, h[:], s.now().UnixMicro())
-	var uses int64
-	t, err := scanToken(row, &uses)
+	row := s.consumeToken.QueryRowContext(ctx, h[:], s.now().UnixMicro())
+	var uses, consumedAt int64
+	t, err := scanToken(row, &uses, &consumedAt)
+	t.ConsumedAt = time.UnixMicro(consumedAt)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return store.Token{}, store.ErrNotFound

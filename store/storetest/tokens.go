@@ -150,7 +150,9 @@ func testConsume(t *testing.T, s Store) {
 	tok, _ := newToken(store.KindCode, newFamily(), time.Minute)
 	tok.RedirectURI, tok.CodeChallenge = "https://app.example/cb", "challenge"
 	create(t, s, tok)
+	before := time.Now()
 	got, err := s.ConsumeToken(ctx, tok.Hash)
+	after := time.Now()
 	if err != nil {
 		t.Fatalf("first ConsumeToken: %v", err)
 	}
@@ -161,6 +163,9 @@ func testConsume(t *testing.T, s Store) {
 			t.Fatalf("ConsumeToken #%d: err = %v, want ErrConsumed", i+2, err)
 		}
 		checkToken(t, got, tok)
+		if got.ConsumedAt.Before(before.Add(-time.Millisecond)) || got.ConsumedAt.After(after.Add(time.Millisecond)) {
+			t.Errorf("ConsumeToken #%d: ConsumedAt = %v, want the first call's time, in [%v, %v]", i+2, got.ConsumedAt, before, after)
+		}
 	}
 	if _, err := s.Token(ctx, tok.Hash); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("Token of a consumed token: err = %v, want ErrNotFound", err)
@@ -190,6 +195,7 @@ func testConsumeConcurrent(t *testing.T, s Store) {
 	close(start)
 	wg.Wait()
 	won := 0
+	var consumedAt time.Time
 	for _, r := range res {
 		switch {
 		case r.err == nil:
@@ -197,6 +203,12 @@ func testConsumeConcurrent(t *testing.T, s Store) {
 		case errors.Is(r.err, store.ErrConsumed):
 			if r.tok.Family != tok.Family || r.tok.Hash != tok.Hash {
 				t.Errorf("ErrConsumed came with family %q hash %v, want %q %v", r.tok.Family, r.tok.Hash, tok.Family, tok.Hash)
+			}
+			if consumedAt.IsZero() {
+				consumedAt = r.tok.ConsumedAt
+			}
+			if r.tok.ConsumedAt.IsZero() || !sameTime(r.tok.ConsumedAt, consumedAt) {
+				t.Errorf("ErrConsumed came with ConsumedAt %v, want the winner's (%v)", r.tok.ConsumedAt, consumedAt)
 			}
 		default:
 			t.Errorf("racing ConsumeToken: %v, want nil or ErrConsumed", r.err)
