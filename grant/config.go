@@ -69,6 +69,36 @@ type Config struct {
 	// service runs behind a proxy you trust to set X-Forwarded-For.
 	ClientAddr func(r *http.Request) string
 
+	// Endpoints are the paths the host mounts the handlers at, for the
+	// metadata document (RFC 8414). Each empty field takes its default; see
+	// [Endpoints].
+	Endpoints Endpoints
+	// ScopesSupported, if set, is published as scopes_supported in the
+	// metadata document. Default none published.
+	ScopesSupported []string
+	// CanIntrospect decides whether an authenticated confidential client
+	// may learn about token t at the introspection endpoint. Default: only
+	// the client the token was issued to, and the clients listed in
+	// Introspectors. Public clients may never introspect.
+	CanIntrospect func(ctx context.Context, caller *store.Client, t *store.Token) bool
+	// Introspectors lists the confidential clients (typically resource
+	// servers) that the default CanIntrospect lets introspect every token.
+	// Default none.
+	Introspectors []string
+
+	// AccessTokenFormat is FormatOpaque (the default) or FormatJWT (RFC
+	// 9068 JWT access tokens, signed with SigningKeys).
+	AccessTokenFormat TokenFormat
+	// SigningKeys sign JWT access tokens: the first signs, all are
+	// published by JWKSHandler, so that tokens signed by a previous key stay
+	// valid while it is listed. Required for FormatJWT; see
+	// [Provider.SetSigningKeys] to rotate at run time.
+	SigningKeys []SigningKey
+	// Audience is the aud of access tokens: the resource servers they are
+	// meant for. Required for FormatJWT (RFC 9068 §2.2); also reported by
+	// introspection. Default none.
+	Audience []string
+
 	// Logger receives refusals (at Info) and internal errors (at Error).
 	// Default slog.Default().
 	Logger *slog.Logger
@@ -113,6 +143,9 @@ func (c *Config) setDefaults() error {
 	def(&c.RefreshReuseGrace, 2*time.Second)
 	if c.AccessTokenTTL < 0 || c.RefreshTokenTTL < 0 || c.CodeTTL < 0 || c.CodeTTL > maxCodeTTL {
 		return errors.New("grant: token lifetimes must be positive, and CodeTTL at most 10 minutes")
+	}
+	if err := c.setTokenDefaults(); err != nil {
+		return err
 	}
 	if c.ClientAddr == nil {
 		c.ClientAddr = remoteHost

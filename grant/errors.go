@@ -93,19 +93,31 @@ func asError(err error) (*Error, bool) {
 	return errServer, false
 }
 
-// noStore marks a response as holding credentials (RFC 6749 §5.1).
+// noStore marks a response as holding credentials (RFC 6749 §5.1). The keys
+// are already canonical, so the map is written directly.
 func noStore(h http.Header) {
-	h.Set("Cache-Control", "no-store")
-	h.Set("Pragma", "no-cache")
+	h["Cache-Control"] = []string{"no-store"}
+	h["Pragma"] = []string{"no-cache"}
 }
 
 // writeJSON writes v as a JSON response that caches must not keep.
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		b = []byte(`{"error":"server_error"}`)
+		status = http.StatusInternalServerError
+	}
+	writeRawJSON(w, status, append(b, '\n'))
+}
+
+// writeRawJSON writes an encoded JSON body with the headers every token,
+// introspection and error response carries.
+func writeRawJSON(w http.ResponseWriter, status int, body []byte) {
 	h := w.Header()
-	h.Set("Content-Type", "application/json;charset=UTF-8")
+	h["Content-Type"] = []string{"application/json;charset=UTF-8"}
 	noStore(h)
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	_, _ = w.Write(body)
 }
 
 // writeError writes e as an RFC 6749 §5.2 error response.

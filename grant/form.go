@@ -3,9 +3,9 @@ package grant
 import (
 	"errors"
 	"io"
-	"mime"
 	"net/http"
 	"net/url"
+	"strings"
 )
 
 // maxFormBytes bounds a token, revocation or introspection request body.
@@ -25,8 +25,7 @@ func parseForm(w http.ResponseWriter, r *http.Request) (url.Values, *Error) {
 	if r.URL.RawQuery != "" {
 		return nil, errRequest("parameters must be sent in the request body, not the URL")
 	}
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || mt != "application/x-www-form-urlencoded" {
+	if !isMediaType(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
 		return nil, newError(http.StatusUnsupportedMediaType, CodeInvalidRequest, "the body must be application/x-www-form-urlencoded")
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxFormBytes))
@@ -51,6 +50,13 @@ func parseForm(w http.ResponseWriter, r *http.Request) (url.Values, *Error) {
 	}
 	r.Form, r.PostForm = vals, vals
 	return vals, nil
+}
+
+// isMediaType reports whether the Content-Type header ct names media type
+// mt, whatever its parameters (RFC 9110 §8.3.1: case-insensitive).
+func isMediaType(ct, mt string) bool {
+	ct, _, _ = strings.Cut(ct, ";")
+	return strings.EqualFold(strings.TrimSpace(ct), mt)
 }
 
 // safeName quotes a parameter name for an error description, dropping

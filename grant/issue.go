@@ -43,7 +43,7 @@ func (p *Provider) issue(ctx context.Context, gt string, c *store.Client, u *sto
 
 // store generates one token and keeps its hash.
 func (p *Provider) store(ctx context.Context, prefix string, kind store.Kind, c *store.Client, u *store.User, scopes []string, family string, now time.Time, ttl time.Duration) (string, error) {
-	raw, h, err := newSecret(prefix)
+	raw, h, err := p.newValue(prefix, kind, c, u, scopes, now, ttl) // jwt.go
 	if err != nil {
 		return "", err
 	}

@@ -19,6 +19,7 @@ type Provider struct {
 	cfg      Config
 	engine   *server.Server
 	throttle *throttle
+	keys     keyStore // JWT signing keys (keys.go); nil for opaque tokens
 }
 
 // NewProvider checks cfg, fills in its defaults and returns a Provider.
@@ -29,18 +30,24 @@ func NewProvider(cfg Config) (*Provider, error) {
 	}
 	p := &Provider{cfg: cfg, throttle: newThrottle(cfg.Now)}
 	p.engine = newEngine(p)
+	if cfg.AccessTokenFormat == FormatJWT {
+		ks, _ := newKeySet(cfg.SigningKeys) // checked by setDefaults
+		p.keys.Store(ks)
+	}
 	return p, nil
 }
 
 // Issuer returns the issuer identifier the Provider was configured with.
 func (p *Provider) Issuer() string { return p.cfg.Issuer }
 
-// ValidateToken checks an opaque access token against the token store: one
-// SHA-256 and one lookup. It implements middleware.Validator, and returns
+// ValidateToken checks an access token against the token store: one
+// SHA-256 and one lookup, for opaque and JWT tokens alike (a JWT must also
+// carry the header of a signing key in force; see jwt.go). It implements middleware.Validator, and returns
 // middleware.ErrInvalidToken for tokens that are unknown, expired, revoked,
 // or not access tokens.
 func (p *Provider) ValidateToken(ctx context.Context, raw string) (*middleware.Token, error) {
-	if !hasPrefix(raw, PrefixAccessToken) {
+	jwt := p.looksLikeJWT(raw)
+	if !jwt && !hasPrefix(raw, PrefixAccessToken) {
 		return nil, middleware.ErrInvalidToken
 	}
 	t, err := p.cfg.Tokens.Token(ctx, store.HashSecret(raw))
@@ -53,7 +60,7 @@ func (p *Provider) ValidateToken(ctx context.Context, raw string) (*middleware.T
 	if t.Kind != store.KindAccess || !p.cfg.Now().Before(t.ExpiresAt) {
 		return nil, middleware.ErrInvalidToken
 	}
-	return &middleware.Token{
+	tok := &middleware.Token{
 		ClientID:  t.ClientID,
 		Subject:   t.Subject,
 		Username:  t.Username,
@@ -61,7 +68,12 @@ func (p *Provider) ValidateToken(ctx context.Context, raw string) (*middleware.T
 		IssuedAt:  t.IssuedAt,
 		ExpiresAt: t.ExpiresAt,
 		Issuer:    p.cfg.Issuer,
-	}, nil
+		Audience:  p.cfg.Audience,
+	}
+	if jwt {
+		tok.ID = jwtID(raw)
+	}
+	return tok, nil
 }
 
 // emit reports e to Config.OnEvent, if set.

@@ -2,8 +2,10 @@ package grant
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"slices"
+	"strconv"
 
 	"github.com/go-oauth2/oauth2/v4"
 )
@@ -84,7 +86,7 @@ func (p *Provider) writeToken(ctx context.Context, w http.ResponseWriter, out *i
 	}
 	p.emit(ctx, ev)
 	if p.cfg.ExtraTokenFields == nil {
-		writeJSON(w, http.StatusOK, resp)
+		writeRawJSON(w, http.StatusOK, resp.appendJSON(make([]byte, 0, 256)))
 		return
 	}
 	extra := p.cfg.ExtraTokenFields(ctx, IssuedToken{
@@ -104,6 +106,53 @@ func (p *Provider) writeToken(ctx context.Context, w http.ResponseWriter, out *i
 		}
 	}
 	writeJSON(w, http.StatusOK, m)
+}
+
+// appendJSON encodes the response without reflection: it is written on
+// every issuance. Values outside printable ASCII (possible only in
+// registered scope names) fall back to encoding/json.
+func (t tokenResponse) appendJSON(b []byte) []byte {
+	if !printableASCII(t.Scope) {
+		j, _ := json.Marshal(t)
+		return append(b, j...)
+	}
+	b = append(b, `{"access_token":`...)
+	b = appendJSONString(b, t.AccessToken)
+	b = append(b, `,"token_type":`...)
+	b = appendJSONString(b, t.TokenType)
+	b = append(b, `,"expires_in":`...)
+	b = strconv.AppendInt(b, t.ExpiresIn, 10)
+	if t.RefreshToken != "" {
+		b = append(b, `,"refresh_token":`...)
+		b = appendJSONString(b, t.RefreshToken)
+	}
+	if t.Scope != "" {
+		b = append(b, `,"scope":`...)
+		b = appendJSONString(b, t.Scope)
+	}
+	return append(b, "}\n"...)
+}
+
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// appendJSONString quotes printable ASCII s as a JSON string.
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '"' || c == '\\' {
+			b = append(b, '\\', c)
+		} else {
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
 }
 
 // refuse answers with e and reports it.

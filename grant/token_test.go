@@ -505,7 +505,7 @@ func TestExtraTokenFieldsAndEvents(t *testing.T) {
 		t.Fatalf("extra fields: %s", r.raw)
 	}
 	e := <-f.events
-	if e.Kind != EventIssued || e.ClientID != svcClient || e.GrantType != "client_credentials" || e.Family == "" {
+	if e.Kind != EventIssued || e.ClientID != svcClient || e.GrantType != "client_credentials" || e.Family != "" {
 		t.Fatalf("issued event %+v", e)
 	}
 	f.post("/oauth/token", url.Values{"grant_type": {"client_credentials"}}, svcClient, "okcs_wrong")

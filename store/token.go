@@ -33,11 +33,13 @@ func (k Kind) String() string {
 //
 // Every token issued from one authorization (a code, the tokens exchanged for
 // it, and every rotation of its refresh token) shares a Family, so that the
-// whole grant can be revoked at once.
+// whole grant can be revoked at once. A token issued alone (a
+// client_credentials access token) may have an empty Family: it belongs to
+// no family, and RevokeFamily("") should do nothing.
 type Token struct {
 	Hash      Hash      // SHA-256 of the token value
 	Kind      Kind      // code, access or refresh
-	Family    string    // the grant this token belongs to
+	Family    string    // the grant this token belongs to; empty for a lone token
 	ClientID  string    // the client it was issued to
 	Subject   string    // the user's ID; empty for client_credentials
 	Username  string    // the user's login name, for introspection

@@ -98,8 +98,12 @@ func (t *tokenTable) CreateToken(ctx context.Context, tok *store.Token) error {
 	return nil
 }
 
-// join registers one more token in the named family.
+// join registers one more token in the named family; a token of no family
+// (empty name) joins none.
 func (t *tokenTable) join(name string, until time.Time) (*family, error) {
+	if name == "" {
+		return nil, nil
+	}
 	t.famMu.Lock()
 	defer t.famMu.Unlock()
 	f := t.families[name]
@@ -119,12 +123,15 @@ func (t *tokenTable) join(name string, until time.Time) (*family, error) {
 
 // leave forgets swept tokens; a family is dropped with its last token.
 func (t *tokenTable) leave(fams []*family) {
-	if len(fams) == 0 {
+	if len(fams) == 0 || len(fams) == 1 && fams[0] == nil {
 		return
 	}
 	t.famMu.Lock()
 	defer t.famMu.Unlock()
 	for _, f := range fams {
+		if f == nil {
+			continue
+		}
 		// Entries leave only when swept after expiry, so a family whose
 		// last entry leaves has outlived every token it had: its revocation
 		// marker is no longer needed.
@@ -164,7 +171,7 @@ func (t *tokenTable) Token(ctx context.Context, h store.Hash) (store.Token, erro
 }
 
 func (t *tokenTable) live(e *entry) bool {
-	return !e.fam.revoked.Load() && t.now().Before(e.tok.ExpiresAt)
+	return (e.fam == nil || !e.fam.revoked.Load()) && t.now().Before(e.tok.ExpiresAt)
 }
 
 // ConsumeToken marks the token used, once.

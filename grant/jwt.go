@@ -1,0 +1,150 @@
+package grant
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/asn1"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"math/big"
+	"strings"
+	"time"
+
+	"github.com/oauthkit/oauthkit/store"
+)
+
+// JWT access tokens (RFC 9068) are signed here with the standard library
+// alone, and kept in the TokenStore like opaque ones: the store holds the
+// SHA-256 of the compact JWT, its kind, family, client, user, scopes and
+// expiry. So the Provider validates its own JWTs as it does opaque tokens —
+// one hash, one lookup, no signature check (the store only knows tokens
+// this server signed) — and revocation, of a token or of its whole grant,
+// is honoured at once by ValidateToken and introspection: the store is an
+// allow-list, stronger than a denylist of jti. Resource servers apart from
+// the authorization server check the signature against the JWKS instead,
+// and learn of revocation only at expiry (or by introspection).
+
+// jwtClaims are RFC 9068 §2.2's claims. jti comes first, so that jwtID can
+// read it without parsing the payload.
+type jwtClaims struct {
+	Jti      string `json:"jti"`
+	Iss      string `json:"iss"`
+	Sub      string `json:"sub"`
+	Aud      any    `json:"aud"`
+	Exp      int64  `json:"exp"`
+	Iat      int64  `json:"iat"`
+	ClientID string `json:"client_id"`
+	Scope    string `json:"scope,omitempty"`
+}
+
+// newValue makes the value of a new token: random for every kind, a signed
+// JWT for access tokens when the format says so.
+func (p *Provider) newValue(prefix string, kind store.Kind, c *store.Client, u *store.User, scopes []string, now time.Time, ttl time.Duration) (string, store.Hash, error) {
+	if kind != store.KindAccess || p.cfg.AccessTokenFormat != FormatJWT {
+		return newSecret(prefix)
+	}
+	jti, _, err := newSecret("")
+	if err != nil {
+		return "", store.Hash{}, err
+	}
+	cl := jwtClaims{
+		Jti: jti, Iss: p.cfg.Issuer, Sub: c.ID, Aud: p.cfg.Audience,
+		Exp: now.Add(ttl).Unix(), Iat: now.Unix(), ClientID: c.ID, Scope: joinScopes(scopes),
+	}
+	if len(p.cfg.Audience) == 1 {
+		cl.Aud = p.cfg.Audience[0]
+	}
+	if u != nil {
+		cl.Sub = u.ID // else the client is the subject (RFC 9068 §2.2)
+	}
+	raw, err := p.keys.Load().current().sign(cl)
+	if err != nil {
+		return "", store.Hash{}, err
+	}
+	return raw, store.HashSecret(raw), nil
+}
+
+// sign returns the compact JWS of claims.
+func (s *signer) sign(claims any) (string, error) {
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		return "", err
+	}
+	input := s.prefix + b64(payload)
+	var sig []byte
+	switch s.alg {
+	case AlgEdDSA:
+		sig, err = s.key.Sign(rand.Reader, []byte(input), crypto.Hash(0))
+	default:
+		h := sha256.Sum256([]byte(input))
+		sig, err = s.key.Sign(rand.Reader, h[:], crypto.SHA256)
+		if err == nil && s.alg == AlgES256 {
+			sig, err = rawECDSA(sig)
+		}
+	}
+	if err != nil {
+		return "", err
+	}
+	return input + "." + b64(sig), nil
+}
+
+// rawECDSA turns an ASN.1 ECDSA P-256 signature into JWS's R || S (RFC
+// 7518 §3.4).
+func rawECDSA(der []byte) ([]byte, error) {
+	var rs struct{ R, S *big.Int }
+	if rest, err := asn1.Unmarshal(der, &rs); err != nil || len(rest) > 0 {
+		return nil, errors.New("grant: malformed ECDSA signature")
+	}
+	out := make([]byte, 64)
+	rs.R.FillBytes(out[:32])
+	rs.S.FillBytes(out[32:])
+	return out, nil
+}
+
+var _ = ecdsa.Sign // ES256 keys are *ecdsa.PrivateKey (see SigningKey)
+
+// looksLikeJWT reports whether raw starts with the header of a key in
+// force: a string comparison that spares the store the rest, and makes
+// tokens of a key withdrawn by SetSigningKeys invalid at once.
+func (p *Provider) looksLikeJWT(raw string) bool {
+	ks := p.keys.Load()
+	if ks == nil || len(raw) > maxJWTLen {
+		return false
+	}
+	for _, s := range ks.signers {
+		if strings.HasPrefix(raw, s.prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// maxJWTLen bounds the JWTs considered.
+const maxJWTLen = 8 << 10
+
+// jwtIDPrefix is how every payload this package signs begins.
+const jwtIDPrefix = `{"jti":"`
+
+// jwtID returns the jti of a JWT this package signed, from the first
+// bytes of its payload.
+func jwtID(raw string) string {
+	_, rest, ok := strings.Cut(raw, ".")
+	if !ok {
+		return ""
+	}
+	const n = len(jwtIDPrefix) + 43 + 1 // prefix, jti, closing quote
+	enc := base64.RawURLEncoding.EncodedLen(n)
+	enc += (4 - enc%4) % 4 // whole quanta only
+	if len(rest) < enc {
+		return ""
+	}
+	var buf [80]byte
+	m, err := base64.RawURLEncoding.Decode(buf[:], []byte(rest[:enc]))
+	if err != nil || m < n || string(buf[:len(jwtIDPrefix)]) != jwtIDPrefix || buf[n-1] != '"' {
+		return ""
+	}
+	return string(buf[len(jwtIDPrefix) : n-1])
+}
