@@ -1,0 +1,219 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Store keeps clients and tokens in PostgreSQL. It is safe for concurrent use
+// and may be shared by several processes. Create it with [New] or [Open];
+// release it with [Store.Close].
+type Store struct {
+	pool   *pgxpool.Pool
+	own    bool // pool was made by Open, so Close closes it
+	schema string
+	now    func() time.Time
+	every  time.Duration
+	q      queries
+
+	stop context.CancelFunc
+	wg   sync.WaitGroup
+}
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithSchema puts the tables in the named schema (default "public"), which
+// is created if it does not exist.
+func WithSchema(name string) Option {
+	return func(s *Store) { s.schema = name }
+}
+
+// WithCleanupInterval sets how often expired tokens and families are deleted
+// (default 5 minutes). Zero or less turns the background cleanup off.
+func WithCleanupInterval(d time.Duration) Option {
+	return func(s *Store) { s.every = d }
+}
+
+// WithClock makes the store read the time from now instead of time.Now
+// (default). All instances sharing a database should use the same clock.
+func WithClock(now func() time.Time) Option {
+	return func(s *Store) { s.now = now }
+}
+
+// Open connects to the database at dsn (a postgres:// URL or key=value
+// string) with a new pool, and migrates the schema. Close closes the pool.
+func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
+	pool, err := pgxpool.New(ctx, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	s, err := New(ctx, pool, opts...)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	s.own = true
+	return s, nil
+}
+
+// New uses the host's pool and migrates the schema. Close leaves the pool
+// open.
+func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error) {
+	s := &Store{pool: pool, schema: "public", now: time.Now, every: 5 * time.Minute}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.schema == "" {
+		return nil, errors.New("postgres: empty schema name")
+	}
+	s.q = newQueries(s.schema)
+	if err := s.migrate(ctx); err != nil {
+		return nil, err
+	}
+	cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.stop = cancel
+	if s.every > 0 {
+		s.wg.Go(func() { s.cleanLoop(cctx) })
+	}
+	return s, nil
+}
+
+// Close stops the background cleanup and, if the Store was made by Open,
+// closes the pool.
+func (s *Store) Close() error {
+	s.stop()
+	s.wg.Wait()
+	if s.own {
+		s.pool.Close()
+	}
+	return nil
+}
+
+// migrations[i] brings the schema from version i to i+1. Append only.
+// {{.}} stands for the quoted schema name.
+var migrations = [...]string{`
+CREATE TABLE {{.}}.oauthkit_clients (
+	id            text PRIMARY KEY,
+	secret_hash   bytea,
+	name          text NOT NULL,
+	redirect_uris text[] NOT NULL,
+	grant_types   text[] NOT NULL,
+	scopes        text[] NOT NULL,
+	auth_method   text NOT NULL,
+	first_party   boolean NOT NULL,
+	created_at    timestamptz NOT NULL
+);
+CREATE TABLE {{.}}.oauthkit_families (
+	name       text PRIMARY KEY,
+	revoked    boolean NOT NULL DEFAULT false,
+	expires_at timestamptz NOT NULL
+);
+CREATE INDEX oauthkit_families_expires_at ON {{.}}.oauthkit_families (expires_at);
+CREATE TABLE {{.}}.oauthkit_tokens (
+	hash           bytea PRIMARY KEY,
+	kind           smallint NOT NULL,
+	family         text NOT NULL,
+	client_id      text NOT NULL,
+	subject        text NOT NULL,
+	username       text NOT NULL,
+	scopes         text[] NOT NULL,
+	issued_at      timestamptz NOT NULL,
+	expires_at     timestamptz NOT NULL,
+	redirect_uri   text NOT NULL,
+	code_challenge text NOT NULL,
+	uses           integer NOT NULL DEFAULT 0,
+	consumed_at    timestamptz
+);
+CREATE INDEX oauthkit_tokens_family ON {{.}}.oauthkit_tokens (family);
+CREATE INDEX oauthkit_tokens_expires_at ON {{.}}.oauthkit_tokens (expires_at);
+`}
+
+// migrate applies the migrations the schema lacks, in one transaction that
+// holds an advisory lock, so that instances starting together migrate once.
+func (s *Store) migrate(ctx context.Context) error {
+	sch := pgx.Identifier{s.schema}.Sanitize()
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('oauthkit migrate ' || $1, 0))`, s.schema); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS `+sch); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+sch+`.oauthkit_schema (version integer NOT NULL)`); err != nil {
+			return err
+		}
+		var version int
+		if err := tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM `+sch+`.oauthkit_schema`).Scan(&version); err != nil {
+			return err
+		}
+		if version > len(migrations) {
+			return fmt.Errorf("schema version %d is newer than this package's %d", version, len(migrations))
+		}
+		for i := version; i < len(migrations); i++ {
+			if _, err := tx.Exec(ctx, strings.ReplaceAll(migrations[i], "{{.}}", sch)); err != nil {
+				return fmt.Errorf("migration %d: %w", i+1, err)
+			}
+		}
+		if version == len(migrations) {
+			return nil
+		}
+		_, err := tx.Exec(ctx, `DELETE FROM `+sch+`.oauthkit_schema; INSERT INTO `+sch+`.oauthkit_schema VALUES (`+fmt.Sprint(len(migrations))+`)`)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: migrate: %w", isDone(ctx, err))
+	}
+	return nil
+}
+
+// cleanLoop deletes expired rows every s.every until ctx is done.
+func (s *Store) cleanLoop(ctx context.Context) {
+	t := time.NewTicker(s.every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			_ = s.Clean(ctx) // retried at the next tick
+		}
+	}
+}
+
+// cleanBatch bounds how many rows one cleanup statement deletes.
+const cleanBatch = 1000
+
+// Clean deletes expired tokens and the families whose last token has expired.
+// The background cleanup calls it; hosts that turned that off may call it
+// themselves (from one instance is enough).
+func (s *Store) Clean(ctx context.Context) error {
+	for _, q := range []string{s.q.cleanTokens, s.q.cleanFamilies} {
+		for {
+			tag, err := s.pool.Exec(ctx, q, s.now(), cleanBatch)
+			if err != nil {
+				return fmt.Errorf("postgres: clean: %w", isDone(ctx, err))
+			}
+			if tag.RowsAffected() < cleanBatch {
+				break
+			}
+		}
+	}
+	return nil
+}
+
+// isDone returns err, made to wrap ctx's error when ctx is done, so that
+// callers can tell a cancellation from a database failure with errors.Is.
+func isDone(ctx context.Context, err error) error {
+	if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
+		return fmt.Errorf("%w (%v)", ctxErr, err)
+	}
+	return err
+}

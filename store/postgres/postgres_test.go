@@ -1,0 +1,176 @@
+package postgres_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/oauthkit/oauthkit/store"
+	"github.com/oauthkit/oauthkit/store/postgres"
+	"github.com/oauthkit/oauthkit/store/storetest"
+)
+
+// testPool connects to the database named by OAUTHKIT_TEST_POSTGRES, or skips.
+func testPool(t testing.TB) *pgxpool.Pool {
+	dsn := os.Getenv("OAUTHKIT_TEST_POSTGRES")
+	if dsn == "" {
+		t.Skip("OAUTHKIT_TEST_POSTGRES is unset: set it to a PostgreSQL DSN to run the PostgreSQL store tests")
+	}
+	pool, err := pgxpool.New(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
+}
+
+// newSchema returns a fresh schema name, dropped with everything in it when
+// the test ends.
+func newSchema(t testing.TB, pool *pgxpool.Pool) string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	name := "oauthkit_test_" + hex.EncodeToString(b)
+	t.Cleanup(func() {
+		ctx := context.WithoutCancel(t.Context())
+		if _, err := pool.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{name}.Sanitize()+" CASCADE"); err != nil {
+			t.Errorf("drop test schema: %v", err)
+		}
+	})
+	return name
+}
+
+func newStore(t testing.TB, pool *pgxpool.Pool, opts ...postgres.Option) *postgres.Store {
+	s, err := postgres.New(t.Context(), pool, append([]postgres.Option{postgres.WithSchema(newSchema(t, pool))}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// dumpable lets the suite see every row of the store's tables.
+type dumpable struct {
+	*postgres.Store
+	pool   *pgxpool.Pool
+	schema string
+}
+
+// Dump returns every row of every table in the schema, as PostgreSQL's text
+// form of the row (bytea in hex).
+func (d dumpable) Dump(ctx context.Context) ([]byte, error) {
+	var out []byte
+	for _, table := range []string{"oauthkit_clients", "oauthkit_families", "oauthkit_tokens"} {
+		rows, err := d.pool.Query(ctx, "SELECT r::text FROM "+pgx.Identifier{d.schema, table}.Sanitize()+" r")
+		if err != nil {
+			return nil, err
+		}
+		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return nil, err
+		}
+		for _, l := range lines {
+			out = fmt.Appendf(out, "%s %s\n", table, l)
+		}
+	}
+	return out, nil
+}
+
+func TestConformance(t *testing.T) {
+	pool := testPool(t)
+	storetest.Run(t, func(t *testing.T) storetest.Store {
+		schema := newSchema(t, pool)
+		s, err := postgres.New(t.Context(), pool, postgres.WithSchema(schema))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return dumpable{s, pool, schema}
+	})
+}
+
+// TestTwoInstances opens two stores on one schema, as two service instances
+// would: migration runs once, and each sees the other's writes.
+func TestTwoInstances(t *testing.T) {
+	ctx := t.Context()
+	pool := testPool(t)
+	schema := newSchema(t, pool)
+	var stores [2]*postgres.Store
+	errs := make(chan error, 2)
+	for i := range stores {
+		go func() {
+			var err error
+			stores[i], err = postgres.Open(ctx, os.Getenv("OAUTHKIT_TEST_POSTGRES"), postgres.WithSchema(schema))
+			errs <- err
+		}()
+	}
+	for range stores {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, s := range stores {
+		defer s.Close()
+	}
+	a, b := stores[0], stores[1]
+	tok := store.Token{Hash: store.HashSecret("shared"), Kind: store.KindRefresh, Family: "f", ExpiresAt: time.Now().Add(time.Hour)}
+	if err := a.CreateToken(ctx, &tok); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.ConsumeToken(ctx, tok.Hash); err != nil {
+		t.Fatalf("consume on the other instance: %v", err)
+	}
+	if _, err := a.ConsumeToken(ctx, tok.Hash); !errors.Is(err, store.ErrConsumed) {
+		t.Fatalf("replay on the first instance: %v, want ErrConsumed", err)
+	}
+	if err := a.RevokeFamily(ctx, "f"); err != nil {
+		t.Fatal(err)
+	}
+	next := store.Token{Hash: store.HashSecret("next"), Family: "f", ExpiresAt: time.Now().Add(time.Hour)}
+	if err := b.CreateToken(ctx, &next); !errors.Is(err, store.ErrRevoked) {
+		t.Errorf("CreateToken on the other instance after RevokeFamily: %v, want ErrRevoked", err)
+	}
+}
+
+// TestClean checks that the cleanup deletes expired tokens and families, and
+// only those, with a clock moved forward instead of sleeping.
+func TestClean(t *testing.T) {
+	ctx := t.Context()
+	pool := testPool(t)
+	now := time.Now()
+	offset := time.Duration(0)
+	s := newStore(t, pool, postgres.WithClock(func() time.Time { return now.Add(offset) }), postgres.WithCleanupInterval(0))
+	short := store.Token{Hash: store.HashSecret("short"), Family: "f1", ExpiresAt: now.Add(time.Minute)}
+	long := store.Token{Hash: store.HashSecret("long"), Family: "f2", ExpiresAt: now.Add(time.Hour)}
+	for _, tok := range []*store.Token{&short, &long} {
+		if err := s.CreateToken(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.RevokeFamily(ctx, "f1"); err != nil {
+		t.Fatal(err)
+	}
+	offset = 2 * time.Minute
+	if err := s.Clean(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Token(ctx, long.Hash); err != nil {
+		t.Errorf("unexpired token after Clean: %v", err)
+	}
+	reuse := store.Token{Hash: store.HashSecret("reuse"), Family: "f1", ExpiresAt: now.Add(time.Hour)}
+	if err := s.CreateToken(ctx, &reuse); err != nil {
+		t.Errorf("CreateToken in a family cleaned after expiry: %v", err)
+	}
+}
+
+func BenchmarkStore(b *testing.B) {
+	pool := testPool(b)
+	storetest.Bench(b, newStore(b, pool))
+}

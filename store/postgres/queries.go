@@ -1,0 +1,56 @@
+package postgres
+
+import (
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
+
+const (
+	tokenCols  = `hash, kind, family, client_id, subject, username, scopes, issued_at, expires_at, redirect_uri, code_challenge`
+	clientCols = `id, secret_hash, name, redirect_uris, grant_types, scopes, auth_method, first_party, created_at`
+)
+
+// queries holds every statement, with the schema filled in.
+type queries struct {
+	createToken, token, consumeToken, revokeToken string
+	revokeFamily, deleteFamily                    string
+	createClient, client, clients, deleteClient   string
+	cleanTokens, cleanFamilies                    string
+}
+
+func newQueries(schema string) queries {
+	sch := pgx.Identifier{schema}.Sanitize()
+	r := strings.NewReplacer("T.", sch+".")
+	return queries{
+		// One statement: the upsert locks the family's row, so a concurrent
+		// RevokeFamily either sees this token or makes this insert see
+		// revoked = true.
+		createToken: r.Replace(`WITH fam AS (
+				INSERT INTO T.oauthkit_families AS f (name, expires_at) VALUES ($3, $9)
+				ON CONFLICT (name) DO UPDATE SET expires_at = greatest(f.expires_at, excluded.expires_at)
+				RETURNING revoked
+			), ins AS (
+				INSERT INTO T.oauthkit_tokens (` + tokenCols + `)
+				SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 FROM fam WHERE NOT fam.revoked
+				ON CONFLICT (hash) DO NOTHING
+				RETURNING 1
+			)
+			SELECT (SELECT revoked FROM fam), EXISTS (SELECT 1 FROM ins)`),
+		token: r.Replace(`SELECT ` + tokenCols + ` FROM T.oauthkit_tokens
+			WHERE hash = $1 AND uses = 0 AND expires_at > $2`),
+		consumeToken: r.Replace(`UPDATE T.oauthkit_tokens SET uses = uses + 1,
+				consumed_at = CASE uses WHEN 0 THEN $2 ELSE consumed_at END
+			WHERE hash = $1 AND expires_at > $2
+			RETURNING uses, consumed_at, ` + tokenCols),
+		revokeToken:   r.Replace(`DELETE FROM T.oauthkit_tokens WHERE hash = $1`),
+		revokeFamily:  r.Replace(`UPDATE T.oauthkit_families SET revoked = true WHERE name = $1`),
+		deleteFamily:  r.Replace(`DELETE FROM T.oauthkit_tokens WHERE family = $1`),
+		createClient:  r.Replace(`INSERT INTO T.oauthkit_clients (` + clientCols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING`),
+		client:        r.Replace(`SELECT ` + clientCols + ` FROM T.oauthkit_clients WHERE id = $1`),
+		clients:       r.Replace(`SELECT ` + clientCols + ` FROM T.oauthkit_clients ORDER BY id`),
+		deleteClient:  r.Replace(`DELETE FROM T.oauthkit_clients WHERE id = $1`),
+		cleanTokens:   r.Replace(`DELETE FROM T.oauthkit_tokens WHERE hash IN (SELECT hash FROM T.oauthkit_tokens WHERE expires_at <= $1 LIMIT $2)`),
+		cleanFamilies: r.Replace(`DELETE FROM T.oauthkit_families WHERE name IN (SELECT name FROM T.oauthkit_families WHERE expires_at <= $1 LIMIT $2)`),
+	}
+}

@@ -1,0 +1,117 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/oauthkit/oauthkit/store"
+)
+
+// CreateToken stores t. It returns store.ErrRevoked if t's family was
+// revoked and store.ErrExists if a token with t's hash is stored.
+func (s *Store) CreateToken(ctx context.Context, t *store.Token) error {
+	var revoked, inserted bool
+	err := s.pool.QueryRow(ctx, s.q.createToken, t.Hash[:], int16(t.Kind), t.Family, t.ClientID,
+		t.Subject, t.Username, list(t.Scopes), t.IssuedAt, t.ExpiresAt, t.RedirectURI, t.CodeChallenge,
+	).Scan(&revoked, &inserted)
+	switch {
+	case err != nil:
+		return fmt.Errorf("postgres: create token: %w", isDone(ctx, err))
+	case revoked:
+		return store.ErrRevoked
+	case !inserted:
+		return store.ErrExists
+	}
+	return nil
+}
+
+// Token returns the live, unconsumed token with hash h, or store.ErrNotFound.
+func (s *Store) Token(ctx context.Context, h store.Hash) (store.Token, error) {
+	t, err := scanToken(s.pool.QueryRow(ctx, s.q.token, h[:], s.now()))
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return store.Token{}, store.ErrNotFound
+	case err != nil:
+		return store.Token{}, fmt.Errorf("postgres: token: %w", isDone(ctx, err))
+	}
+	return t, nil
+}
+
+// ConsumeToken marks the live token with hash h used, in one UPDATE that
+// counts its uses: the caller that makes the count 1 wins, later callers get
+// the token and store.ErrConsumed.
+func (s *Store) ConsumeToken(ctx context.Context, h store.Hash) (store.Token, error) {
+	var (
+		uses       int32
+		consumedAt time.Time
+	)
+	t, err := scanToken(s.pool.QueryRow(ctx, s.q.consumeToken, h[:], s.now()), &uses, &consumedAt)
+	t.ConsumedAt = consumedAt
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return store.Token{}, store.ErrNotFound
+	case err != nil:
+		return store.Token{}, fmt.Errorf("postgres: consume token: %w", isDone(ctx, err))
+	case uses > 1:
+		return t, store.ErrConsumed
+	}
+	return t, nil
+}
+
+// RevokeToken deletes the token with hash h, if any.
+func (s *Store) RevokeToken(ctx context.Context, h store.Hash) error {
+	if _, err := s.pool.Exec(ctx, s.q.revokeToken, h[:]); err != nil {
+		return fmt.Errorf("postgres: revoke token: %w", isDone(ctx, err))
+	}
+	return nil
+}
+
+// RevokeFamily marks the family revoked, so that CreateToken refuses it until
+// its last token would have expired, and deletes its tokens. The two run as
+// separate statements of one transaction: the DELETE then sees every token a
+// racing CreateToken committed before the mark.
+func (s *Store) RevokeFamily(ctx context.Context, family string) error {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, s.q.revokeFamily, family); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, s.q.deleteFamily, family)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: revoke family: %w", isDone(ctx, err))
+	}
+	return nil
+}
+
+// scanToken reads tokenCols from row, after the destinations in pre.
+func scanToken(row pgx.Row, pre ...any) (store.Token, error) {
+	var (
+		t    store.Token
+		hash []byte
+		kind int16
+	)
+	dest := append(pre, &hash, &kind, &t.Family, &t.ClientID, &t.Subject, &t.Username, &t.Scopes,
+		&t.IssuedAt, &t.ExpiresAt, &t.RedirectURI, &t.CodeChallenge)
+	if err := row.Scan(dest...); err != nil {
+		return store.Token{}, err
+	}
+	if len(hash) != len(t.Hash) {
+		return store.Token{}, fmt.Errorf("stored hash has %d bytes", len(hash))
+	}
+	copy(t.Hash[:], hash)
+	t.Kind = store.Kind(kind)
+	return t, nil
+}
+
+// list makes a nil slice an empty one, which pgx sends as '{}' not NULL.
+func list(l []string) []string {
+	if l == nil {
+		return []string{}
+	}
+	return l
+}
