@@ -24,7 +24,10 @@ type issued struct {
 // issue creates an access token, and a refresh token when withRefresh, in
 // family (a new family when empty).
 func (p *Provider) issue(ctx context.Context, gt string, c *store.Client, u *store.User, scopes []string, family string, withRefresh bool) (*issued, error) {
-	if family == "" {
+	if family == "" && withRefresh {
+		// A grant of more than one token gets a family, so that it can be
+		// revoked whole. A lone access token (client_credentials) needs
+		// none, and the store is spared the bookkeeping.
 		family = uuid.NewString()
 	}
 	now := p.cfg.Now()
