@@ -19,10 +19,15 @@ import (
 )
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }
 
-func run(args []string, stdout, stderr io.Writer) int {
+// run is the whole program; it returns the exit status. It serves until ctx
+// is done.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("example", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:5000", "address to listen on")
@@ -44,8 +49,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		o.Clients = clients
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	a, err := newApp(ctx, o)
 	if err != nil {
 		fmt.Fprintf(stderr, "example: %v\n", err)
