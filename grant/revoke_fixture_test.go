@@ -243,3 +243,5 @@ func wantNoStore(t *testing.T, r epResponse) {
 		t.Errorf("Cache-Control = %q, want no-store", cc)
 	}
 }
+
+func newEPMemory() *memory.Store { return memory.New() }
