@@ -2,6 +2,7 @@ package grant
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -49,6 +50,22 @@ type Config struct {
 	// CodeTTL is the lifetime of authorization codes, at most 10 minutes
 	// (RFC 6749 §4.1.2). Default 1 minute.
 	CodeTTL time.Duration
+
+	// Authorization endpoint (AuthorizeHandler).
+
+	// SessionKey signs the authorization endpoint's session cookie and
+	// its CSRF tokens (HMAC-SHA256); at least 32 bytes. Every instance
+	// serving the same issuer must share it. Default: 32 random bytes per
+	// Provider, so that sessions end when the process does and work on one
+	// instance only.
+	SessionKey []byte
+	// SessionTTL is how long a login on the built-in login page lasts.
+	// Default 8 hours.
+	SessionTTL time.Duration
+	// PKCEOptionalForConfidential lets confidential clients omit PKCE
+	// (RFC 9700 §2.1.1 allows it when they use another defence). Public
+	// clients always need it. Default false: PKCE S256 for every client.
+	PKCEOptionalForConfidential bool
 
 	// LoginClientID names the first-party client on whose behalf
 	// LoginHandler issues tokens (the tutorial's POST /login). Empty
@@ -141,7 +158,11 @@ func (c *Config) setDefaults() error {
 	def(&c.RefreshTokenTTL, 14*24*time.Hour)
 	def(&c.CodeTTL, time.Minute)
 	def(&c.RefreshReuseGrace, 2*time.Second)
-	if c.AccessTokenTTL < 0 || c.RefreshTokenTTL < 0 || c.CodeTTL < 0 || c.CodeTTL > maxCodeTTL {
+	def(&c.SessionTTL, 8*time.Hour)
+	if err := c.sessionKeyDefault(); err != nil {
+		return err
+	}
+	if c.AccessTokenTTL < 0 || c.RefreshTokenTTL < 0 || c.CodeTTL < 0 || c.CodeTTL > maxCodeTTL || c.SessionTTL < 0 {
 		return errors.New("grant: token lifetimes must be positive, and CodeTTL at most 10 minutes")
 	}
 	if err := c.setTokenDefaults(); err != nil {
@@ -188,4 +209,20 @@ func remoteHost(r *http.Request) string {
 		host = host[1 : len(host)-1]
 	}
 	return host
+}
+
+// sessionKeyDefault checks Config.SessionKey, or makes a random one.
+func (c *Config) sessionKeyDefault() error {
+	if c.SessionKey == nil {
+		c.SessionKey = make([]byte, 32)
+		if _, err := rand.Read(c.SessionKey); err != nil {
+			return fmt.Errorf("grant: generating a session key: %w", err)
+		}
+		return nil
+	}
+	if len(c.SessionKey) < 32 {
+		return errors.New("grant: Config.SessionKey must be at least 32 bytes")
+	}
+	c.SessionKey = slices.Clone(c.SessionKey)
+	return nil
 }

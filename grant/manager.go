@@ -125,7 +125,11 @@ func (m *manager) exchangeCode(ctx context.Context, c *store.Client, tgr *oauth2
 	if code.Kind != store.KindCode || code.ClientID != c.ID {
 		return nil, errGrant("the authorization code was issued to another client")
 	}
-	if tgr.RedirectURI != code.RedirectURI {
+	sent := tgr.RedirectURI
+	if sent == omittedRedirectURI { // see token.go
+		sent = ""
+	}
+	if sent != code.RedirectURI {
 		return nil, errGrant("redirect_uri does not match the authorization request")
 	}
 	if !verifyPKCE(code.CodeChallenge, tgr.CodeVerifier) {

@@ -1,0 +1,418 @@
+package grant
+
+import (
+	"context"
+	"errors"
+	"html/template"
+	"mime"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/oauthkit/oauthkit/store"
+)
+
+// AuthorizeOptions configures AuthorizeHandler: who the user is, and how
+// consent is obtained. The zero value uses the built-in login page (backed
+// by Config.Users) and the built-in consent page, and skips consent for
+// first-party clients.
+type AuthorizeOptions struct {
+	// Authenticate, if set, tells who is signed in, from the host's own
+	// session, instead of the built-in login page. It returns the user, or
+	// nil and false after writing a response itself (typically a redirect
+	// to the host's login page that comes back to r.URL afterwards).
+	// Default: the built-in login page, which needs Config.Users.
+	Authenticate func(w http.ResponseWriter, r *http.Request) (*store.User, bool)
+
+	// RememberedConsent, if set, reports whether the user already granted
+	// these scopes to this client; if so the consent page is skipped.
+	// Default: consent is asked every time, except from first-party
+	// clients.
+	RememberedConsent func(ctx context.Context, c ConsentRequest) bool
+	// OnConsent, if set, is called with the user's answer on the consent
+	// page, so that the host can remember it.
+	OnConsent func(ctx context.Context, c ConsentRequest, allowed bool)
+	// AskFirstParty shows the consent page to first-party clients too
+	// (store.Client.FirstParty). Default false: they are approved at once.
+	AskFirstParty bool
+
+	// ScopeDescriptions explains scopes on the pages, by scope token.
+	ScopeDescriptions map[string]string
+	// LoginTemplate, ConsentTemplate and ErrorTemplate replace the
+	// built-in pages; they are executed with a LoginPage, a ConsentPage
+	// and an ErrorPage. The Content-Security-Policy allows no script and
+	// only the built-in inline style (the Style field).
+	LoginTemplate, ConsentTemplate, ErrorTemplate *template.Template
+}
+
+// ConsentRequest is what a client asks a user for.
+type ConsentRequest struct {
+	Client *store.Client
+	User   *store.User
+	Scopes []string
+}
+
+// authorizer serves the authorization endpoint.
+type authorizer struct {
+	p     *Provider
+	opts  AuthorizeOptions
+	pages *pages
+}
+
+// maxConsentForm bounds the login and consent form bodies.
+const maxConsentForm = 8 << 10
+
+// AuthorizeHandler returns the authorization endpoint (RFC 6749 §3.1, §4.1)
+// for GET and POST: the Go form of Flask-OAuthlib's @authorize_handler. It
+// serves the authorization code grant with PKCE S256 only.
+//
+// The authorization request's parameters are read from the query string
+// (a GET). The handler first checks, without ever redirecting, that the
+// client exists and that redirect_uri is one it registered (exact match;
+// any port for http://127.0.0.1 and http://[::1]; omitted only when it
+// registered exactly one); then response_type=code, PKCE, scope. Then it
+// finds the user (AuthorizeOptions.Authenticate or the built-in login
+// page), asks for consent unless the client is first-party or consent was
+// remembered, and redirects to the client with code, state and iss (RFC
+// 9207), or error=access_denied. The pages post back to the same URL
+// (POST), protected by a CSRF token bound to the session cookie; see
+// session.go for the session.
+//
+// It fails when neither Authenticate nor Config.Users is set, or when the
+// authorization_code grant is not in Config.GrantTypes.
+func (p *Provider) AuthorizeHandler(opts AuthorizeOptions) (http.Handler, error) {
+	if opts.Authenticate == nil && p.cfg.Users == nil {
+		return nil, errors.New("grant: AuthorizeHandler needs AuthorizeOptions.Authenticate or Config.Users")
+	}
+	if !slices.Contains(p.cfg.GrantTypes, store.GrantAuthorizationCode) {
+		return nil, errors.New("grant: AuthorizeHandler needs the authorization_code grant in Config.GrantTypes")
+	}
+	pg, err := loadPages(&opts)
+	if err != nil {
+		return nil, err
+	}
+	return &authorizer{p: p, opts: opts, pages: pg}, nil
+}
+
+// ServeHTTP serves one authorization request or form post.
+func (a *authorizer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodPost {
+		w.Header().Set("Allow", "GET, POST")
+		a.errorPage(w, r, newError(http.StatusMethodNotAllowed, CodeInvalidRequest, "use GET for authorization requests"))
+		return
+	}
+	req, ok := a.request(w, r)
+	if !ok {
+		return
+	}
+	sess := a.p.readSession(r)
+	if r.Method == http.MethodPost {
+		a.post(w, r, req, sess)
+		return
+	}
+	a.get(w, r, req, sess)
+}
+
+// request validates the authorization request in r's query string,
+// answering on failure.
+func (a *authorizer) request(w http.ResponseWriter, r *http.Request) (*authRequest, bool) {
+	ctx := r.Context()
+	q, unique, err := parseAuthorizeQuery(r.URL.RawQuery)
+	if err != nil {
+		a.errorPage(w, r, errRequest("the request's query string is malformed"))
+		return nil, false
+	}
+	var c *store.Client
+	if id := q["client_id"]; len(id) == 1 && id[0] != "" {
+		c, err = a.p.cfg.Clients.Client(ctx, id[0])
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			a.p.cfg.Logger.ErrorContext(ctx, "grant: client lookup failed", "err", err)
+			a.errorPage(w, r, errServer)
+			return nil, false
+		}
+	}
+	req, page, redirect := validateAuthorize(q, unique, c, a.p.cfg.PKCEOptionalForConfidential)
+	switch {
+	case page != nil:
+		a.p.cfg.Logger.InfoContext(ctx, "grant: authorization request refused", "client_id", q.Get("client_id"), "error", page.Description)
+		a.errorPage(w, r, page)
+		return nil, false
+	case redirect != nil:
+		a.p.cfg.Logger.InfoContext(ctx, "grant: authorization request refused", "client_id", req.client.ID, "error", redirect.Code, "description", redirect.Description)
+		a.redirectError(w, r, req, redirect)
+		return nil, false
+	}
+	return req, true
+}
+
+func (a *authorizer) get(w http.ResponseWriter, r *http.Request, req *authRequest, sess *session) {
+	u, ok := a.user(w, r, sess)
+	if !ok {
+		return
+	}
+	if sess == nil {
+		var err error
+		if sess, err = a.p.newSession(); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		a.p.writeSession(w, sess)
+	}
+	switch {
+	case u == nil && a.opts.Authenticate != nil:
+		a.errorPage(w, r, newError(http.StatusForbidden, CodeAccessDenied, "you are not signed in; start again from the application"))
+		return
+	case u == nil:
+		a.loginPage(w, r, req, sess, http.StatusOK, "", "")
+		return
+	}
+	cr := ConsentRequest{Client: req.client, User: u, Scopes: req.scopes}
+	if req.client.FirstParty && !a.opts.AskFirstParty || a.opts.RememberedConsent != nil && a.opts.RememberedConsent(r.Context(), cr) {
+		a.approve(w, r, req, u)
+		return
+	}
+	a.consentPage(w, r, req, sess, u)
+}
+
+// user returns the signed-in user: from AuthorizeOptions.Authenticate, or
+// from the session of the built-in login page (nil when nobody signed in).
+// It reports false when Authenticate has answered the request itself.
+func (a *authorizer) user(w http.ResponseWriter, r *http.Request, sess *session) (*store.User, bool) {
+	if a.opts.Authenticate != nil {
+		return a.opts.Authenticate(w, r)
+	}
+	if sess == nil || sess.UserID == "" {
+		return nil, true
+	}
+	return &store.User{ID: sess.UserID, Username: sess.Username}, true
+}
+
+// post handles the login and consent forms, after checking their CSRF
+// token against the session cookie.
+func (a *authorizer) post(w http.ResponseWriter, r *http.Request, req *authRequest, sess *session) {
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mt != "application/x-www-form-urlencoded" {
+		a.errorPage(w, r, newError(http.StatusUnsupportedMediaType, CodeInvalidRequest, "the form must be sent as application/x-www-form-urlencoded"))
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxConsentForm)
+	if err := r.ParseForm(); err != nil {
+		a.errorPage(w, r, errRequest("the form could not be read"))
+		return
+	}
+	form := r.PostForm
+	if !a.p.checkCSRF(sess, form.Get("csrf_token")) {
+		a.errorPage(w, r, newError(http.StatusForbidden, CodeAccessDenied, "the form is stale or did not come from this site; start again from the application"))
+		return
+	}
+	switch form.Get("step") {
+	case "login":
+		a.login(w, r, req, form)
+	case "consent":
+		a.consent(w, r, req, sess, form.Get("consent"))
+	default:
+		a.errorPage(w, r, errRequest("the form is not one this page sent"))
+	}
+}
+
+// login checks the built-in login form (throttled, see password.go) and,
+// on success, starts a new session (a fresh nonce, against session
+// fixation) and goes back to the authorization request with GET.
+func (a *authorizer) login(w http.ResponseWriter, r *http.Request, req *authRequest, form url.Values) {
+	if a.opts.Authenticate != nil {
+		a.errorPage(w, r, errRequest("this server does not use the built-in login page"))
+		return
+	}
+	ctx := r.Context()
+	name, pw := form.Get("username"), form.Get("password")
+	sess, err := a.p.newSession()
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if name == "" || pw == "" {
+		a.p.writeSession(w, sess)
+		a.loginPage(w, r, req, sess, http.StatusBadRequest, name, "Enter your username and password.")
+		return
+	}
+	u, e := a.p.checkPassword(ctx, a.p.cfg.ClientAddr(r), name, pw)
+	if e != nil {
+		a.p.cfg.Logger.InfoContext(ctx, "grant: login refused", "client_id", req.client.ID, "error", e.Code, "addr", a.p.cfg.ClientAddr(r))
+		a.p.writeSession(w, sess)
+		switch e.Code {
+		case CodeSlowDown:
+			w.Header().Set("Retry-After", retryAfter(e))
+			a.loginPage(w, r, req, sess, http.StatusTooManyRequests, name, "Too many failed attempts. Wait "+retryAfter(e)+" seconds and try again.")
+		case CodeInvalidGrant:
+			a.loginPage(w, r, req, sess, http.StatusUnauthorized, name, "The username or password is incorrect.")
+		default:
+			a.errorPage(w, r, e)
+		}
+		return
+	}
+	sess.UserID, sess.Username = u.ID, u.Username
+	a.p.writeSession(w, sess)
+	// Back to the same authorization request, now signed in.
+	// A relative reference of only a query keeps the path the request
+	// came in with, whatever prefix a proxy may have stripped.
+	w.Header().Set("Location", "?"+r.URL.RawQuery)
+	w.WriteHeader(http.StatusSeeOther)
+}
+
+// consent acts on the consent form's answer.
+func (a *authorizer) consent(w http.ResponseWriter, r *http.Request, req *authRequest, sess *session, answer string) {
+	u, ok := a.user(w, r, sess)
+	if !ok {
+		return
+	}
+	if u == nil {
+		a.errorPage(w, r, newError(http.StatusForbidden, CodeAccessDenied, "you are not signed in; start again from the application"))
+		return
+	}
+	cr := ConsentRequest{Client: req.client, User: u, Scopes: req.scopes}
+	switch answer {
+	case "allow":
+		if a.opts.OnConsent != nil {
+			a.opts.OnConsent(r.Context(), cr, true)
+		}
+		a.approve(w, r, req, u)
+	case "deny":
+		if a.opts.OnConsent != nil {
+			a.opts.OnConsent(r.Context(), cr, false)
+		}
+		a.redirectError(w, r, req, newError(http.StatusForbidden, CodeAccessDenied, "the user denied the request"))
+	default:
+		a.errorPage(w, r, errRequest("the consent form's answer is missing"))
+	}
+}
+
+// approve issues an authorization code and sends it to the client.
+func (a *authorizer) approve(w http.ResponseWriter, r *http.Request, req *authRequest, u *store.User) {
+	code, err := a.p.newCode(r.Context(), req, u)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.redirect(w, r, req, url.Values{"code": {code}})
+}
+
+// newCode creates an authorization code for req (RFC 6749 §4.1.2): 256
+// random bits kept as a hash, living Config.CodeTTL, bound to the client,
+// the redirect_uri as sent, the PKCE challenge, the user and the scopes,
+// and the first token of a new family.
+func (p *Provider) newCode(ctx context.Context, req *authRequest, u *store.User) (string, error) {
+	raw, h, err := newSecret(PrefixCode)
+	if err != nil {
+		return "", err
+	}
+	now := p.cfg.Now()
+	err = p.cfg.Tokens.CreateToken(ctx, &store.Token{
+		Hash: h, Kind: store.KindCode, Family: uuid.NewString(),
+		ClientID: req.client.ID, Subject: u.ID, Username: u.Username, Scopes: req.scopes,
+		IssuedAt: now, ExpiresAt: now.Add(p.cfg.CodeTTL),
+		RedirectURI: req.sentURI, CodeChallenge: req.challenge,
+	})
+	if err != nil {
+		return "", err
+	}
+	return raw, nil
+}
+
+// redirect sends the authorization response to the client's redirect URI,
+// with state and iss (RFC 9207) added to params.
+func (a *authorizer) redirect(w http.ResponseWriter, r *http.Request, req *authRequest, params url.Values) {
+	if req.state != "" {
+		params.Set("state", req.state)
+	}
+	params.Set("iss", a.p.cfg.Issuer)
+	noStore(w.Header())
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	status := http.StatusFound
+	if r.Method == http.MethodPost {
+		status = http.StatusSeeOther
+	}
+	w.Header().Set("Location", redirectWith(req.redirectURI, params))
+	w.WriteHeader(status)
+}
+
+// redirectError sends an error response to the client (RFC 6749 §4.1.2.1).
+// Only called once the client and redirect URI are known to be good.
+func (a *authorizer) redirectError(w http.ResponseWriter, r *http.Request, req *authRequest, e *Error) {
+	a.redirect(w, r, req, url.Values{"error": {e.Code}, "error_description": {e.Description}})
+}
+
+func (a *authorizer) loginPage(w http.ResponseWriter, r *http.Request, req *authRequest, sess *session, status int, name, msg string) {
+	err := a.pages.render(w, a.pages.login, status, req.redirectURI, LoginPage{
+		ClientName: clientName(req.client), Scopes: a.scopeInfo(req.scopes), Username: name, Error: msg,
+		CSRFToken: a.p.csrfToken(sess), Style: a.pages.style,
+	})
+	a.logRender(r, err)
+}
+
+func (a *authorizer) consentPage(w http.ResponseWriter, r *http.Request, req *authRequest, sess *session, u *store.User) {
+	err := a.pages.render(w, a.pages.consent, http.StatusOK, req.redirectURI, ConsentPage{
+		ClientName: clientName(req.client), ClientID: req.client.ID, Username: u.Username,
+		Scopes: a.scopeInfo(req.scopes), RedirectOrigin: redirectOrigin(req.redirectURI),
+		CSRFToken: a.p.csrfToken(sess), Style: a.pages.style,
+	})
+	a.logRender(r, err)
+}
+
+// errorPage answers with an HTML error page: never a redirect.
+func (a *authorizer) errorPage(w http.ResponseWriter, r *http.Request, e *Error) {
+	title := errorTitles[e.Status]
+	if title == "" {
+		title = errorTitles[http.StatusBadRequest]
+	}
+	err := a.pages.render(w, a.pages.errPage, e.Status, "", ErrorPage{
+		Status: e.Status, Title: title, Message: e.Description, Code: e.Code, Style: a.pages.style,
+	})
+	a.logRender(r, err)
+}
+
+// fail reports an internal error with a 500 page.
+func (a *authorizer) fail(w http.ResponseWriter, r *http.Request, err error) {
+	a.p.cfg.Logger.ErrorContext(r.Context(), "grant: authorization request failed", "err", err)
+	a.errorPage(w, r, errServer)
+}
+
+func (a *authorizer) logRender(r *http.Request, err error) {
+	if err != nil {
+		a.p.cfg.Logger.ErrorContext(r.Context(), "grant: rendering a page failed", "err", err)
+	}
+}
+
+func (a *authorizer) scopeInfo(scopes []string) []ScopeInfo {
+	out := make([]ScopeInfo, len(scopes))
+	for i, s := range scopes {
+		out[i] = ScopeInfo{Name: s, Description: a.opts.ScopeDescriptions[s]}
+	}
+	return out
+}
+
+func clientName(c *store.Client) string {
+	if c.Name != "" {
+		return c.Name
+	}
+	return c.ID
+}
+
+// redirectOrigin is what the consent page says the user goes back to.
+func redirectOrigin(uri string) string {
+	if o := webOrigin(uri, false); o != "" {
+		return o
+	}
+	if u, err := url.Parse(uri); err == nil && u.Scheme != "" {
+		return "the application (" + u.Scheme + ":)"
+	}
+	return "the application"
+}
+
+// retryAfter is e's Retry-After value in whole seconds.
+func retryAfter(e *Error) string {
+	return strconv.Itoa(int((e.retryAfter + time.Second - 1) / time.Second))
+}
