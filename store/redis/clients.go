@@ -1,0 +1,134 @@
+package redis
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/oauthkit/oauthkit/store"
+)
+
+// createClientLua stores a client unless its ID is taken.
+// KEYS: client, the set of client IDs. ARGV: ID, fields….
+const createClientLua = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('SADD', KEYS[2], ARGV[1])
+return 1`
+
+func (s *Store) clientKey(id string) string { return s.prefix + "client:" + id }
+func (s *Store) clientsKey() string         { return s.prefix + "clients" }
+
+// Client returns the client with the given ID, or store.ErrNotFound.
+func (s *Store) Client(ctx context.Context, id string) (*store.Client, error) {
+	m, err := s.rdb.HGetAll(ctx, s.clientKey(id)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("redis: client: %w", isDone(ctx, err))
+	}
+	if len(m) == 0 {
+		return nil, store.ErrNotFound
+	}
+	c, err := decodeClient(id, m)
+	if err != nil {
+		return nil, fmt.Errorf("redis: client: %w", err)
+	}
+	return c, nil
+}
+
+// Clients returns every registered client, ordered by ID.
+func (s *Store) Clients(ctx context.Context) ([]*store.Client, error) {
+	ids, err := s.rdb.SMembers(ctx, s.clientsKey()).Result()
+	if err != nil {
+		return nil, fmt.Errorf("redis: clients: %w", isDone(ctx, err))
+	}
+	slices.Sort(ids)
+	cmds := make([]*goredis.MapStringStringCmd, len(ids))
+	_, err = s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for i, id := range ids {
+			cmds[i] = p.HGetAll(ctx, s.clientKey(id))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("redis: clients: %w", isDone(ctx, err))
+	}
+	out := make([]*store.Client, 0, len(ids))
+	for i, cmd := range cmds {
+		if len(cmd.Val()) == 0 {
+			continue // deleted meanwhile
+		}
+		c, err := decodeClient(ids[i], cmd.Val())
+		if err != nil {
+			return nil, fmt.Errorf("redis: clients: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// CreateClient stores c, or returns store.ErrExists.
+func (s *Store) CreateClient(ctx context.Context, c *store.Client) error {
+	var lists [3][]byte
+	for i, l := range [][]string{c.RedirectURIs, c.GrantTypes, c.Scopes} {
+		var err error
+		if lists[i], err = json.Marshal(l); err != nil {
+			return fmt.Errorf("redis: create client: %w", err)
+		}
+	}
+	secret := ""
+	if !c.SecretHash.IsZero() {
+		secret = hex.EncodeToString(c.SecretHash[:])
+	}
+	n, err := s.createClient.Run(ctx, s.rdb, []string{s.clientKey(c.ID), s.clientsKey()}, c.ID,
+		"secret_hash", secret, "name", c.Name, "redirect_uris", lists[0], "grant_types", lists[1],
+		"scopes", lists[2], "auth_method", c.AuthMethod, "first_party", c.FirstParty,
+		"created_at", micros(c.CreatedAt)).Int()
+	switch {
+	case err != nil:
+		return fmt.Errorf("redis: create client: %w", isDone(ctx, err))
+	case n == 0:
+		return store.ErrExists
+	}
+	return nil
+}
+
+// DeleteClient removes the client with the given ID, if any. Tokens already
+// issued to it stay until they expire or are revoked.
+func (s *Store) DeleteClient(ctx context.Context, id string) error {
+	_, err := s.rdb.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+		p.Del(ctx, s.clientKey(id))
+		p.SRem(ctx, s.clientsKey(), id)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("redis: delete client: %w", isDone(ctx, err))
+	}
+	return nil
+}
+
+// decodeClient makes a Client of the fields of its hash.
+func decodeClient(id string, m map[string]string) (*store.Client, error) {
+	c := &store.Client{ID: id, Name: m["name"], AuthMethod: m["auth_method"], FirstParty: m["first_party"] == "1"}
+	if sh := m["secret_hash"]; sh != "" {
+		b, err := hex.DecodeString(sh)
+		if err != nil || len(b) != len(c.SecretHash) {
+			return nil, fmt.Errorf("stored secret hash of client %q is malformed", id)
+		}
+		copy(c.SecretHash[:], b)
+	}
+	for _, f := range []struct {
+		name string
+		dst  *[]string
+	}{{"redirect_uris", &c.RedirectURIs}, {"grant_types", &c.GrantTypes}, {"scopes", &c.Scopes}} {
+		if err := json.Unmarshal([]byte(m[f.name]), f.dst); err != nil {
+			return nil, fmt.Errorf("stored %s of client %q: %w", f.name, id, err)
+		}
+	}
+	var err error
+	c.CreatedAt, err = parseMicros(m["created_at"])
+	return c, err
+}

@@ -1,0 +1,151 @@
+package redis_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/oauthkit/oauthkit/store"
+	"github.com/oauthkit/oauthkit/store/redis"
+	"github.com/oauthkit/oauthkit/store/storetest"
+)
+
+// testClient connects to the server at OAUTHKIT_TEST_REDIS, or skips.
+func testClient(t testing.TB) *goredis.Client {
+	addr := os.Getenv("OAUTHKIT_TEST_REDIS")
+	if addr == "" {
+		t.Skip("OAUTHKIT_TEST_REDIS is unset: set it to a Redis host:port to run the Redis store tests")
+	}
+	rdb := goredis.NewClient(&goredis.Options{Addr: addr})
+	t.Cleanup(func() { rdb.Close() })
+	return rdb
+}
+
+// newPrefix returns a fresh key prefix whose keys are deleted when the test
+// ends.
+func newPrefix(t testing.TB, rdb *goredis.Client) string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	prefix := "oauthkit-test-" + hex.EncodeToString(b) + ":"
+	t.Cleanup(func() {
+		ctx := context.WithoutCancel(t.Context())
+		keys, err := rdb.Keys(ctx, prefix+"*").Result()
+		if err == nil && len(keys) > 0 {
+			err = rdb.Del(ctx, keys...).Err()
+		}
+		if err != nil {
+			t.Errorf("delete test keys: %v", err)
+		}
+	})
+	return prefix
+}
+
+func newStore(t testing.TB, rdb *goredis.Client) (*redis.Store, string) {
+	prefix := newPrefix(t, rdb)
+	s, err := redis.New(t.Context(), rdb, redis.WithPrefix(prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, prefix
+}
+
+// dumpable lets the suite see every key under the store's prefix.
+type dumpable struct {
+	*redis.Store
+	rdb    *goredis.Client
+	prefix string
+}
+
+// Dump returns every key under the prefix with its value.
+func (d dumpable) Dump(ctx context.Context) ([]byte, error) {
+	keys, err := d.rdb.Keys(ctx, d.prefix+"*").Result()
+	if err != nil {
+		return nil, err
+	}
+	slices.Sort(keys)
+	var out []byte
+	for _, k := range keys {
+		var v any
+		switch d.rdb.Type(ctx, k).Val() {
+		case "hash":
+			v, err = d.rdb.HGetAll(ctx, k).Result()
+		case "zset":
+			v, err = d.rdb.ZRangeWithScores(ctx, k, 0, -1).Result()
+		case "set":
+			v, err = d.rdb.SMembers(ctx, k).Result()
+		default:
+			v, err = d.rdb.Get(ctx, k).Result()
+		}
+		if err != nil && !errors.Is(err, goredis.Nil) {
+			return nil, err
+		}
+		out = fmt.Appendf(out, "%s %v\n", k, v)
+	}
+	return out, nil
+}
+
+func TestConformance(t *testing.T) {
+	rdb := testClient(t)
+	storetest.Run(t, func(t *testing.T) storetest.Store {
+		s, prefix := newStore(t, rdb)
+		return dumpable{s, rdb, prefix}
+	})
+}
+
+// TestExpiry checks that Redis drops a token with its TTL, and that a
+// family's revocation mark outlives its shorter tokens but not its longest.
+func TestExpiry(t *testing.T) {
+	ctx := t.Context()
+	rdb := testClient(t)
+	s, prefix := newStore(t, rdb)
+	now := time.Now()
+	short := store.Token{Hash: store.HashSecret("short"), Family: "f", ExpiresAt: now.Add(200 * time.Millisecond)}
+	long := store.Token{Hash: store.HashSecret("long"), Family: "f", ExpiresAt: now.Add(time.Hour)}
+	for _, tok := range []*store.Token{&short, &long} {
+		if err := s.CreateToken(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ttl := rdb.PTTL(ctx, prefix+"family:f").Val()
+	if ttl < 59*time.Minute {
+		t.Errorf("family key TTL = %v, want the longest token's (1h)", ttl)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if n := rdb.Exists(ctx, prefix+"token:"+hex.EncodeToString(short.Hash[:])).Val(); n != 0 {
+		t.Error("expired token key still exists")
+	}
+	if err := s.RevokeFamily(ctx, "f"); err != nil {
+		t.Fatal(err)
+	}
+	late := store.Token{Hash: store.HashSecret("late"), Family: "f", ExpiresAt: now.Add(time.Hour)}
+	if err := s.CreateToken(ctx, &late); !errors.Is(err, store.ErrRevoked) {
+		t.Errorf("CreateToken after RevokeFamily = %v, want ErrRevoked", err)
+	}
+}
+
+// TestOpen connects through a URL, as the example's -store flag does.
+func TestOpen(t *testing.T) {
+	rdb := testClient(t)
+	prefix := newPrefix(t, rdb)
+	s, err := redis.Open(t.Context(), "redis://"+rdb.Options().Addr+"/0", redis.WithPrefix(prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Client(t.Context(), "none"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Client = %v, want ErrNotFound", err)
+	}
+}
+
+func BenchmarkStore(b *testing.B) {
+	s, _ := newStore(b, testClient(b))
+	storetest.Bench(b, s)
+}

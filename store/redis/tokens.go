@@ -1,0 +1,173 @@
+package redis
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/oauthkit/oauthkit/store"
+)
+
+// createTokenLua stores a token unless its family is revoked or its hash is
+// taken, and keeps the family's mark and member index alive as long as the
+// family's longest-lived token.
+// KEYS: token, family, family's members. ARGV: expiry ms, now ms, fields….
+const createTokenLua = `
+if redis.call('HGET', KEYS[2], 'revoked') == '1' then return -1 end
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+local exp, now = tonumber(ARGV[1]), tonumber(ARGV[2])
+if exp <= now then return 1 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+redis.call('PEXPIREAT', KEYS[1], exp)
+redis.call('HSETNX', KEYS[2], 'revoked', '0')
+redis.call('ZADD', KEYS[3], exp, KEYS[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
+for i = 2, 3 do
+	local ttl = redis.call('PTTL', KEYS[i])
+	if ttl < 0 or now + ttl < exp then redis.call('PEXPIREAT', KEYS[i], exp) end
+end
+return 1`
+
+// consumeTokenLua counts a use of a live token and returns the token; the
+// use that makes the count 1 records the time.
+// KEYS: token. ARGV: now µs.
+const consumeTokenLua = `
+local exp = redis.call('HGET', KEYS[1], 'expires_at')
+if not exp or tonumber(exp) <= tonumber(ARGV[1]) then return false end
+if redis.call('HINCRBY', KEYS[1], 'uses', 1) == 1 then
+	redis.call('HSET', KEYS[1], 'consumed_at', ARGV[1])
+end
+return redis.call('HGETALL', KEYS[1])`
+
+// revokeFamilyLua marks a known family revoked (the mark keeps the family's
+// expiry) and deletes its tokens.
+// KEYS: family, family's members.
+const revokeFamilyLua = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'revoked', '1')
+local m = redis.call('ZRANGE', KEYS[2], 0, -1)
+for i = 1, #m, 500 do redis.call('DEL', unpack(m, i, math.min(i + 499, #m))) end
+redis.call('DEL', KEYS[2])
+return 1`
+
+func (s *Store) tokenKey(h store.Hash) string { return s.prefix + "token:" + hex.EncodeToString(h[:]) }
+func (s *Store) familyKey(f string) string    { return s.prefix + "family:" + f }
+func (s *Store) membersKey(f string) string   { return s.prefix + "family-tokens:" + f }
+
+// CreateToken stores t. It returns store.ErrRevoked if t's family was
+// revoked and store.ErrExists if a token with t's hash is stored.
+func (s *Store) CreateToken(ctx context.Context, t *store.Token) error {
+	scopes, err := json.Marshal(t.Scopes)
+	if err != nil {
+		return fmt.Errorf("redis: create token: %w", err)
+	}
+	expMs := (t.ExpiresAt.UnixMicro() + 999) / 1000 // Redis keeps the key at least as long
+	keys := []string{s.tokenKey(t.Hash), s.familyKey(t.Family), s.membersKey(t.Family)}
+	n, err := s.createToken.Run(ctx, s.rdb, keys, expMs, s.now().UnixMilli(),
+		"kind", int(t.Kind), "family", t.Family, "client_id", t.ClientID, "subject", t.Subject,
+		"username", t.Username, "scopes", scopes, "issued_at", micros(t.IssuedAt),
+		"expires_at", micros(t.ExpiresAt), "redirect_uri", t.RedirectURI,
+		"code_challenge", t.CodeChallenge, "uses", 0).Int()
+	switch {
+	case err != nil:
+		return fmt.Errorf("redis: create token: %w", isDone(ctx, err))
+	case n < 0:
+		return store.ErrRevoked
+	case n == 0:
+		return store.ErrExists
+	}
+	return nil
+}
+
+// Token returns the live, unconsumed token with hash h, or store.ErrNotFound.
+func (s *Store) Token(ctx context.Context, h store.Hash) (store.Token, error) {
+	m, err := s.rdb.HGetAll(ctx, s.tokenKey(h)).Result()
+	if err != nil {
+		return store.Token{}, fmt.Errorf("redis: token: %w", isDone(ctx, err))
+	}
+	if len(m) == 0 || m["uses"] != "0" {
+		return store.Token{}, store.ErrNotFound
+	}
+	t, err := s.decodeToken(h, m)
+	if err != nil {
+		return store.Token{}, fmt.Errorf("redis: token: %w", err)
+	}
+	if !s.now().Before(t.ExpiresAt) {
+		return store.Token{}, store.ErrNotFound
+	}
+	return t, nil
+}
+
+// ConsumeToken marks the live token with hash h used, atomically on the
+// server: the call that makes its use count 1 wins, later calls get the token
+// and store.ErrConsumed.
+func (s *Store) ConsumeToken(ctx context.Context, h store.Hash) (store.Token, error) {
+	res, err := s.consumeToken.Run(ctx, s.rdb, []string{s.tokenKey(h)}, s.now().UnixMicro()).StringSlice()
+	switch {
+	case errors.Is(err, goredis.Nil):
+		return store.Token{}, store.ErrNotFound
+	case err != nil:
+		return store.Token{}, fmt.Errorf("redis: consume token: %w", isDone(ctx, err))
+	}
+	m := make(map[string]string, len(res)/2)
+	for i := 0; i+1 < len(res); i += 2 {
+		m[res[i]] = res[i+1]
+	}
+	t, err := s.decodeToken(h, m)
+	if err == nil {
+		t.ConsumedAt, err = parseMicros(m["consumed_at"])
+	}
+	if err != nil {
+		return store.Token{}, fmt.Errorf("redis: consume token: %w", err)
+	}
+	if m["uses"] != "1" {
+		return t, store.ErrConsumed
+	}
+	return t, nil
+}
+
+// RevokeToken deletes the token with hash h, if any.
+func (s *Store) RevokeToken(ctx context.Context, h store.Hash) error {
+	if err := s.rdb.Del(ctx, s.tokenKey(h)).Err(); err != nil {
+		return fmt.Errorf("redis: revoke token: %w", isDone(ctx, err))
+	}
+	return nil
+}
+
+// RevokeFamily marks the family revoked, so that CreateToken refuses it until
+// its last token would have expired, and deletes its tokens, atomically.
+func (s *Store) RevokeFamily(ctx context.Context, family string) error {
+	keys := []string{s.familyKey(family), s.membersKey(family)}
+	if err := s.revokeFamily.Run(ctx, s.rdb, keys).Err(); err != nil && !errors.Is(err, goredis.Nil) {
+		return fmt.Errorf("redis: revoke family: %w", isDone(ctx, err))
+	}
+	return nil
+}
+
+// decodeToken makes a Token of the fields of its hash.
+func (s *Store) decodeToken(h store.Hash, m map[string]string) (store.Token, error) {
+	t := store.Token{
+		Hash: h, Family: m["family"], ClientID: m["client_id"], Subject: m["subject"],
+		Username: m["username"], RedirectURI: m["redirect_uri"], CodeChallenge: m["code_challenge"],
+	}
+	kind, err := strconv.Atoi(m["kind"])
+	if err != nil {
+		return store.Token{}, fmt.Errorf("stored kind %q: %w", m["kind"], err)
+	}
+	t.Kind = store.Kind(kind)
+	if err := json.Unmarshal([]byte(m["scopes"]), &t.Scopes); err != nil {
+		return store.Token{}, fmt.Errorf("stored scopes: %w", err)
+	}
+	if t.IssuedAt, err = parseMicros(m["issued_at"]); err != nil {
+		return store.Token{}, err
+	}
+	if t.ExpiresAt, err = parseMicros(m["expires_at"]); err != nil {
+		return store.Token{}, err
+	}
+	return t, nil
+}
