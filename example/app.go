@@ -31,6 +31,8 @@ type app struct {
 	store    *memory.Store
 	secrets  map[string]string // generated secrets of the demo clients, by client ID
 	handler  http.Handler
+
+	authorize http.Handler // GET/POST /oauth/authorize: login and consent pages
 }
 
 // demoUsers are the tutorial's users.
@@ -80,6 +82,9 @@ func newApp(ctx context.Context, o options) (*app, error) {
 		return nil, err
 	}
 	a.provider = p
+	if a.authorize, err = p.AuthorizeHandler(grant.AuthorizeOptions{ScopeDescriptions: scopeDescriptions}); err != nil {
+		return nil, err
+	}
 	a.handler = a.routes()
 	return a, nil
 }
@@ -104,7 +109,19 @@ func (a *app) demoClients() ([]*store.Client, error) {
 		a.secrets[c.ID] = secret
 		out = append(out, c)
 	}
+	// A browser-based (or native) public client: no secret, PKCE instead.
+	// Its loopback redirect URI matches on any port (RFC 8252 §7.3).
+	out = append(out, &store.Client{ID: "demo-spa", Name: "Demo single-page app", AuthMethod: store.AuthNone,
+		RedirectURIs: []string{"http://127.0.0.1:8080/callback"},
+		GrantTypes:   []string{store.GrantAuthorizationCode, store.GrantRefreshToken},
+		Scopes:       []string{"read", "write"}})
 	return out, nil
+}
+
+// scopeDescriptions explain the demo scopes on the consent page.
+var scopeDescriptions = map[string]string{
+	"read":  "read your data",
+	"write": "change your data",
 }
 
 // route is one line of the route table printed at start.
@@ -113,6 +130,7 @@ type route struct{ pattern, about string }
 var routeTable = []route{
 	{"GET /", "welcome"},
 	{"POST /login", `JSON {"username","password"} -> token (the tutorial's login)`},
+	{"GET /oauth/authorize", "authorization endpoint: login and consent pages (code + PKCE S256)"},
 	{"POST /oauth/token", "token endpoint (client_credentials, password, refresh_token, authorization_code)"},
 	{"GET /api/data", "protected, scope read"},
 	{"POST /api/data", "protected, scope write"},
@@ -124,6 +142,8 @@ func (a *app) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", welcome)
 	mux.Handle("POST /login", p.LoginHandler())
+	mux.Handle("GET /oauth/authorize", a.authorize)
+	mux.Handle("POST /oauth/authorize", a.authorize)
 	mux.Handle("/oauth/token", p.TokenHandler())
 	mux.Handle("GET /api/data", middleware.RequireOAuth(p, "read")(http.HandlerFunc(getData)))
 	mux.Handle("POST /api/data", middleware.RequireOAuth(p, "write")(http.HandlerFunc(postData)))
