@@ -34,11 +34,11 @@ func TestMetadataMatchesConfiguration(t *testing.T) {
 		}
 	}
 	lists := map[string][]string{
-		"grant_types_supported":                 {"client_credentials", "password", "refresh_token", "authorization_code"},
-		"response_types_supported":              {"code"},
-		"code_challenge_methods_supported":      {"S256"},
-		"scopes_supported":                      {"read", "write"},
-		"token_endpoint_auth_methods_supported": {"client_secret_basic", "client_secret_post", "none"},
+		"grant_types_supported":                         {"client_credentials", "password", "refresh_token", "authorization_code"},
+		"response_types_supported":                      {"code"},
+		"code_challenge_methods_supported":              {"S256"},
+		"scopes_supported":                              {"read", "write"},
+		"token_endpoint_auth_methods_supported":         {"client_secret_basic", "client_secret_post", "none"},
 		"introspection_endpoint_auth_methods_supported": {"client_secret_basic", "client_secret_post"},
 	}
 	for k, v := range lists {
