@@ -20,22 +20,37 @@ func (p *Provider) authenticateClient(ctx context.Context, r *http.Request, form
 	if e != nil {
 		return nil, basic, e
 	}
-	c, err := p.cfg.Clients.Client(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		store.HashSecret(secret).Equal(store.Hash{})
-		return nil, basic, errClient(basic)
+	// Secret guessing is throttled like password guessing, per client and
+	// address; generated secrets are out of reach anyway, registered ones
+	// may be weaker.
+	account, addr := "client\x00"+id, ""
+	if secret != "" {
+		addr = p.cfg.ClientAddr(r)
+		if wait := p.throttle.wait(account, addr); wait > 0 {
+			return nil, basic, errSlowDown(wait)
+		}
 	}
-	if err != nil {
+	c, err := p.cfg.Clients.Client(ctx, id)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		p.cfg.Logger.ErrorContext(ctx, "grant: client lookup failed", "err", err)
 		return nil, basic, errServer
 	}
-	if c.AuthMethod != method {
-		return nil, basic, errClient(basic)
-	}
-	if method != store.AuthNone && !store.HashSecret(secret).Equal(c.SecretHash) {
+	// An unknown client costs the same hash as a known one.
+	match := store.HashSecret(secret).Equal(hashOf(c))
+	if c == nil || c.AuthMethod != method || method != store.AuthNone && !match {
+		if secret != "" {
+			p.throttle.fail(account, addr)
+		}
 		return nil, basic, errClient(basic)
 	}
 	return c, basic, nil
+}
+
+func hashOf(c *store.Client) store.Hash {
+	if c == nil {
+		return store.Hash{}
+	}
+	return c.SecretHash
 }
 
 // clientCredentials reads the client's identity and secret from the request.

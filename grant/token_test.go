@@ -517,3 +517,21 @@ func TestExtraTokenFieldsAndEvents(t *testing.T) {
 		t.Fatal("event carries the presented secret")
 	}
 }
+
+// Guessing a client secret is throttled like guessing a password.
+func TestClientSecretGuessingThrottled(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.ClientAddr = testAddr })
+	guess := func(secret, addr string) response {
+		return f.do("POST", "/oauth/token", "application/x-www-form-urlencoded", "grant_type=client_credentials", func(r *http.Request) {
+			r.SetBasicAuth(svcClient, secret)
+			r.Header.Set("X-Test-Addr", addr)
+		})
+	}
+	for range freeFailures + 1 {
+		wantError(t, guess("okcs_guess", "10.0.0.9"), 401, CodeInvalidClient)
+	}
+	wantError(t, guess(f.secrets[svcClient], "10.0.0.9"), 429, CodeSlowDown)
+	if r := guess(f.secrets[svcClient], "10.0.0.10"); r.status != 200 {
+		t.Fatalf("client locked out from another address: %d %s", r.status, r.raw)
+	}
+}
