@@ -23,14 +23,21 @@ type options struct {
 	Issuer  string
 	Clients []*store.Client // replaces the demo clients when not nil
 	Logger  *slog.Logger
+
+	Store     backend                 // clients and tokens (store.go); nil means a new memory store
+	StoreName string                  // describes Store in the banner
+	tune      func(cfg *grant.Config) // tests only: adjusts the Provider's configuration
 }
 
 // app is the example: one Provider, its stores and its routes.
 type app struct {
-	provider *grant.Provider
-	store    *memory.Store
-	secrets  map[string]string // generated secrets of the demo clients, by client ID
-	handler  http.Handler
+	provider  *grant.Provider
+	store     backend           // clients and tokens
+	storeName string            // for the banner
+	users     *memory.Store     // the demo users
+	secrets   map[string]string // generated secrets of the demo clients, by client ID
+	fromFile  map[string]bool   // clients of the -clients file, by client ID
+	handler   http.Handler
 
 	authorize http.Handler // GET/POST /oauth/authorize: login and consent pages
 }
@@ -45,14 +52,21 @@ func newApp(ctx context.Context, o options) (*app, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	st := memory.New()
-	a := &app{store: st, secrets: map[string]string{}}
+	st := o.Store
+	if st == nil {
+		st = memoryBackend{memory.New()}
+	}
+	users := memory.New()
+	a := &app{store: st, storeName: o.StoreName, users: users, secrets: map[string]string{}, fromFile: map[string]bool{}}
 	for _, u := range demoUsers {
-		if err := st.AddUser(u.id, u.name, u.password); err != nil {
+		if err := users.AddUser(u.id, u.name, u.password); err != nil {
 			return nil, err
 		}
 	}
 	clients := o.Clients
+	for _, c := range clients {
+		a.fromFile[c.ID] = true
+	}
 	if clients == nil {
 		var err error
 		if clients, err = a.demoClients(); err != nil {
@@ -64,20 +78,24 @@ func newApp(ctx context.Context, o options) (*app, error) {
 		GrantTypes: []string{store.GrantPassword, store.GrantRefreshToken}, Scopes: []string{"read", "write"},
 	})
 	for _, c := range clients {
-		if err := st.CreateClient(ctx, c); err != nil {
+		if err := a.register(ctx, c, o.Logger); err != nil {
 			return nil, fmt.Errorf("client %q: %w", c.ID, err)
 		}
 	}
-	p, err := grant.NewProvider(grant.Config{
+	cfg := grant.Config{
 		Issuer:  o.Issuer,
-		Clients: st, Tokens: st, Users: st,
+		Clients: st, Tokens: st, Users: users,
 		GrantTypes: []string{
 			store.GrantAuthorizationCode, store.GrantClientCredentials,
 			store.GrantRefreshToken, store.GrantPassword,
 		},
 		LoginClientID: loginClientID,
 		Logger:        o.Logger,
-	})
+	}
+	if o.tune != nil {
+		o.tune(&cfg)
+	}
+	p, err := grant.NewProvider(cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -28,11 +28,15 @@ func main() {
 // run is the whole program; it returns the exit status. It serves until ctx
 // is done.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "clients" {
+		return runClients(ctx, args[1:], stdout, stderr) // clientcmd.go
+	}
 	fs := flag.NewFlagSet("example", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:5000", "address to listen on")
 	issuer := fs.String("issuer", "", "issuer URL (default http://ADDR)")
 	clientsFile := fs.String("clients", "", "JSON file of client registrations (RFC 7591 fields) replacing the demo clients")
+	storeSpec := fs.String("store", defaultStore(), storeUsage)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -49,6 +53,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		o.Clients = clients
 	}
+	st, name, err := openStore(ctx, *storeSpec)
+	if err != nil {
+		fmt.Fprintf(stderr, "example: %v\n", err)
+		return exitStatus(err)
+	}
+	defer closeStore(st, logger)
+	o.Store, o.StoreName = st, name
 	a, err := newApp(ctx, o)
 	if err != nil {
 		fmt.Fprintf(stderr, "example: %v\n", err)
@@ -88,12 +99,20 @@ func (a *app) printBanner(ctx context.Context, w io.Writer, addr string) {
 	for _, u := range demoUsers {
 		fmt.Fprintf(w, "  %s / %s\n", u.name, u.password)
 	}
+	if a.storeName != "" {
+		fmt.Fprintf(w, "\nStore: %s\n", a.storeName)
+	}
 	fmt.Fprintln(w, "\nClients:")
-	clients, _ := a.store.Clients(ctx)
+	clients, err := a.store.Clients(ctx)
+	if err != nil {
+		fmt.Fprintf(w, "  (cannot list them: %v)\n", err)
+	}
 	for _, c := range clients {
 		line := fmt.Sprintf("  %-16s %-20s grants=%s scope=%q", c.ID, c.AuthMethod, strings.Join(c.GrantTypes, ","), joinScopes(c.Scopes))
 		if s, ok := a.secrets[c.ID]; ok {
 			line += " secret=" + s
+		} else if !c.Public() && !a.fromFile[c.ID] {
+			line += " (secret shown at creation only)"
 		}
 		if len(c.RedirectURIs) > 0 {
 			line += " redirect_uris=" + strings.Join(c.RedirectURIs, ",")

@@ -1,0 +1,229 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/oauthkit/oauthkit/grant"
+	"github.com/oauthkit/oauthkit/store"
+)
+
+// clientsUsage is the help of the clients command.
+const clientsUsage = `usage: example clients <command> [flags] -store STORE
+
+Registers and removes OAuth clients in a persistent store (sqlite:PATH,
+postgres://…, redis://…), the one the server runs with.
+
+commands:
+  create --id ID [--redirect-uri URI]... [--grant-type GT]... [--scope "a b"]
+         [--public] [--name NAME] [--auth-method client_secret_basic|client_secret_post]
+         registers a client; a confidential client's secret is printed once
+  list   lists the registered clients
+  delete --id ID
+         removes a client
+`
+
+// listFlag is a repeatable string flag.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, " ") }
+
+func (l *listFlag) Set(v string) error {
+	*l = append(*l, v)
+	return nil
+}
+
+// runClients is `example clients …`; it returns the exit status: 0, 1 when
+// the store fails, 2 for bad input.
+func runClients(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stderr, clientsUsage)
+		return 2
+	}
+	cmd, args := args[0], args[1:]
+	fs := flag.NewFlagSet("example clients "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	spec := fs.String("store", defaultStore(), storeUsage)
+	var c clientFlags
+	switch cmd {
+	case "create":
+		c.define(fs)
+	case "delete":
+		fs.StringVar(&c.id, "id", "", "client ID (required)")
+	case "list":
+	default:
+		fmt.Fprintf(stderr, "example clients: unknown command %q\n\n%s", cmd, clientsUsage)
+		return 2
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "example clients %s: unexpected argument %q (quote a value with spaces; repeat a flag for several values)\n", cmd, fs.Arg(0))
+		return 2
+	}
+	fail := func(status int, err error) int {
+		fmt.Fprintf(stderr, "example clients %s: %v\n", cmd, err)
+		return status
+	}
+	var (
+		client *store.Client
+		secret string
+	)
+	if cmd == "create" {
+		var err error
+		if client, secret, err = c.client(); err != nil {
+			return fail(2, err)
+		}
+	}
+	if cmd == "delete" && c.id == "" {
+		return fail(2, errors.New("--id is required"))
+	}
+	if *spec == "" || *spec == "memory" {
+		return fail(2, errors.New("-store memory keeps nothing after this command: give the server's store (sqlite:PATH, postgres://… or redis://…)"))
+	}
+	st, _, err := openStore(ctx, *spec)
+	if err != nil {
+		return fail(exitStatus(err), err)
+	}
+	defer func() {
+		if err := st.Close(); err != nil {
+			fmt.Fprintf(stderr, "example clients: closing the store: %v\n", err)
+		}
+	}()
+	switch cmd {
+	case "create":
+		err = createClient(ctx, st, client, secret, stdout)
+	case "list":
+		err = listClients(ctx, st, stdout)
+	case "delete":
+		err = deleteClient(ctx, st, c.id, stdout)
+	}
+	switch {
+	case errors.Is(err, errBadClient):
+		return fail(2, err)
+	case err != nil:
+		return fail(1, err)
+	}
+	return 0
+}
+
+// errBadClient marks errors in what the user asked for, found only once the
+// store is open (a client ID that is taken or unknown).
+var errBadClient = errors.New("bad client")
+
+// clientFlags are the flags of clients create and delete.
+type clientFlags struct {
+	id, name, scope, method string
+	public                  bool
+	redirectURIs, grants    listFlag
+}
+
+func (c *clientFlags) define(fs *flag.FlagSet) {
+	fs.StringVar(&c.id, "id", "", "client ID (required): up to 128 characters, no spaces or colons")
+	fs.StringVar(&c.name, "name", "", "name shown on the consent page (default the ID)")
+	fs.Var(&c.redirectURIs, "redirect-uri", "a redirect URI, matched exactly (repeatable; required for authorization_code)")
+	fs.Var(&c.grants, "grant-type", "authorization_code, client_credentials, refresh_token or password (repeatable; default authorization_code)")
+	fs.StringVar(&c.scope, "scope", "", `the scopes the client may ask for, space-separated: "read write"`)
+	fs.BoolVar(&c.public, "public", false, "a public client (browser or native app): no secret, PKCE instead")
+	fs.StringVar(&c.method, "auth-method", "", "client_secret_basic (default) or client_secret_post; not with --public")
+}
+
+// client turns the flags into a client and, for a confidential one, a new
+// secret. It goes through registration.client (clients.go), so that a
+// client is checked as a -clients file's are.
+func (c *clientFlags) client() (*store.Client, string, error) {
+	r := registration{
+		ClientID: c.id, ClientName: c.name, RedirectURIs: c.redirectURIs,
+		GrantTypes: c.grants, Scope: c.scope, TokenEndpointAuthMethod: c.method,
+	}
+	switch {
+	case c.id == loginClientID:
+		return nil, "", fmt.Errorf("client ID %q is reserved for the example's POST /login", loginClientID)
+	case c.public && c.method != "" && c.method != store.AuthNone:
+		return nil, "", fmt.Errorf("--public and --auth-method %s contradict each other: a public client has no secret", c.method)
+	case c.public:
+		r.TokenEndpointAuthMethod = store.AuthNone
+	case c.method == store.AuthNone:
+		return nil, "", errors.New("--auth-method none: use --public")
+	case c.method == "":
+		r.TokenEndpointAuthMethod = store.AuthSecretBasic
+	}
+	if !c.public {
+		secret, _, err := grant.NewClientSecret()
+		if err != nil {
+			return nil, "", err
+		}
+		r.ClientSecret = secret
+	}
+	cl, err := r.client()
+	if err != nil {
+		return nil, "", err
+	}
+	cl.CreatedAt = time.Now()
+	return cl, r.ClientSecret, nil
+}
+
+// createClient registers c and prints its secret, once.
+func createClient(ctx context.Context, st backend, c *store.Client, secret string, w io.Writer) error {
+	if err := st.CreateClient(ctx, c); errors.Is(err, store.ErrExists) {
+		return fmt.Errorf("%w: client %q is already registered (delete it first to replace it)", errBadClient, c.ID)
+	} else if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "client_id:     %s\n", c.ID)
+	if secret != "" {
+		fmt.Fprintf(w, "client_secret: %s\n", secret)
+		fmt.Fprintln(w, "\nStore the secret now: only its hash is kept, it cannot be shown again.")
+	} else {
+		fmt.Fprintln(w, "a public client: no secret (PKCE S256 in the authorization code flow)")
+	}
+	return nil
+}
+
+// listClients prints the registered clients, one a line.
+func listClients(ctx context.Context, st backend, w io.Writer) error {
+	clients, err := st.Clients(ctx)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tAUTH METHOD\tGRANT TYPES\tSCOPE\tREDIRECT URIS\tCREATED")
+	for _, c := range clients {
+		created := "-"
+		if !c.CreatedAt.IsZero() {
+			created = c.CreatedAt.UTC().Format("2006-01-02 15:04:05Z")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.AuthMethod, orDash(strings.Join(c.GrantTypes, ",")),
+			orDash(joinScopes(c.Scopes)), orDash(strings.Join(c.RedirectURIs, ",")), created)
+	}
+	return tw.Flush()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// deleteClient removes the client id.
+func deleteClient(ctx context.Context, st backend, id string, w io.Writer) error {
+	if _, err := st.Client(ctx, id); errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("%w: no client %q", errBadClient, id)
+	} else if err != nil {
+		return err
+	}
+	if err := st.DeleteClient(ctx, id); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "deleted client %s\n", id)
+	fmt.Fprintln(w, "It can no longer authenticate or refresh; access tokens already issued to it stay valid until they expire.")
+	return nil
+}

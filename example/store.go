@@ -1,0 +1,183 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/oauthkit/oauthkit/store"
+	"github.com/oauthkit/oauthkit/store/memory"
+	"github.com/oauthkit/oauthkit/store/postgres"
+	"github.com/oauthkit/oauthkit/store/redis"
+	"github.com/oauthkit/oauthkit/store/sqlite"
+)
+
+// backend is where the example keeps clients and tokens: one of the store
+// packages, chosen with -store. Users stay in the demo's memory store.
+type backend interface {
+	store.ClientRegistry
+	store.TokenStore
+	Close() error
+}
+
+// memoryBackend is a memory.Store with the Close the other backends have.
+type memoryBackend struct{ *memory.Store }
+
+// Close does nothing: the tokens go with the process.
+func (memoryBackend) Close() error { return nil }
+
+// storeEnv, if set, is the default of -store, so that a DSN with a
+// password need not appear on the command line.
+const storeEnv = "OAUTHKIT_STORE"
+
+// storeUsage documents -store, for the flag sets of run and of the clients
+// command.
+const storeUsage = "where clients and tokens live: memory, sqlite:PATH, postgres://…[?schema=NAME], redis://…[?prefix=P] (default $" + storeEnv + ", else memory)"
+
+// defaultStore is the default of -store.
+func defaultStore() string {
+	if s := os.Getenv(storeEnv); s != "" {
+		return s
+	}
+	return "memory"
+}
+
+// errStoreSpec is wrapped by openStore's errors about the -store value
+// itself (as opposed to a server that does not answer).
+var errStoreSpec = errors.New("-store")
+
+// openStore opens the backend that spec names:
+//
+//	memory                      in memory, gone at exit (the default)
+//	sqlite:PATH                 a SQLite file, created if missing
+//	postgres://…?schema=NAME    PostgreSQL; schema optional (default public)
+//	postgresql://…              the same
+//	redis://…?prefix=P          Redis (rediss:// for TLS); key prefix optional (default "oauthkit:")
+//
+// It also returns a description of the store for the banner and logs, with
+// any password left out.
+func openStore(ctx context.Context, spec string) (backend, string, error) {
+	switch {
+	case spec == "" || spec == "memory":
+		return memoryBackend{memory.New()}, "memory (tokens are lost at exit)", nil
+	case strings.HasPrefix(spec, "sqlite:"):
+		path := strings.TrimPrefix(spec, "sqlite:")
+		if path == "" || strings.HasPrefix(path, "//") {
+			return nil, "", fmt.Errorf("%w %q: write sqlite:PATH, for example sqlite:oauthkit.db", errStoreSpec, spec)
+		}
+		s, err := sqlite.Open(ctx, path)
+		if err != nil {
+			return nil, "", err
+		}
+		return s, "sqlite " + path, nil
+	case strings.HasPrefix(spec, "postgres://"), strings.HasPrefix(spec, "postgresql://"):
+		dsn, schema, shown, err := splitParam(spec, "schema")
+		if err != nil {
+			return nil, "", err
+		}
+		var opts []postgres.Option
+		if schema != "" {
+			opts = append(opts, postgres.WithSchema(schema))
+		} else {
+			schema = "public"
+		}
+		s, err := postgres.Open(ctx, dsn, opts...)
+		if err != nil {
+			return nil, "", err
+		}
+		return s, "postgres " + shown + " schema " + schema, nil
+	case strings.HasPrefix(spec, "redis://"), strings.HasPrefix(spec, "rediss://"):
+		addr, prefix, shown, err := splitParam(spec, "prefix")
+		if err != nil {
+			return nil, "", err
+		}
+		var opts []redis.Option
+		if prefix != "" {
+			opts = append(opts, redis.WithPrefix(prefix))
+		} else {
+			prefix = "oauthkit:"
+		}
+		s, err := redis.Open(ctx, addr, opts...)
+		if err != nil {
+			return nil, "", err
+		}
+		return s, fmt.Sprintf("redis %s prefix %q", shown, prefix), nil
+	}
+	return nil, "", fmt.Errorf("%w %q: want memory, sqlite:PATH, postgres://… or redis://…", errStoreSpec, spec)
+}
+
+// splitParam removes the query parameter name (ours, not the driver's) from
+// the URL raw. It returns the URL without it, the parameter's value, and
+// the URL with its password redacted, for display.
+func splitParam(raw, name string) (rest, value, shown string, err error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		// url.Parse's error quotes the URL, password included.
+		return "", "", "", fmt.Errorf("%w: not a valid URL", errStoreSpec)
+	}
+	rest = raw
+	q := u.Query()
+	if vs := q[name]; len(vs) > 0 {
+		if len(vs) > 1 || vs[0] == "" {
+			return "", "", "", fmt.Errorf("%w: give %s once, not empty", errStoreSpec, name)
+		}
+		value = vs[0]
+		q.Del(name)
+		u.RawQuery = q.Encode()
+		rest = u.String()
+	}
+	return rest, value, u.Redacted(), nil
+}
+
+// register stores c. A client already in a persistent store (from an earlier
+// start, or another instance) is kept as it is: its secret was shown when it
+// was created and cannot be shown again. If its registration differs from
+// c, the stored one wins, with a warning.
+func (a *app) register(ctx context.Context, c *store.Client, log *slog.Logger) error {
+	err := a.store.CreateClient(ctx, c)
+	if !errors.Is(err, store.ErrExists) {
+		return err
+	}
+	delete(a.secrets, c.ID)
+	old, err := a.store.Client(ctx, c.ID)
+	if err != nil {
+		return err
+	}
+	if !sameRegistration(old, c, a.fromFile[c.ID]) {
+		log.WarnContext(ctx, "example: the stored client differs from this one; keeping the stored one (`clients delete` removes it)", "client_id", c.ID)
+		return nil
+	}
+	log.InfoContext(ctx, "example: client already registered; reusing it", "client_id", c.ID)
+	return nil
+}
+
+// sameRegistration reports whether the stored client old has what c asks
+// for. Generated secrets differ at every start, so the secret is compared
+// only for clients whose secret is given (a -clients file).
+func sameRegistration(old, c *store.Client, secretGiven bool) bool {
+	return old.AuthMethod == c.AuthMethod && old.FirstParty == c.FirstParty &&
+		slices.Equal(old.GrantTypes, c.GrantTypes) && slices.Equal(old.Scopes, c.Scopes) &&
+		slices.Equal(old.RedirectURIs, c.RedirectURIs) &&
+		(!secretGiven || old.SecretHash == c.SecretHash)
+}
+
+// exitStatus is the exit status for an error of openStore: 2 for a bad
+// -store value, 1 for a store that cannot be opened.
+func exitStatus(err error) int {
+	if errors.Is(err, errStoreSpec) {
+		return 2
+	}
+	return 1
+}
+
+// closeStore closes st, logging a failure.
+func closeStore(st backend, log *slog.Logger) {
+	if err := st.Close(); err != nil {
+		log.Error("example: closing the store", "err", err)
+	}
+}
