@@ -22,8 +22,11 @@ func (d dumpable) Dump(ctx context.Context) ([]byte, error) {
 	for i := range d.shards {
 		sh := &d.shards[i]
 		sh.mu.RLock()
-		for h, e := range sh.m {
-			out = fmt.Appendf(out, "token %x %+v consumed=%v revoked=%v family=%s\n", h, e.tok, e.consumed, e.revoked, e.fam.name)
+		for h, n := range sh.index {
+			out = fmt.Appendf(out, "token %x %+v\n", h, sh.token(h, &sh.slots[n]))
+		}
+		for _, m := range sh.metas {
+			out = fmt.Appendf(out, "meta %+v\n", m)
 		}
 		sh.mu.RUnlock()
 	}

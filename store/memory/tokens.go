@@ -11,6 +11,13 @@ import (
 	"github.com/oauthkit/oauthkit/store"
 )
 
+// Layout. With a million live tokens, what the garbage collector must trace
+// decides the cost of every request, so a token is kept without pointers of
+// its own: the shard's index maps a hash to a slot number, slots hold times,
+// flags and small integers, and the strings a token shares with others of
+// the same client, user and scopes live once per shard in an interned meta.
+// Only a token that belongs to a family carries one pointer, to the family.
+
 const (
 	shardCount = 64 // a power of two
 	sweepBatch = 4  // expired entries removed per write, at most
@@ -19,15 +26,16 @@ const (
 type family struct {
 	name    string
 	revoked atomic.Bool
-	live    int       // tokens still in the table; under tokenTable.famMu
-	until   time.Time // latest expiry of its tokens; under tokenTable.famMu
+	live    int // tokens still in the table; under tokenTable.famMu
 }
 
-type entry struct {
-	tok      store.Token
-	fam      *family
-	consumed bool // under the shard's lock
-	revoked  bool // under the shard's lock; the entry stays until it expires
+// slot is one stored token.
+type slot struct {
+	issued, expires, consumedAt int64 // unix nanoseconds
+	fam                         *family
+	meta                        uint32 // index into shard.metas
+	kind                        store.Kind
+	consumed, revoked           bool // revoked entries stay until they expire
 }
 
 type expiry struct {
@@ -50,8 +58,11 @@ func (h *expiryHeap) Pop() any {
 
 type shard struct {
 	mu      sync.RWMutex
-	m       map[store.Hash]*entry
+	index   map[store.Hash]uint32 // hash -> slot number; no pointers to trace
+	slots   []slot
+	free    []uint32 // slot numbers to reuse
 	expires expiryHeap
+	metaTable
 }
 
 type tokenTable struct {
@@ -66,7 +77,8 @@ func (t *tokenTable) init(now func() time.Time) {
 	t.now = now
 	t.families = make(map[string]*family)
 	for i := range t.shards {
-		t.shards[i].m = make(map[store.Hash]*entry)
+		t.shards[i].index = make(map[store.Hash]uint32)
+		t.shards[i].metaTable.init()
 	}
 }
 
@@ -77,21 +89,31 @@ func (t *tokenTable) CreateToken(ctx context.Context, tok *store.Token) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	fam, err := t.join(tok.Family, tok.ExpiresAt)
+	fam, err := t.join(tok.Family)
 	if err != nil {
 		return err
 	}
-	e := &entry{tok: *tok, fam: fam}
-	e.tok.Scopes = slices.Clip(tok.Scopes)
 	sh := t.shard(tok.Hash)
 	sh.mu.Lock()
-	if _, ok := sh.m[tok.Hash]; ok {
+	if _, ok := sh.index[tok.Hash]; ok {
 		sh.mu.Unlock()
 		t.leave([]*family{fam})
 		return store.ErrExists
 	}
-	sh.m[tok.Hash] = e
-	heap.Push(&sh.expires, expiry{at: tok.ExpiresAt.UnixNano(), hash: tok.Hash})
+	s := slot{
+		issued: tok.IssuedAt.UnixNano(), expires: tok.ExpiresAt.UnixNano(),
+		fam: fam, meta: sh.intern(tok), kind: tok.Kind,
+	}
+	var n uint32
+	if k := len(sh.free); k > 0 {
+		n, sh.free = sh.free[k-1], sh.free[:k-1]
+		sh.slots[n] = s
+	} else {
+		n = uint32(len(sh.slots))
+		sh.slots = append(sh.slots, s)
+	}
+	sh.index[tok.Hash] = n
+	heap.Push(&sh.expires, expiry{at: s.expires, hash: tok.Hash})
 	gone := sh.sweep(t.now().UnixNano())
 	sh.mu.Unlock()
 	t.leave(gone)
@@ -100,7 +122,7 @@ func (t *tokenTable) CreateToken(ctx context.Context, tok *store.Token) error {
 
 // join registers one more token in the named family; a token of no family
 // (empty name) joins none.
-func (t *tokenTable) join(name string, until time.Time) (*family, error) {
+func (t *tokenTable) join(name string) (*family, error) {
 	if name == "" {
 		return nil, nil
 	}
@@ -115,9 +137,6 @@ func (t *tokenTable) join(name string, until time.Time) (*family, error) {
 		return nil, store.ErrRevoked
 	}
 	f.live++
-	if until.After(f.until) {
-		f.until = until
-	}
 	return f, nil
 }
 
@@ -146,10 +165,16 @@ func (sh *shard) sweep(now int64) []*family {
 	var gone []*family
 	for i := 0; i < sweepBatch && len(sh.expires) > 0 && sh.expires[0].at <= now; i++ {
 		x := heap.Pop(&sh.expires).(expiry)
-		if e, ok := sh.m[x.hash]; ok && e.tok.ExpiresAt.UnixNano() <= now {
-			delete(sh.m, x.hash)
-			gone = append(gone, e.fam)
+		n, ok := sh.index[x.hash]
+		if !ok || sh.slots[n].expires > now {
+			continue
 		}
+		s := &sh.slots[n]
+		gone = append(gone, s.fam)
+		sh.release(s.meta)
+		*s = slot{}
+		delete(sh.index, x.hash)
+		sh.free = append(sh.free, n)
 	}
 	return gone
 }
@@ -159,19 +184,44 @@ func (t *tokenTable) Token(ctx context.Context, h store.Hash) (store.Token, erro
 	if err := ctx.Err(); err != nil {
 		return store.Token{}, err
 	}
+	now := t.now().UnixNano()
 	sh := t.shard(h)
 	sh.mu.RLock()
-	e, ok := sh.m[h]
-	usable := ok && !e.consumed && !e.revoked
+	n, ok := sh.index[h]
+	var tok store.Token
+	if ok {
+		s := &sh.slots[n]
+		ok = !s.consumed && !s.revoked && live(s, now)
+		if ok {
+			tok = sh.token(h, s)
+		}
+	}
 	sh.mu.RUnlock()
-	if !usable || !t.live(e) {
+	if !ok {
 		return store.Token{}, store.ErrNotFound
 	}
-	return e.tok, nil
+	return tok, nil
 }
 
-func (t *tokenTable) live(e *entry) bool {
-	return (e.fam == nil || !e.fam.revoked.Load()) && t.now().Before(e.tok.ExpiresAt)
+func live(s *slot, now int64) bool {
+	return (s.fam == nil || !s.fam.revoked.Load()) && now < s.expires
+}
+
+// token rebuilds a store.Token from a slot; strings and scopes are shared.
+func (sh *shard) token(h store.Hash, s *slot) store.Token {
+	m := &sh.metas[s.meta]
+	t := store.Token{
+		Hash: h, Kind: s.kind, ClientID: m.clientID, Subject: m.subject, Username: m.username,
+		Scopes: m.scopes, IssuedAt: time.Unix(0, s.issued), ExpiresAt: time.Unix(0, s.expires),
+		RedirectURI: m.redirectURI, CodeChallenge: m.codeChallenge,
+	}
+	if s.fam != nil {
+		t.Family = s.fam.name
+	}
+	if s.consumedAt != 0 {
+		t.ConsumedAt = time.Unix(0, s.consumedAt)
+	}
+	return t
 }
 
 // ConsumeToken marks the token used, once.
@@ -179,19 +229,20 @@ func (t *tokenTable) ConsumeToken(ctx context.Context, h store.Hash) (store.Toke
 	if err := ctx.Err(); err != nil {
 		return store.Token{}, err
 	}
+	now := t.now().UnixNano()
 	sh := t.shard(h)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	e, ok := sh.m[h]
-	if !ok || e.revoked || !t.live(e) {
+	n, ok := sh.index[h]
+	if !ok || sh.slots[n].revoked || !live(&sh.slots[n], now) {
 		return store.Token{}, store.ErrNotFound
 	}
-	if e.consumed {
-		return e.tok, store.ErrConsumed
+	s := &sh.slots[n]
+	if s.consumed {
+		return sh.token(h, s), store.ErrConsumed
 	}
-	e.consumed = true
-	e.tok.ConsumedAt = t.now()
-	return e.tok, nil
+	s.consumed, s.consumedAt = true, now
+	return sh.token(h, s), nil
 }
 
 // RevokeToken revokes the token with hash h; the sweep removes it once it
@@ -202,8 +253,8 @@ func (t *tokenTable) RevokeToken(ctx context.Context, h store.Hash) error {
 	}
 	sh := t.shard(h)
 	sh.mu.Lock()
-	if e, ok := sh.m[h]; ok {
-		e.revoked = true
+	if n, ok := sh.index[h]; ok {
+		sh.slots[n].revoked = true
 	}
 	sh.mu.Unlock()
 	return nil
@@ -229,8 +280,12 @@ func (t *tokenTable) Len() int {
 	for i := range t.shards {
 		sh := &t.shards[i]
 		sh.mu.RLock()
-		n += len(sh.m)
+		n += len(sh.index)
 		sh.mu.RUnlock()
 	}
 	return n
 }
+
+// clip keeps a stored scope slice from sharing spare capacity with the
+// caller's.
+func clip(s []string) []string { return slices.Clip(slices.Clone(s)) }
