@@ -24,6 +24,8 @@ type options struct {
 	Clients []*store.Client // replaces the demo clients when not nil
 	Logger  *slog.Logger
 
+	AccessToken string // access token format: "opaque" (default) or "jwt" (endpoints.go)
+
 	Store     backend                 // clients and tokens (store.go); nil means a new memory store
 	StoreName string                  // describes Store in the banner
 	tune      func(cfg *grant.Config) // tests only: adjusts the Provider's configuration
@@ -92,6 +94,9 @@ func newApp(ctx context.Context, o options) (*app, error) {
 		LoginClientID: loginClientID,
 		Logger:        o.Logger,
 	}
+	if err := a.tokenConfig(ctx, &cfg, o); err != nil { // endpoints.go
+		return nil, err
+	}
 	if o.tune != nil {
 		o.tune(&cfg)
 	}
@@ -150,6 +155,10 @@ var routeTable = []route{
 	{"POST /login", `JSON {"username","password"} -> token (the tutorial's login)`},
 	{"GET /oauth/authorize", "authorization endpoint: login and consent pages (code + PKCE S256)"},
 	{"POST /oauth/token", "token endpoint (client_credentials, password, refresh_token, authorization_code)"},
+	{"POST /oauth/revoke", "token revocation (RFC 7009)"},
+	{"POST /oauth/introspect", "token introspection (RFC 7662), for demo-resource"},
+	{"GET /.well-known/oauth-authorization-server", "authorization server metadata (RFC 8414)"},
+	{"GET /.well-known/jwks.json", "signing keys of JWT access tokens (-access-token jwt)"},
 	{"GET /api/data", "protected, scope read"},
 	{"POST /api/data", "protected, scope write"},
 	{"GET /api/me", "protected: the token's user, client and scope"},
@@ -163,6 +172,7 @@ func (a *app) routes() http.Handler {
 	mux.Handle("GET /oauth/authorize", a.authorize)
 	mux.Handle("POST /oauth/authorize", a.authorize)
 	mux.Handle("/oauth/token", p.TokenHandler())
+	a.mountTokenEndpoints(mux) // endpoints.go
 	mux.Handle("GET /api/data", middleware.RequireOAuth(p, "read")(http.HandlerFunc(getData)))
 	mux.Handle("POST /api/data", middleware.RequireOAuth(p, "write")(http.HandlerFunc(postData)))
 	mux.Handle("GET /api/me", middleware.RequireOAuth(p)(http.HandlerFunc(me)))

@@ -35,6 +35,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:5000", "address to listen on")
 	issuer := fs.String("issuer", "", "issuer URL (default http://ADDR)")
+	accessToken := fs.String("access-token", "opaque", "access token format: opaque or jwt (RFC 9068)")
 	clientsFile := fs.String("clients", "", "JSON file of client registrations (RFC 7591 fields) replacing the demo clients")
 	storeSpec := fs.String("store", defaultStore(), storeUsage)
 	if err := fs.Parse(args); err != nil {
@@ -44,7 +45,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		*issuer = "http://" + *addr
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	o := options{Issuer: *issuer, Logger: logger}
+	o := options{Issuer: *issuer, Logger: logger, AccessToken: *accessToken}
 	if *clientsFile != "" {
 		clients, err := loadClients(*clientsFile)
 		if err != nil {

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/oauthkit/oauthkit/grant"
+	"github.com/oauthkit/oauthkit/store"
+)
+
+// resourceClientID is the confidential client that example/resource
+// authenticates as to introspect tokens (grant.Config.Introspectors).
+const resourceClientID = "demo-resource"
+
+// exampleAudience is the aud of the example's access tokens: the API
+// served by this program and by example/resource.
+const exampleAudience = "oauthkit-example-api"
+
+// tokenConfig applies -access-token and the introspection settings, and
+// registers the resource server's client beside the demo clients.
+func (a *app) tokenConfig(ctx context.Context, cfg *grant.Config, o options) error {
+	cfg.Audience = []string{exampleAudience}
+	cfg.Introspectors = []string{resourceClientID}
+	cfg.ScopesSupported = []string{"read", "write"}
+	switch o.AccessToken {
+	case "", string(grant.FormatOpaque):
+	case string(grant.FormatJWT):
+		// A new key at every start: JWTs do not outlive the process. A real
+		// deployment loads its keys, and rotates them with SetSigningKeys.
+		k, err := grant.GenerateSigningKey(grant.AlgEdDSA)
+		if err != nil {
+			return err
+		}
+		cfg.AccessTokenFormat, cfg.SigningKeys = grant.FormatJWT, []grant.SigningKey{k}
+	default:
+		return fmt.Errorf("-access-token %q: want opaque or jwt", o.AccessToken)
+	}
+	if o.Clients != nil {
+		return nil // a -clients file names its own clients
+	}
+	secret, hash, err := grant.NewClientSecret()
+	if err != nil {
+		return err
+	}
+	a.secrets[resourceClientID] = secret
+	return a.register(ctx, &store.Client{
+		ID: resourceClientID, Name: "Demo resource server (introspection only)",
+		AuthMethod: store.AuthSecretBasic, SecretHash: hash,
+	}, o.Logger)
+}
+
+// mountTokenEndpoints serves revocation, introspection, metadata and the
+// JWKS at the paths the metadata document names.
+func (a *app) mountTokenEndpoints(mux *http.ServeMux) {
+	p := a.provider
+	ep := p.Endpoints()
+	mux.Handle(ep.Revocation, p.RevokeHandler())
+	mux.Handle(ep.Introspection, p.IntrospectHandler())
+	mux.Handle(grant.MetadataPath, p.MetadataHandler())
+	mux.Handle(ep.JWKS, p.JWKSHandler())
+}
