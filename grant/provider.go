@@ -42,25 +42,38 @@ func (p *Provider) Issuer() string { return p.cfg.Issuer }
 
 // ValidateToken checks an access token against the token store: one
 // SHA-256 and one lookup, for opaque and JWT tokens alike (a JWT must also
-// carry the header of a signing key in force; see jwt.go). It implements middleware.Validator, and returns
-// middleware.ErrInvalidToken for tokens that are unknown, expired, revoked,
-// or not access tokens.
+// carry the header of a signing key in force; see jwt.go). It implements
+// middleware.Validator, and returns middleware.ErrInvalidToken for tokens
+// that are unknown, expired, revoked, or not access tokens.
 func (p *Provider) ValidateToken(ctx context.Context, raw string) (*middleware.Token, error) {
+	tok := new(middleware.Token)
+	if err := p.ValidateTokenInto(ctx, raw, tok); err != nil {
+		return nil, err
+	}
+	return tok, nil
+}
+
+// ValidateTokenInto is ValidateToken filling *into, for
+// middleware.ValidatorInto: RequireOAuth then spends one allocation less per
+// request.
+func (p *Provider) ValidateTokenInto(ctx context.Context, raw string, into *middleware.Token) error {
 	jwt := p.looksLikeJWT(raw)
 	if !jwt && !hasPrefix(raw, PrefixAccessToken) {
-		return nil, middleware.ErrInvalidToken
+		return middleware.ErrInvalidToken
 	}
+	// The store answers only for live tokens: unexpired, unrevoked
+	// (store.TokenStore's contract, checked by storetest for every backend).
 	t, err := p.cfg.Tokens.Token(ctx, store.HashSecret(raw))
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, middleware.ErrInvalidToken
+		return middleware.ErrInvalidToken
 	}
 	if err != nil {
-		return nil, fmt.Errorf("grant: token lookup: %w", err)
+		return fmt.Errorf("grant: token lookup: %w", err)
 	}
-	if t.Kind != store.KindAccess || !p.cfg.Now().Before(t.ExpiresAt) {
-		return nil, middleware.ErrInvalidToken
+	if t.Kind != store.KindAccess {
+		return middleware.ErrInvalidToken
 	}
-	tok := &middleware.Token{
+	*into = middleware.Token{
 		ClientID:  t.ClientID,
 		Subject:   t.Subject,
 		Username:  t.Username,
@@ -71,9 +84,9 @@ func (p *Provider) ValidateToken(ctx context.Context, raw string) (*middleware.T
 		Audience:  p.cfg.Audience,
 	}
 	if jwt {
-		tok.ID = jwtID(raw)
+		into.ID = jwtID(raw)
 	}
-	return tok, nil
+	return nil
 }
 
 // emit reports e to Config.OnEvent, if set.

@@ -30,6 +30,7 @@ type Options struct {
 // Guard wraps handlers with bearer-token checks against one Validator.
 type Guard struct {
 	v    Validator
+	into ValidatorInto // v, when it can fill a Token in place
 	opts Options
 }
 
@@ -51,7 +52,9 @@ func New(v Validator, opts Options) (*Guard, error) {
 	if strings.ContainsAny(opts.Realm, "\"\\") {
 		return nil, errors.New(`middleware: Realm must not contain '"' or '\'`)
 	}
-	return &Guard{v: v, opts: opts}, nil
+	g := &Guard{v: v, opts: opts}
+	g.into, _ = v.(ValidatorInto)
+	return g, nil
 }
 
 // RequireOAuth returns middleware that admits only requests bearing a valid
@@ -134,7 +137,7 @@ func (g *Guard) wrap(scopes []string, allowed func(*Token) bool, optional bool) 
 				g.refuse(w, r, http.StatusBadRequest, CodeInvalidRequest, "the request carries a malformed or duplicated token", nil)
 				return
 			}
-			tok, err := g.v.ValidateToken(r.Context(), raw)
+			tok, ctx, err := g.validate(r.Context(), raw)
 			if err != nil {
 				if errors.Is(err, ErrInvalidToken) {
 					g.refuse(w, r, http.StatusUnauthorized, CodeInvalidToken, "the access token is invalid, expired or revoked", nil)
@@ -148,9 +151,27 @@ func (g *Guard) wrap(scopes []string, allowed func(*Token) bool, optional bool) 
 				g.refuse(w, r, http.StatusForbidden, CodeInsufficientScope, "the access token lacks the required scope", scopes)
 				return
 			}
-			next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), tok)))
+			next.ServeHTTP(w, r.WithContext(ctx))
 		})
 	}
+}
+
+// validate checks raw and returns the token with the request context that
+// carries it. A ValidatorInto fills the token inside the new context node,
+// one allocation for both.
+func (g *Guard) validate(ctx context.Context, raw string) (*Token, context.Context, error) {
+	if g.into != nil {
+		c := &tokenCtx{Context: ctx}
+		if err := g.into.ValidateTokenInto(ctx, raw, &c.tok); err != nil {
+			return nil, nil, err
+		}
+		return &c.tok, c, nil
+	}
+	tok, err := g.v.ValidateToken(ctx, raw)
+	if err != nil {
+		return nil, nil, err
+	}
+	return tok, NewContext(ctx, tok), nil
 }
 
 func (g *Guard) refuse(w http.ResponseWriter, r *http.Request, status int, code, desc string, scopes []string) {

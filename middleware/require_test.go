@@ -226,3 +226,47 @@ func FuzzBearerToken(f *testing.F) {
 		}
 	})
 }
+
+// intoValidator is mapValidator with the in-place fast path.
+type intoValidator struct{ mapValidator }
+
+func (v intoValidator) ValidateTokenInto(ctx context.Context, raw string, into *Token) error {
+	t, err := v.ValidateToken(ctx, raw)
+	if err != nil {
+		return err
+	}
+	*into = *t
+	return nil
+}
+
+type outerKey struct{}
+
+func TestValidatorIntoContext(t *testing.T) {
+	var seen *Token
+	var outer any
+	var cancelled bool
+	h := RequireOAuth(intoValidator{testTokens}, "read")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen, _ = TokenFromContext(r.Context())
+		outer = r.Context().Value(outerKey{})
+		ctx, cancel := context.WithCancel(r.Context())
+		cancel()
+		<-ctx.Done()
+		cancelled = true
+	}))
+	r := httptest.NewRequest("GET", "/", nil)
+	parent, cancel := context.WithCancel(context.WithValue(context.Background(), outerKey{}, "kept"))
+	defer cancel()
+	r = r.WithContext(parent)
+	r.Header.Set("Authorization", "Bearer readwrite")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if w.Code != 200 || seen == nil || seen.Username != "user1" || len(seen.Scopes) != 2 {
+		t.Fatalf("status %d, token %+v", w.Code, seen)
+	}
+	if outer != "kept" || !cancelled {
+		t.Fatalf("outer value %v, cancellation %v", outer, cancelled)
+	}
+	if w := serve(RequireOAuth(intoValidator{testTokens})(okHandler), "Bearer nope"); w.Code != 401 {
+		t.Fatalf("invalid token through ValidatorInto: %d", w.Code)
+	}
+}

@@ -37,6 +37,16 @@ type Validator interface {
 	ValidateToken(ctx context.Context, token string) (*Token, error)
 }
 
+// ValidatorInto is an optional interface for validators on the hot path:
+// ValidateTokenInto fills *into instead of allocating a Token, so that the
+// middleware can keep the token and the request context in one allocation.
+// It follows ValidateToken's contract; into is zeroed, and is only kept when
+// the call succeeds.
+type ValidatorInto interface {
+	Validator
+	ValidateTokenInto(ctx context.Context, token string, into *Token) error
+}
+
 // ValidatorFunc adapts a function to the Validator interface.
 type ValidatorFunc func(ctx context.Context, token string) (*Token, error)
 
@@ -46,6 +56,21 @@ func (f ValidatorFunc) ValidateToken(ctx context.Context, token string) (*Token,
 }
 
 type ctxKey struct{}
+
+// tokenCtx is a context node carrying a Token by value; see ValidatorInto.
+type tokenCtx struct {
+	context.Context
+	tok Token
+}
+
+// Value answers TokenFromContext's key with the token, and every other key
+// from the parent.
+func (c *tokenCtx) Value(key any) any {
+	if _, ok := key.(ctxKey); ok {
+		return &c.tok
+	}
+	return c.Context.Value(key)
+}
 
 // TokenFromContext returns the token that RequireOAuth (or Guard.Optional)
 // validated for this request.
