@@ -96,8 +96,8 @@ func asError(err error) (*Error, bool) {
 // noStore marks a response as holding credentials (RFC 6749 §5.1). The keys
 // are already canonical, so the map is written directly.
 func noStore(h http.Header) {
-	h["Cache-Control"] = []string{"no-store"}
-	h["Pragma"] = []string{"no-cache"}
+	v := []string{"no-store", "no-cache"}
+	h["Cache-Control"], h["Pragma"] = v[0:1:1], v[1:2:2]
 }
 
 // writeJSON writes v as a JSON response that caches must not keep.
@@ -113,9 +113,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // writeRawJSON writes an encoded JSON body with the headers every token,
 // introspection and error response carries.
 func writeRawJSON(w http.ResponseWriter, status int, body []byte) {
+	v := []string{"application/json;charset=UTF-8", "no-store", "no-cache"}
 	h := w.Header()
-	h["Content-Type"] = []string{"application/json;charset=UTF-8"}
-	noStore(h)
+	h["Content-Type"], h["Cache-Control"], h["Pragma"] = v[0:1:1], v[1:2:2], v[2:3:3]
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 }

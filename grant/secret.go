@@ -28,10 +28,13 @@ func newSecret(prefix string) (string, store.Hash, error) {
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", store.Hash{}, err
 	}
-	buf := make([]byte, len(prefix)+base64.RawURLEncoding.EncodedLen(secretBytes))
-	copy(buf, prefix)
-	base64.RawURLEncoding.Encode(buf[len(prefix):], b[:])
-	s := string(buf)
+	var enc [43]byte // base64.RawURLEncoding.EncodedLen(secretBytes)
+	base64.RawURLEncoding.Encode(enc[:], b[:])
+	var sb strings.Builder
+	sb.Grow(len(prefix) + len(enc))
+	sb.WriteString(prefix)
+	sb.Write(enc[:])
+	s := sb.String()
 	return s, store.HashSecret(s), nil
 }
 

@@ -1,6 +1,7 @@
 package memory
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/oauthkit/oauthkit/store"
@@ -25,6 +26,7 @@ type metaTable struct {
 	metas  []meta
 	byKey  map[metaKey]uint32
 	unused []uint32
+	last   uint32 // the meta interned most recently
 }
 
 func (mt *metaTable) init() { mt.byKey = make(map[metaKey]uint32) }
@@ -32,6 +34,12 @@ func (mt *metaTable) init() { mt.byKey = make(map[metaKey]uint32) }
 // intern returns the index of t's meta, adding it if new, and counts one
 // more user of it.
 func (mt *metaTable) intern(t *store.Token) uint32 {
+	// Tokens come in runs from the same client and user: try the last
+	// meta first, which spares building the key.
+	if i := mt.last; int(i) < len(mt.metas) && mt.metas[i].refs > 0 && mt.metas[i].matches(t) {
+		mt.metas[i].refs++
+		return i
+	}
 	k := metaKey{t.ClientID, t.Subject, t.Username, strings.Join(t.Scopes, "\x00"), t.RedirectURI, t.CodeChallenge}
 	if i, ok := mt.byKey[k]; ok {
 		mt.metas[i].refs++
@@ -50,7 +58,13 @@ func (mt *metaTable) intern(t *store.Token) uint32 {
 		mt.metas = append(mt.metas, m)
 	}
 	mt.byKey[k] = i
+	mt.last = i
 	return i
+}
+
+func (m *meta) matches(t *store.Token) bool {
+	return m.clientID == t.ClientID && m.subject == t.Subject && m.username == t.Username &&
+		m.redirectURI == t.RedirectURI && m.codeChallenge == t.CodeChallenge && slices.Equal(m.scopes, t.Scopes)
 }
 
 // release counts one user fewer of meta i, dropping it with its last.
