@@ -221,6 +221,11 @@ func (e *azEnv) authorize(authURL, answer string) *url.URL {
 		}
 		p = e.submit(c, p, url.Values{"consent": {answer}})
 	}
+	// The response follows a POST: never 307, which would re-post the
+	// form to the client (RFC 9700 §4.12).
+	if p.status != http.StatusSeeOther {
+		e.t.Fatalf("authorization response after a POST: status %d, want 303", p.status)
+	}
 	return e.redirectTo(p)
 }
 
