@@ -197,7 +197,13 @@ func (e *azEnv) submit(c *http.Client, p page, extra url.Values) page {
 		e.t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	return e.do(c, req)
+	res := e.do(c, req)
+	// A redirect answering a POST is a 303, never a 307 that would re-post
+	// the form, password included, to the client (RFC 9700 §4.12).
+	if res.status >= 300 && res.status < 400 && res.status != http.StatusSeeOther {
+		e.t.Fatalf("redirect after a POST: status %d, want 303", res.status)
+	}
+	return res
 }
 
 // login signs in on the login page p and returns the page that follows.
@@ -220,11 +226,6 @@ func (e *azEnv) authorize(authURL, answer string) *url.URL {
 			e.t.Fatalf("expected the consent page, got: %.300s", p.body)
 		}
 		p = e.submit(c, p, url.Values{"consent": {answer}})
-	}
-	// The response follows a POST: never 307, which would re-post the
-	// form to the client (RFC 9700 §4.12).
-	if p.status != http.StatusSeeOther {
-		e.t.Fatalf("authorization response after a POST: status %d, want 303", p.status)
 	}
 	return e.redirectTo(p)
 }
