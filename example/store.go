@@ -37,7 +37,7 @@ const storeEnv = "OAUTHKIT_STORE"
 
 // storeUsage documents -store, for the flag sets of run and of the clients
 // command.
-const storeUsage = "where clients and tokens live: memory, sqlite:PATH, postgres://…[?schema=NAME], redis://…[?prefix=P] (default $" + storeEnv + ", else memory)"
+const storeUsage = "where clients and tokens live: memory, sqlite:PATH, postgres://…[?schema=NAME], redis://…[?prefix=P]; $" + storeEnv + " sets the default"
 
 // defaultStore is the default of -store.
 func defaultStore() string {
