@@ -7,8 +7,6 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/go-oauth2/oauth2/v4"
-
 	"github.com/oauthkit/oauthkit/store"
 )
 
@@ -65,7 +63,7 @@ func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
 	r = r.WithContext(withState(ctx, st))
 	ogt, tgr, err := p.engine.ValidationTokenRequest(r)
 	if err == nil {
-		_, err = p.engine.GetAccessToken(r.Context(), oauth2.GrantType(ogt), tgr)
+		_, err = p.engine.GetAccessToken(r.Context(), ogt, tgr)
 	}
 	if err != nil {
 		e, known := asError(err)
