@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/oauthkit/oauthkit/store"
 	"github.com/oauthkit/oauthkit/store/memory"
@@ -139,6 +140,9 @@ func splitParam(raw, name string) (rest, value, shown string, err error) {
 // was created and cannot be shown again. If its registration differs from
 // c, the stored one wins, with a warning.
 func (a *app) register(ctx context.Context, c *store.Client, log *slog.Logger) error {
+	if c.CreatedAt.IsZero() {
+		c.CreatedAt = time.Now()
+	}
 	err := a.store.CreateClient(ctx, c)
 	if !errors.Is(err, store.ErrExists) {
 		return err
