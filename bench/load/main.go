@@ -9,6 +9,7 @@
 //
 //	bench/load.sh
 //	go run ./load freeport          # prints a free loopback port
+//	go run ./load token -base ... -banner ...   # prints an access token (scope read)
 //	go run ./load -base http://127.0.0.1:5000 -banner banner.txt   # by hand, from bench/
 package main
 
@@ -117,6 +118,10 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if len(args) == 1 && args[0] == "freeport" {
 		return freePort(out)
 	}
+	tokenOnly := len(args) > 0 && args[0] == "token"
+	if tokenOnly {
+		args = args[1:]
+	}
 	c, err := parseFlags(args)
 	if err != nil {
 		return err
@@ -143,6 +148,10 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	// A token for the protected route.
 	tok, err := l.clientCredentials(ctx, secrets["demo-service"])
 	if err != nil {
+		return err
+	}
+	if tokenOnly {
+		_, err := fmt.Fprintln(out, tok)
 		return err
 	}
 	get := func(path, token string) func(context.Context, int) error {
