@@ -20,7 +20,9 @@ const maxTokenLen = 8 << 10
 // once. It reports errNoToken when the request carries none, and errMalformed
 // when it carries more than one or one outside the b64token syntax.
 func bearerToken(r *http.Request, allowQuery bool) (string, error) {
-	values := r.Header.Values("Authorization")
+	// The key is canonical already: a direct map read spares
+	// canonicalising it on every request.
+	values := r.Header["Authorization"]
 	var tok string
 	switch len(values) {
 	case 0:
@@ -83,12 +85,8 @@ func isB64Token(s string) bool {
 		return false
 	}
 	i := 0
-	for ; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-			c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/') {
-			break
-		}
+	for i < len(s) && b64tokenChar(s[i]) {
+		i++
 	}
 	if i == 0 {
 		return false
@@ -99,4 +97,16 @@ func isB64Token(s string) bool {
 		}
 	}
 	return true
+}
+
+// b64tokenChar reports whether c may appear in a b64token before the '='
+// padding. Most token bytes are letters, tested first.
+func b64tokenChar(c byte) bool {
+	switch {
+	case c|0x20 >= 'a' && c|0x20 <= 'z':
+		return true
+	case '0' <= c && c <= '9':
+		return true
+	}
+	return c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/'
 }

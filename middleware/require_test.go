@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -207,6 +208,9 @@ func TestTokenTooLong(t *testing.T) {
 	}
 }
 
+// b64tokenRE is RFC 6750 §2.1's b64token, as a reference.
+var b64tokenRE = regexp.MustCompile(`^[A-Za-z0-9\-._~+/]+=*$`)
+
 func FuzzBearerToken(f *testing.F) {
 	for _, s := range []string{"Bearer abc", "bearer a.b.c==", "Bearer", "Basic x", "Bearer a=b", "Bearer  x", ""} {
 		f.Add(s, "access_token=x")
@@ -218,8 +222,11 @@ func FuzzBearerToken(f *testing.F) {
 			r.Header.Set("Authorization", header)
 		}
 		tok, err := bearerToken(r, true)
-		if err == nil && !isB64Token(tok) {
+		if err == nil && !b64tokenRE.MatchString(tok) {
 			t.Fatalf("accepted token %q outside b64token syntax", tok)
+		}
+		if isB64Token(header) != (len(header) <= maxTokenLen && b64tokenRE.MatchString(header)) {
+			t.Fatalf("isB64Token(%q) disagrees with RFC 6750's grammar", header)
 		}
 		if err == nil && strings.ContainsAny(tok, " \t\r\n\"") {
 			t.Fatalf("accepted token with separators %q", tok)
