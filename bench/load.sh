@@ -8,7 +8,7 @@
 #
 #   bench/load.sh [load flags...]     e.g. bench/load.sh -duration 10s -conns 16
 #
-# UNPROTECTED (default /) names the unprotected route to compare with.
+# UNPROTECTED (default /api/public, the unprotected twin of /api/data) names the unprotected route to compare with.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 work="$(mktemp -d)"
@@ -33,7 +33,7 @@ for _ in $(seq 100); do
 done
 
 echo "example pid $pid on $addr; load $(nproc) CPUs; $(uptime | sed 's/.*load average/load average/')"
-"$work/load" -base "http://$addr" -banner "$work/banner.txt" -unprotected "${UNPROTECTED:-/}" "$@"
+"$work/load" -base "http://$addr" -banner "$work/banner.txt" -unprotected "${UNPROTECTED:-/api/public}" "$@"
 echo "after: $(uptime | sed 's/.*load average/load average/')"
 
 # wrk, when installed (Debian: apt-get install wrk), spends far less CPU per
@@ -46,9 +46,9 @@ if command -v wrk >/dev/null 2>&1; then
   unprot=0 prot=0
   rate() { wrk -t1 -c"$conns" -d"${secs}s" --timeout 5s "$@" | awk '/^Requests\/sec:/ {print $2}'; }
   for _ in $(seq "$rounds"); do
-    u="$(rate "http://$addr${UNPROTECTED:-/}")"
+    u="$(rate "http://$addr${UNPROTECTED:-/api/public}")"
     p="$(rate -H "Authorization: Bearer $tok" "http://$addr/api/data")"
-    echo "wrk round: GET ${UNPROTECTED:-/} $u req/s, GET /api/data (valid token) $p req/s"
+    echo "wrk round: GET ${UNPROTECTED:-/api/public} $u req/s, GET /api/data (valid token) $p req/s"
     unprot="$(awk -v a="$unprot" -v b="$u" 'BEGIN {print a + b}')"
     prot="$(awk -v a="$prot" -v b="$p" 'BEGIN {print a + b}')"
   done

@@ -160,6 +160,7 @@ var routeTable = []route{
 	{"GET /.well-known/oauth-authorization-server", "authorization server metadata (RFC 8414)"},
 	{"GET /.well-known/jwks.json", "signing keys of JWT access tokens (-access-token jwt)"},
 	{"GET /api/data", "protected, scope read"},
+	{"GET /api/public", "the same answer as GET /api/data, unprotected (for comparison)"},
 	{"POST /api/data", "protected, scope write"},
 	{"GET /api/me", "protected: the token's user, client and scope"},
 }
@@ -174,6 +175,7 @@ func (a *app) routes() http.Handler {
 	mux.Handle("/oauth/token", p.TokenHandler())
 	a.mountTokenEndpoints(mux) // endpoints.go
 	mux.Handle("GET /api/data", middleware.RequireOAuth(p, "read")(http.HandlerFunc(getData)))
+	mux.HandleFunc("GET /api/public", getData) // the twin of /api/data without a token, for load tests
 	mux.Handle("POST /api/data", middleware.RequireOAuth(p, "write")(http.HandlerFunc(postData)))
 	mux.Handle("GET /api/me", middleware.RequireOAuth(p)(http.HandlerFunc(me)))
 	return mux

@@ -129,6 +129,9 @@ func TestTutorialFlow(t *testing.T) {
 	if status != 401 || !strings.Contains(body, `"error"`) {
 		t.Fatalf("wrong password: %d %s", status, body)
 	}
+	if status, _, body = call(t, "GET", base+"/api/public", "", "", ""); status != 200 || body != protectedData {
+		t.Fatalf("GET /api/public: %d %q", status, body)
+	}
 	status, hdr, _ = call(t, "GET", base+"/api/data", "", "", "")
 	if status != 401 || !strings.HasPrefix(hdr.Get("WWW-Authenticate"), "Bearer") {
 		t.Fatalf("no token: %d, WWW-Authenticate %q", status, hdr.Get("WWW-Authenticate"))

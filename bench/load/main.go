@@ -70,7 +70,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.IntVar(&c.conns, "conns", 8, "concurrent connections")
 	fs.IntVar(&c.codes, "codes", 5000, "authorization codes to obtain, then exchange (codes live 1 minute)")
 	fs.StringVar(&c.protected, "protected", "/api/data", "protected route (scope read)")
-	fs.StringVar(&c.unprotected, "unprotected", "/", "unprotected route of the same server to compare with")
+	fs.StringVar(&c.unprotected, "unprotected", "/api/public", "unprotected route of the same server to compare with (the example serves /api/data's answer there without a token)")
 	fs.IntVar(&c.rounds, "rounds", 3, "alternating rounds of unprotected and protected, each -duration/-rounds long")
 	fs.Float64Var(&c.minRatio, "min-ratio", 0.90, "protected/unprotected requests per second to call the target met")
 	if err := fs.Parse(args); err != nil {
