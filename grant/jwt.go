@@ -2,7 +2,6 @@ package grant
 
 import (
 	"crypto"
-	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/asn1"
@@ -103,8 +102,6 @@ func rawECDSA(der []byte) ([]byte, error) {
 	rs.S.FillBytes(out[32:])
 	return out, nil
 }
-
-var _ = ecdsa.Sign // ES256 keys are *ecdsa.PrivateKey (see SigningKey)
 
 // looksLikeJWT reports whether raw starts with the header of a key in
 // force: a string comparison that spares the store the rest, and makes

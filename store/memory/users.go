@@ -24,12 +24,12 @@ type userTable struct {
 func (t *userTable) init() {
 	t.users = make(map[string]*userEntry)
 	if t.params == (password.Params{}) {
-		t.params = password.Default
+		t.params = password.DefaultParams()
 	}
 }
 
 // WithPasswordParams sets the argon2id cost used by AddUser (default
-// password.Default). Lower it only in tests.
+// password.DefaultParams()). Lower it only in tests.
 func WithPasswordParams(p password.Params) Option {
 	return func(s *Store) { s.userTable.params = p }
 }

@@ -28,9 +28,10 @@ type Params struct {
 	Threads uint8
 }
 
-// Default follows RFC 9106 §4's second recommended option, scaled to 64 MiB
-// so that a login costs tens of milliseconds on a small machine.
-var Default = Params{Memory: 64 * 1024, Time: 1, Threads: 2}
+// DefaultParams returns the cost Hash uses: RFC 9106 §4's second
+// recommended option, scaled to 64 MiB, so that a login costs tens of
+// milliseconds on a small machine.
+func DefaultParams() Params { return Params{Memory: 64 * 1024, Time: 1, Threads: 2} }
 
 const (
 	saltLen = 16
@@ -39,7 +40,7 @@ const (
 
 // Hash returns the argon2id PHC string of pw with a fresh random salt.
 func Hash(pw string) (string, error) {
-	return HashWith(pw, Default)
+	return HashWith(pw, DefaultParams())
 }
 
 // HashWith is Hash with explicit cost parameters.
