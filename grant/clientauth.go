@@ -10,6 +10,33 @@ import (
 	"github.com/oauthkit/oauthkit/store"
 )
 
+// clientForm reads the request of an endpoint that clients authenticate to
+// (token, revocation, introspection): the strict POST form, then the client.
+// It fills ev.ClientID as it learns it. When it reports false it has already
+// answered the request with the error.
+func (p *Provider) clientForm(w http.ResponseWriter, r *http.Request, ev *Event, confidentialOnly bool) (url.Values, *store.Client, bool) {
+	ctx := r.Context()
+	form, e := parseForm(w, r)
+	if e != nil {
+		p.refuse(ctx, w, *ev, e)
+		return nil, nil, false
+	}
+	ev.ClientID = form.Get("client_id")
+	if ev.GrantType == "" {
+		ev.GrantType = form.Get("grant_type") // the token endpoint's
+	}
+	c, basic, e := p.authenticateClient(ctx, r, form)
+	if e == nil && confidentialOnly && c.Public() {
+		e = errClient(basic)
+	}
+	if e != nil {
+		p.refuse(ctx, w, *ev, e)
+		return nil, nil, false
+	}
+	ev.ClientID = c.ID
+	return form, c, true
+}
+
 // authenticateClient establishes which client is calling (RFC 6749 §2.3):
 // client_secret_basic, client_secret_post, or none for public clients, each
 // only as the client registered. One method per request; secrets compared as

@@ -45,21 +45,10 @@ type introspection struct {
 func (p *Provider) serveIntrospect(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	ev := Event{GrantType: "introspection", Addr: p.cfg.ClientAddr(r)}
-	form, e := parseForm(w, r)
-	if e != nil {
-		p.refuse(ctx, w, ev, e)
+	form, c, ok := p.clientForm(w, r, &ev, true)
+	if !ok {
 		return
 	}
-	ev.ClientID = form.Get("client_id")
-	c, basic, e := p.authenticateClient(ctx, r, form)
-	if e == nil && c.Public() {
-		e = errClient(basic)
-	}
-	if e != nil {
-		p.refuse(ctx, w, ev, e)
-		return
-	}
-	ev.ClientID = c.ID
 	raw := form.Get("token")
 	if raw == "" {
 		p.refuse(ctx, w, ev, errRequest("token is required"))

@@ -33,18 +33,10 @@ func (p *Provider) RevokeHandler() http.Handler {
 func (p *Provider) serveRevoke(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	ev := Event{GrantType: "revocation", Addr: p.cfg.ClientAddr(r)}
-	form, e := parseForm(w, r)
-	if e != nil {
-		p.refuse(ctx, w, ev, e)
+	form, c, ok := p.clientForm(w, r, &ev, false)
+	if !ok {
 		return
 	}
-	ev.ClientID = form.Get("client_id")
-	c, _, e := p.authenticateClient(ctx, r, form)
-	if e != nil {
-		p.refuse(ctx, w, ev, e)
-		return
-	}
-	ev.ClientID = c.ID
 	raw, hint := form.Get("token"), form.Get("token_type_hint")
 	switch {
 	case raw == "":

@@ -30,13 +30,13 @@ const omittedRedirectURI = "urn:oauthkit:redirect-uri-omitted"
 func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	addr := p.cfg.ClientAddr(r)
-	form, e := parseForm(w, r)
-	if e != nil {
-		p.refuse(ctx, w, Event{Addr: addr}, e)
+	ev := Event{Addr: addr}
+	form, c, ok := p.clientForm(w, r, &ev, false)
+	if !ok {
 		return
 	}
-	gt := form.Get("grant_type")
-	ev := Event{GrantType: gt, ClientID: form.Get("client_id"), Addr: addr}
+	p.allowOrigin(w, r, c)
+	gt := ev.GrantType
 	switch {
 	case gt == "":
 		p.refuse(ctx, w, ev, errRequest("grant_type is required"))
@@ -44,15 +44,7 @@ func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
 	case !slices.Contains(p.cfg.GrantTypes, gt):
 		p.refuse(ctx, w, ev, newError(http.StatusBadRequest, CodeUnsupportedGrantType, "the grant type is not supported"))
 		return
-	}
-	c, _, e := p.authenticateClient(ctx, r, form)
-	if e != nil {
-		p.refuse(ctx, w, ev, e)
-		return
-	}
-	ev.ClientID = c.ID
-	p.allowOrigin(w, r, c)
-	if !c.AllowsGrant(gt) {
+	case !c.AllowsGrant(gt):
 		p.refuse(ctx, w, ev, newError(http.StatusBadRequest, CodeUnauthorizedClient, "the client is not registered for this grant type"))
 		return
 	}
