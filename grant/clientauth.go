@@ -25,7 +25,7 @@ func (p *Provider) clientForm(w http.ResponseWriter, r *http.Request, ev *Event,
 	if ev.GrantType == "" {
 		ev.GrantType = form.Get("grant_type") // the token endpoint's
 	}
-	c, basic, e := p.authenticateClient(ctx, r, form)
+	c, basic, e := p.authenticateClient(ctx, r, form, ev.Addr)
 	if e == nil && confidentialOnly && c.Public() {
 		e = errClient(basic)
 	}
@@ -42,7 +42,7 @@ func (p *Provider) clientForm(w http.ResponseWriter, r *http.Request, ev *Event,
 // only as the client registered. One method per request; secrets compared as
 // SHA-256 hashes in constant time; an unknown client costs the same hash and
 // gets the same invalid_client as a wrong secret.
-func (p *Provider) authenticateClient(ctx context.Context, r *http.Request, form url.Values) (*store.Client, bool, *Error) {
+func (p *Provider) authenticateClient(ctx context.Context, r *http.Request, form url.Values, addr string) (*store.Client, bool, *Error) {
 	id, secret, method, basic, e := clientCredentials(r, form)
 	if e != nil {
 		return nil, basic, e
@@ -50,9 +50,8 @@ func (p *Provider) authenticateClient(ctx context.Context, r *http.Request, form
 	// Secret guessing is throttled like password guessing, per client and
 	// address; generated secrets are out of reach anyway, registered ones
 	// may be weaker.
-	account, addr := "client\x00"+id, ""
+	account := "client\x00" + id
 	if secret != "" {
-		addr = p.cfg.ClientAddr(r)
 		if wait := p.throttle.wait(account, addr); wait > 0 {
 			return nil, basic, errSlowDown(wait)
 		}
