@@ -25,6 +25,7 @@ type options struct {
 	Logger  *slog.Logger
 
 	AccessToken string // access token format: "opaque" (default) or "jwt" (endpoints.go)
+	SessionKey  []byte // signs the pages' session cookie; nil: a random key (sessionkey.go)
 
 	Store     backend                 // clients and tokens (store.go); nil means a new memory store
 	StoreName string                  // describes Store in the banner
@@ -93,6 +94,7 @@ func newApp(ctx context.Context, o options) (*app, error) {
 		},
 		LoginClientID: loginClientID,
 		Logger:        o.Logger,
+		SessionKey:    o.SessionKey,
 	}
 	if err := a.tokenConfig(ctx, &cfg, o); err != nil { // endpoints.go
 		return nil, err

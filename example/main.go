@@ -46,6 +46,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	o := options{Issuer: *issuer, Logger: logger, AccessToken: *accessToken}
+	key, err := sessionKey()
+	if err != nil {
+		fmt.Fprintf(stderr, "example: %v\n", err)
+		return 2
+	}
+	o.SessionKey = key
 	if *clientsFile != "" {
 		clients, err := loadClients(*clientsFile)
 		if err != nil {

@@ -1,0 +1,31 @@
+package main
+
+import (
+	"encoding/base64"
+	"errors"
+	"os"
+	"strings"
+)
+
+// sessionKeyEnv names the variable holding the key that signs the login and
+// consent pages' session cookie, base64-encoded, at least 32 bytes. Several
+// instances behind one address must share it; unset, each instance makes a
+// random key of its own (fine for one instance).
+const sessionKeyEnv = "OAUTHKIT_SESSION_KEY"
+
+// sessionKey reads $OAUTHKIT_SESSION_KEY; nil when unset.
+func sessionKey() ([]byte, error) {
+	s := strings.TrimSpace(os.Getenv(sessionKeyEnv))
+	if s == "" {
+		return nil, nil
+	}
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if k, err := enc.DecodeString(s); err == nil {
+			if len(k) < 32 {
+				break
+			}
+			return k, nil
+		}
+	}
+	return nil, errors.New("$" + sessionKeyEnv + " must be base64 of at least 32 bytes (openssl rand -base64 32)")
+}
