@@ -26,7 +26,7 @@ commands:
          registers a client; a confidential client's secret is printed once
   list   lists the registered clients
   delete --id ID
-         removes a client
+         removes a client and revokes every token issued to it
 `
 
 // listFlag is a repeatable string flag.
@@ -213,17 +213,28 @@ func orDash(s string) string {
 	return s
 }
 
-// deleteClient removes the client id.
+// deleteClient removes the client id, then revokes every token issued to
+// it: deleted first, it can be issued no new one meanwhile. For an unknown
+// ID it still revokes (a no-op unless an earlier delete failed to), so that
+// running delete again finishes an interrupted one.
 func deleteClient(ctx context.Context, st backend, id string, w io.Writer) error {
-	if _, err := st.Client(ctx, id); errors.Is(err, store.ErrNotFound) {
+	_, err := st.Client(ctx, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		if err := st.RevokeClient(ctx, id); err != nil {
+			return err
+		}
 		return fmt.Errorf("%w: no client %q", errBadClient, id)
-	} else if err != nil {
+	case err != nil:
 		return err
 	}
 	if err := st.DeleteClient(ctx, id); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "deleted client %s\n", id)
-	fmt.Fprintln(w, "It can no longer authenticate or refresh; access tokens already issued to it stay valid until they expire.")
+	if err := st.RevokeClient(ctx, id); err != nil {
+		return fmt.Errorf("revoking the tokens of client %q (deleted; run delete again to retry): %w", id, err)
+	}
+	fmt.Fprintln(w, "Every token issued to it is revoked: its access tokens are refused from now on, and it can no longer authenticate or refresh.")
 	return nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"net/http"
 	"regexp"
 	"strings"
@@ -62,14 +63,25 @@ func TestClientsCommand(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			var tok struct {
+				AccessToken string `json:"access_token"`
+			}
+			err = json.NewDecoder(res.Body).Decode(&tok)
 			res.Body.Close()
-			if res.StatusCode != 200 {
-				t.Fatalf("client_credentials with the printed secret: %d", res.StatusCode)
+			if res.StatusCode != 200 || err != nil || tok.AccessToken == "" {
+				t.Fatalf("client_credentials with the printed secret: %d (%v)", res.StatusCode, err)
+			}
+			if got := apiData(t, base, tok.AccessToken); got != 200 {
+				t.Fatalf("GET /api/data with the client's token: %d, want 200", got)
 			}
 
 			code, out, errOut = runCmd(t, "clients", "delete", "--id", "billing", "-store", s)
-			if code != 0 || !strings.Contains(out, "deleted client billing") {
+			if code != 0 || !strings.Contains(out, "deleted client billing") || !strings.Contains(out, "Every token issued to it is revoked") {
 				t.Fatalf("delete: exit %d\n%s%s", code, out, errOut)
+			}
+			// The token issued before the deletion is refused at once.
+			if got := apiData(t, base, tok.AccessToken); got != 401 {
+				t.Errorf("GET /api/data with the deleted client's token: %d, want 401", got)
 			}
 			if code, _, errOut = runCmd(t, "clients", "delete", "--id", "billing", "-store", s); code != 2 || !strings.Contains(errOut, `no client "billing"`) {
 				t.Errorf("delete twice: exit %d %s", code, errOut)
@@ -89,6 +101,19 @@ func TestClientsCommand(t *testing.T) {
 			}
 		})
 	}
+}
+
+// apiData calls GET /api/data with the bearer token and returns the status.
+func apiData(t *testing.T, base, token string) int {
+	t.Helper()
+	req, _ := http.NewRequest("GET", base+"/api/data", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode
 }
 
 func TestClientsCommandInvalid(t *testing.T) {

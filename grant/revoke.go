@@ -3,6 +3,7 @@ package grant
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/oauthkit/oauthkit/store"
@@ -83,6 +84,24 @@ func (p *Provider) revoke(ctx context.Context, c *store.Client, raw string, ev E
 		return err
 	}
 	p.emit(ctx, ev)
+	return nil
+}
+
+// RevokeClient revokes every token issued to the client: authorization
+// codes, access tokens and refresh tokens, which ValidateToken and
+// introspection then refuse at once. Call it after deleting the client from
+// the registry (store.ClientRegistry.DeleteClient), so that no new token can
+// be issued to it while, or after, its tokens are revoked; access tokens
+// would otherwise stay valid until they expire. It emits an EventRevoked
+// with Reason "client deleted". JWT access tokens already handed to a remote
+// resource server that checks signatures alone stay valid there until they
+// expire.
+func (p *Provider) RevokeClient(ctx context.Context, clientID string) error {
+	if err := p.cfg.Tokens.RevokeClient(ctx, clientID); err != nil {
+		return fmt.Errorf("grant: revoke client %q: %w", clientID, err)
+	}
+	p.cfg.Logger.InfoContext(ctx, "grant: tokens of a client revoked", "client_id", clientID, "reason", "client deleted")
+	p.emit(ctx, Event{Kind: EventRevoked, ClientID: clientID, Reason: "client deleted"})
 	return nil
 }
 

@@ -60,7 +60,9 @@ type ClientRegistry interface {
 	// the same ID is already registered.
 	CreateClient(ctx context.Context, c *Client) error
 	// DeleteClient removes the client with the given ID. If there is none,
-	// DeleteClient should be a no-op and return nil.
+	// DeleteClient should be a no-op and return nil. Tokens already issued
+	// to the client are left alone: [TokenStore.RevokeClient], called
+	// next, revokes them.
 	DeleteClient(ctx context.Context, id string) error
 	// Clients returns every registered client, ordered by ID.
 	Clients(ctx context.Context) ([]*Client, error)

@@ -97,4 +97,12 @@ type TokenStore interface {
 	// least until the family's last token would have expired). Revoking an
 	// unknown family should be a no-op and return nil.
 	RevokeFamily(ctx context.Context, family string) error
+
+	// RevokeClient revokes every token issued to the client (codes, access
+	// and refresh tokens, in a family or not): later lookups of them, with
+	// Token or ConsumeToken, should give ErrNotFound. A client with no
+	// tokens should be a no-op and return nil. Tokens created concurrently
+	// with the call may escape it: callers should delete the client first,
+	// so that no new token can be issued to it.
+	RevokeClient(ctx context.Context, clientID string) error
 }

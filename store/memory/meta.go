@@ -77,3 +77,16 @@ func (mt *metaTable) release(i uint32) {
 	*m = meta{}
 	mt.unused = append(mt.unused, i)
 }
+
+// clientMetas marks, by meta index in match (buf, resized and cleared), the
+// metas in use that belong to the client. found says whether any does.
+func (mt *metaTable) clientMetas(clientID string, buf []bool) (match []bool, found bool) {
+	match = slices.Grow(buf[:0], len(mt.metas))[:len(mt.metas)]
+	clear(match)
+	for i := range mt.metas {
+		if m := &mt.metas[i]; m.refs > 0 && m.clientID == clientID {
+			match[i], found = true, true
+		}
+	}
+	return match, found
+}

@@ -273,6 +273,35 @@ func (t *tokenTable) RevokeFamily(ctx context.Context, name string) error {
 	return nil
 }
 
+// RevokeClient revokes every token issued to the client. Each shard is
+// scanned under its write lock: first its metas, for those of the client,
+// then its slots, marking revoked those that point at one (the sweep
+// removes them once they would have expired). It is O(tokens), which suits
+// a rare administrative call; a token created in a shard already scanned
+// escapes it.
+func (t *tokenTable) RevokeClient(ctx context.Context, clientID string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	var match []bool // by meta index; reused from shard to shard
+	for i := range t.shards {
+		sh := &t.shards[i]
+		sh.mu.Lock()
+		var found bool
+		if match, found = sh.clientMetas(clientID, match); found {
+			// Free slots are zero, so one may point at a matching meta
+			// 0; marking it does no harm, as reuse overwrites the slot.
+			for n := range sh.slots {
+				if s := &sh.slots[n]; match[s.meta] {
+					s.revoked = true
+				}
+			}
+		}
+		sh.mu.Unlock()
+	}
+	return nil
+}
+
 // Len returns how many tokens the store holds, expired ones not yet swept
 // included.
 func (t *tokenTable) Len() int {

@@ -57,7 +57,8 @@ func (s *Store) CreateClient(ctx context.Context, c *store.Client) error {
 }
 
 // DeleteClient removes the client with the given ID, if any. Tokens already
-// issued to it stay until they expire or are revoked.
+// issued to it stay until they expire or are revoked: [Store.RevokeClient],
+// called next, revokes them all.
 func (s *Store) DeleteClient(ctx context.Context, id string) error {
 	if _, err := s.pool.Exec(ctx, s.q.deleteClient, id); err != nil {
 		return fmt.Errorf("postgres: delete client: %w", isDone(ctx, err))

@@ -134,6 +134,8 @@ CREATE TABLE {{.}}.oauthkit_tokens (
 );
 CREATE INDEX oauthkit_tokens_family ON {{.}}.oauthkit_tokens (family);
 CREATE INDEX oauthkit_tokens_expires_at ON {{.}}.oauthkit_tokens (expires_at);
+`, `
+CREATE INDEX oauthkit_tokens_client_id ON {{.}}.oauthkit_tokens (client_id);
 `}
 
 // migrate applies the migrations the schema lacks, in one transaction that

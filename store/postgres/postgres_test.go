@@ -174,3 +174,54 @@ func BenchmarkStore(b *testing.B) {
 	pool := testPool(b)
 	storetest.Bench(b, newStore(b, pool))
 }
+
+// TestMigrateClientIndex takes a schema back to version 1, from before
+// RevokeClient, and checks that opening it again adds the index on
+// client_id and that its tokens can be revoked by client.
+func TestMigrateClientIndex(t *testing.T) {
+	ctx := t.Context()
+	pool := testPool(t)
+	schema := newSchema(t, pool)
+	s, err := postgres.New(ctx, pool, postgres.WithSchema(schema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	tok := store.Token{Hash: store.HashSecret("v1"), Kind: store.KindAccess, Family: "f", ClientID: "c1", ExpiresAt: time.Now().Add(time.Hour)}
+	if err := s.CreateToken(ctx, &tok); err != nil {
+		t.Fatal(err)
+	}
+	sch := pgx.Identifier{schema}.Sanitize()
+	indexed := func() bool {
+		var n int
+		err := pool.QueryRow(ctx, `SELECT count(*) FROM pg_indexes WHERE schemaname = $1 AND indexname = 'oauthkit_tokens_client_id'`, schema).Scan(&n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n == 1
+	}
+	if !indexed() {
+		t.Fatal("no index on oauthkit_tokens.client_id after New")
+	}
+	if _, err := pool.Exec(ctx, `DROP INDEX `+sch+`.oauthkit_tokens_client_id; UPDATE `+sch+`.oauthkit_schema SET version = 1`); err != nil {
+		t.Fatal(err)
+	}
+	s2, err := postgres.New(ctx, pool, postgres.WithSchema(schema))
+	if err != nil {
+		t.Fatalf("New on a version 1 schema: %v", err)
+	}
+	defer s2.Close()
+	if !indexed() {
+		t.Error("migrating from version 1 did not add the index on client_id")
+	}
+	var version int
+	if err := pool.QueryRow(ctx, `SELECT version FROM `+sch+`.oauthkit_schema`).Scan(&version); err != nil || version != 2 {
+		t.Errorf("schema version after migration = %d (%v), want 2", version, err)
+	}
+	if err := s2.RevokeClient(ctx, "c1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s2.Token(ctx, tok.Hash); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("token of a revoked client after migration: err = %v, want ErrNotFound", err)
+	}
+}

@@ -14,7 +14,7 @@ const (
 // queries holds every statement, with the schema filled in.
 type queries struct {
 	createToken, token, consumeToken, revokeToken string
-	revokeFamily, deleteFamily                    string
+	revokeFamily, deleteFamily, revokeClient      string
 	createClient, client, clients, deleteClient   string
 	cleanTokens, cleanFamilies                    string
 }
@@ -46,6 +46,7 @@ func newQueries(schema string) queries {
 		revokeToken:   r.Replace(`DELETE FROM T.oauthkit_tokens WHERE hash = $1`),
 		revokeFamily:  r.Replace(`UPDATE T.oauthkit_families SET revoked = true WHERE name = $1`),
 		deleteFamily:  r.Replace(`DELETE FROM T.oauthkit_tokens WHERE family = $1`),
+		revokeClient:  r.Replace(`DELETE FROM T.oauthkit_tokens WHERE client_id = $1`),
 		createClient:  r.Replace(`INSERT INTO T.oauthkit_clients (` + clientCols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING`),
 		client:        r.Replace(`SELECT ` + clientCols + ` FROM T.oauthkit_clients WHERE id = $1`),
 		clients:       r.Replace(`SELECT ` + clientCols + ` FROM T.oauthkit_clients ORDER BY id`),

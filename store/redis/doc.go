@@ -6,7 +6,9 @@
 // revoking a family are Lua scripts, each atomic on the server: exactly one
 // of any number of racing ConsumeToken calls wins, and a family's revocation
 // mark lives as long as the family's longest-lived token, however the keys
-// expire. Looking a token up is one HGETALL. See README.md for the keys.
+// expire. Looking a token up is one HGETALL. RevokeClient deletes a client's
+// tokens found by a per-client index, in atomic batches. See README.md for
+// the keys.
 //
 // Tokens and generated client secrets are kept only as SHA-256 hashes. The
 // scripts touch keys they compute from stored values (a family's tokens), so

@@ -18,7 +18,7 @@ type Store struct {
 	prefix string
 	now    func() time.Time
 
-	createToken, consumeToken, revokeFamily, createClient *goredis.Script
+	createToken, consumeToken, revokeFamily, revokeClient, createClient *goredis.Script
 }
 
 // Option configures a Store.
@@ -56,6 +56,7 @@ func New(ctx context.Context, rdb goredis.UniversalClient, opts ...Option) (*Sto
 		createToken:  goredis.NewScript(createTokenLua),
 		consumeToken: goredis.NewScript(consumeTokenLua),
 		revokeFamily: goredis.NewScript(revokeFamilyLua),
+		revokeClient: goredis.NewScript(revokeClientLua),
 		createClient: goredis.NewScript(createClientLua),
 	}
 	for _, o := range opts {

@@ -131,6 +131,59 @@ func TestExpiry(t *testing.T) {
 	}
 }
 
+// TestRevokeClientIndex checks the per-client index: it lives as long as the
+// client's longest token, drops expired entries, and RevokeClient empties it
+// in several batches, leaving other clients' tokens alone.
+func TestRevokeClientIndex(t *testing.T) {
+	ctx := t.Context()
+	rdb := testClient(t)
+	s, prefix := newStore(t, rdb)
+	now := time.Now()
+	index := prefix + "client-tokens:c"
+	short := store.Token{Hash: store.HashSecret("short"), ClientID: "c", ExpiresAt: now.Add(200 * time.Millisecond)}
+	if err := s.CreateToken(ctx, &short); err != nil {
+		t.Fatal(err)
+	}
+	const n = 1200 // more than two batches
+	toks := make([]store.Token, n)
+	for i := range toks {
+		toks[i] = store.Token{Hash: store.HashSecret(fmt.Sprint("tok", i)), Kind: store.KindAccess, ClientID: "c", ExpiresAt: now.Add(time.Hour)}
+		if i%3 == 0 {
+			toks[i].Family = fmt.Sprint("f", i)
+		}
+	}
+	time.Sleep(300 * time.Millisecond) // short expires: the next create prunes it
+	for i := range toks {
+		if err := s.CreateToken(ctx, &toks[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other := store.Token{Hash: store.HashSecret("other"), Kind: store.KindAccess, ClientID: "d", ExpiresAt: now.Add(time.Hour)}
+	if err := s.CreateToken(ctx, &other); err != nil {
+		t.Fatal(err)
+	}
+	if ttl := rdb.PTTL(ctx, index).Val(); ttl < 59*time.Minute {
+		t.Errorf("client index TTL = %v, want the longest token's (1h)", ttl)
+	}
+	if got := rdb.ZCard(ctx, index).Val(); got != n {
+		t.Errorf("client index holds %d tokens, want %d (the expired one pruned)", got, n)
+	}
+	if err := s.RevokeClient(ctx, "c"); err != nil {
+		t.Fatal(err)
+	}
+	for i, tok := range toks {
+		if _, err := s.Token(ctx, tok.Hash); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("token %d after RevokeClient: err = %v, want ErrNotFound", i, err)
+		}
+	}
+	if rdb.Exists(ctx, index).Val() != 0 {
+		t.Error("client index still exists after RevokeClient")
+	}
+	if _, err := s.Token(ctx, other.Hash); err != nil {
+		t.Errorf("another client's token after RevokeClient: %v", err)
+	}
+}
+
 // TestOpen connects through a URL, as the example's -store flag does.
 func TestOpen(t *testing.T) {
 	rdb := testClient(t)

@@ -14,9 +14,10 @@ import (
 )
 
 // createTokenLua stores a token unless its family is revoked or its hash is
-// taken, and keeps the family's mark and member index alive as long as the
-// family's longest-lived token.
-// KEYS: token, family, family's members. ARGV: expiry ms, now ms, fields….
+// taken, adds it to its family's and its client's indexes, and keeps the
+// family's mark and both indexes alive as long as their longest-lived token.
+// KEYS: token, family, family's members, client's tokens. ARGV: expiry ms,
+// now ms, fields….
 const createTokenLua = `
 if redis.call('HGET', KEYS[2], 'revoked') == '1' then return -1 end
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
@@ -25,9 +26,11 @@ if exp <= now then return 1 end
 redis.call('HSET', KEYS[1], unpack(ARGV, 3))
 redis.call('PEXPIREAT', KEYS[1], exp)
 redis.call('HSETNX', KEYS[2], 'revoked', '0')
-redis.call('ZADD', KEYS[3], exp, KEYS[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
-for i = 2, 3 do
+for i = 3, 4 do
+	redis.call('ZADD', KEYS[i], exp, KEYS[1])
+	redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now)
+end
+for i = 2, 4 do
 	local ttl = redis.call('PTTL', KEYS[i])
 	if ttl < 0 or now + ttl < exp then redis.call('PEXPIREAT', KEYS[i], exp) end
 end
@@ -55,9 +58,24 @@ for i = 1, #m, 500 do redis.call('DEL', unpack(m, i, math.min(i + 499, #m))) end
 redis.call('DEL', KEYS[2])
 return 1`
 
-func (s *Store) tokenKey(h store.Hash) string { return s.prefix + "token:" + hex.EncodeToString(h[:]) }
-func (s *Store) familyKey(f string) string    { return s.prefix + "family:" + f }
-func (s *Store) membersKey(f string) string   { return s.prefix + "family-tokens:" + f }
+// revokeClientLua deletes up to ARGV[1] of a client's indexed tokens and
+// removes them from the index; it returns how many it took.
+// KEYS: client's tokens. ARGV: batch size.
+const revokeClientLua = `
+local m = redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
+if #m == 0 then return 0 end
+redis.call('DEL', unpack(m))
+redis.call('ZREM', KEYS[1], unpack(m))
+return #m`
+
+// revokeClientBatch is how many tokens one run of revokeClientLua deletes,
+// so that revoking a client with many tokens never blocks the server long.
+const revokeClientBatch = 500
+
+func (s *Store) tokenKey(h store.Hash) string     { return s.prefix + "token:" + hex.EncodeToString(h[:]) }
+func (s *Store) familyKey(f string) string        { return s.prefix + "family:" + f }
+func (s *Store) membersKey(f string) string       { return s.prefix + "family-tokens:" + f }
+func (s *Store) clientTokensKey(id string) string { return s.prefix + "client-tokens:" + id }
 
 // CreateToken stores t. It returns store.ErrRevoked if t's family was
 // revoked and store.ErrExists if a token with t's hash is stored.
@@ -67,7 +85,7 @@ func (s *Store) CreateToken(ctx context.Context, t *store.Token) error {
 		return fmt.Errorf("redis: create token: %w", err)
 	}
 	expMs := (t.ExpiresAt.UnixMicro() + 999) / 1000 // Redis keeps the key at least as long
-	keys := []string{s.tokenKey(t.Hash), s.familyKey(t.Family), s.membersKey(t.Family)}
+	keys := []string{s.tokenKey(t.Hash), s.familyKey(t.Family), s.membersKey(t.Family), s.clientTokensKey(t.ClientID)}
 	n, err := s.createToken.Run(ctx, s.rdb, keys, expMs, s.now().UnixMilli(),
 		"kind", int(t.Kind), "family", t.Family, "client_id", t.ClientID, "subject", t.Subject,
 		"username", t.Username, "scopes", scopes, "issued_at", micros(t.IssuedAt),
@@ -147,6 +165,22 @@ func (s *Store) RevokeFamily(ctx context.Context, family string) error {
 		return fmt.Errorf("redis: revoke family: %w", isDone(ctx, err))
 	}
 	return nil
+}
+
+// RevokeClient deletes every token issued to the client, found by the
+// client's index, in batches of revokeClientBatch: each batch is atomic, the
+// whole is not, so a token created during the call may escape it.
+func (s *Store) RevokeClient(ctx context.Context, clientID string) error {
+	key := []string{s.clientTokensKey(clientID)}
+	for {
+		n, err := s.revokeClient.Run(ctx, s.rdb, key, revokeClientBatch).Int()
+		if err != nil {
+			return fmt.Errorf("redis: revoke client: %w", isDone(ctx, err))
+		}
+		if n < revokeClientBatch {
+			return nil
+		}
+	}
 }
 
 // decodeToken makes a Token of the fields of its hash.

@@ -71,7 +71,8 @@ func (s *Store) CreateClient(ctx context.Context, c *store.Client) error {
 }
 
 // DeleteClient removes the client with the given ID, if any. Tokens already
-// issued to it stay until they expire or are revoked.
+// issued to it stay until they expire or are revoked: [Store.RevokeClient],
+// called next, revokes them all.
 func (s *Store) DeleteClient(ctx context.Context, id string) error {
 	if err := s.lock(ctx); err != nil {
 		return err

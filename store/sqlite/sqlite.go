@@ -167,6 +167,8 @@ BEGIN
 	INSERT INTO oauthkit_families (name, expires_at) VALUES (NEW.family, NEW.expires_at)
 		ON CONFLICT (name) DO UPDATE SET expires_at = max(expires_at, excluded.expires_at);
 END;
+`, `
+CREATE INDEX IF NOT EXISTS oauthkit_tokens_client_id ON oauthkit_tokens (client_id);
 `}
 
 // migrate applies the migrations the database lacks, in one transaction.

@@ -180,3 +180,52 @@ func BenchmarkStore(b *testing.B) {
 	s, _ := newStore(b)
 	storetest.Bench(b, s)
 }
+
+// TestMigrateClientIndex opens a database at schema version 1, from before
+// RevokeClient, and checks that opening it adds the index on client_id and
+// that its tokens can be revoked by client.
+func TestMigrateClientIndex(t *testing.T) {
+	ctx := t.Context()
+	s, path := newStore(t)
+	tok := store.Token{Hash: store.HashSecret("v1"), Kind: store.KindAccess, Family: "f", ClientID: "c1", ExpiresAt: time.Now().Add(time.Hour)}
+	if err := s.CreateToken(ctx, &tok); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	indexed := func() bool {
+		var n int
+		err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'oauthkit_tokens_client_id'`).Scan(&n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n == 1
+	}
+	if !indexed() {
+		t.Fatal("no index on oauthkit_tokens.client_id after Open")
+	}
+	if _, err := db.ExecContext(ctx, `DROP INDEX oauthkit_tokens_client_id; UPDATE oauthkit_schema SET version = 1`); err != nil {
+		t.Fatal(err)
+	}
+	s2, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatalf("Open of a version 1 database: %v", err)
+	}
+	defer s2.Close()
+	if !indexed() {
+		t.Error("migrating from version 1 did not add the index on client_id")
+	}
+	var version int
+	if err := db.QueryRowContext(ctx, `SELECT version FROM oauthkit_schema`).Scan(&version); err != nil || version != 2 {
+		t.Errorf("schema version after migration = %d (%v), want 2", version, err)
+	}
+	if err := s2.RevokeClient(ctx, "c1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s2.Token(ctx, tok.Hash); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("token of a revoked client after migration: err = %v, want ErrNotFound", err)
+	}
+}

@@ -17,8 +17,8 @@
 //
 // The suite checks the contract written on [store.TokenStore] and
 // [store.ClientRegistry]: create and get, ErrExists and ErrNotFound, expiry,
-// atomic single-use consumption under concurrency, single-token and family
-// revocation, refresh-token rotation with reuse detection, context
+// atomic single-use consumption under concurrency, single-token, family and
+// client revocation, refresh-token rotation with reuse detection, context
 // cancellation, and ten thousand tokens in one store (2,500 under the race
 // detector, which slows pure-Go database engines tenfold). If the store also
 // implements [Dumper], the suite checks that no raw token reaches it.

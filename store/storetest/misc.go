@@ -73,6 +73,7 @@ func testContextCanceled(t *testing.T, s Store) {
 		"ConsumeToken": func() error { _, err := s.ConsumeToken(ctx, live.Hash); return err },
 		"RevokeToken":  func() error { return s.RevokeToken(ctx, live.Hash) },
 		"RevokeFamily": func() error { return s.RevokeFamily(ctx, live.Family) },
+		"RevokeClient": func() error { return s.RevokeClient(ctx, live.ClientID) },
 		"CreateClient": func() error { return s.CreateClient(ctx, newClient("d")) },
 		"Client":       func() error { _, err := s.Client(ctx, "c"); return err },
 		"Clients":      func() error { _, err := s.Clients(ctx); return err },

@@ -51,6 +51,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		{"RevokeToken", testRevokeToken},
 		{"RevokeFamily", testRevokeFamily},
 		{"RevokeFamilyConcurrent", testRevokeFamilyConcurrent},
+		{"RevokeClient", testRevokeClient},
 		{"RefreshRotation", testRefreshRotation},
 		{"HashedAtRest", testHashedAtRest},
 		{"ContextCanceled", testContextCanceled},

@@ -331,6 +331,64 @@ func testRevokeFamilyConcurrent(t *testing.T, s Store) {
 	}
 }
 
+// testRevokeClient issues tokens of every kind to two clients, in families
+// and alone, some consumed, then revokes one client: all of its tokens are
+// gone, the other's are untouched.
+func testRevokeClient(t *testing.T, s Store) {
+	ctx := t.Context()
+	issue := func(client string) []store.Token {
+		var toks []store.Token
+		for _, fam := range []string{newFamily(), newFamily(), ""} {
+			for _, k := range []store.Kind{store.KindCode, store.KindAccess, store.KindRefresh} {
+				tok, _ := newToken(k, fam, time.Hour)
+				tok.ClientID = client
+				create(t, s, tok)
+				toks = append(toks, tok)
+			}
+		}
+		// A consumed code and a consumed refresh token: revocation must
+		// reach them too.
+		for _, i := range []int{0, 2} {
+			if _, err := s.ConsumeToken(ctx, toks[i].Hash); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return toks
+	}
+	gone, kept := issue("client-gone"), issue("client-kept")
+	if err := s.RevokeClient(ctx, "client-gone"); err != nil {
+		t.Fatalf("RevokeClient: %v", err)
+	}
+	for i, tok := range gone {
+		if _, err := s.Token(ctx, tok.Hash); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("Token(%s #%d) of a revoked client: err = %v, want ErrNotFound", tok.Kind, i, err)
+		}
+		if _, err := s.ConsumeToken(ctx, tok.Hash); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("ConsumeToken(%s #%d) of a revoked client: err = %v, want ErrNotFound", tok.Kind, i, err)
+		}
+	}
+	for i, tok := range kept {
+		if consumed := i == 0 || i == 2; consumed {
+			if _, err := s.ConsumeToken(ctx, tok.Hash); !errors.Is(err, store.ErrConsumed) {
+				t.Errorf("ConsumeToken(consumed %s #%d) of another client: err = %v, want ErrConsumed", tok.Kind, i, err)
+			}
+			continue
+		}
+		got, err := s.Token(ctx, tok.Hash)
+		if err != nil {
+			t.Errorf("Token(%s #%d) of another client: %v", tok.Kind, i, err)
+			continue
+		}
+		checkToken(t, got, tok)
+	}
+	if err := s.RevokeClient(ctx, "client-gone"); err != nil {
+		t.Errorf("second RevokeClient = %v, want nil", err)
+	}
+	if err := s.RevokeClient(ctx, "client-unknown"); err != nil {
+		t.Errorf("RevokeClient(unknown) = %v, want nil", err)
+	}
+}
+
 // testRefreshRotation plays a code exchange, two refreshes and a replay of
 // the first refresh token, which revokes the whole grant.
 func testRefreshRotation(t *testing.T, s Store) {
