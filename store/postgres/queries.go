@@ -13,10 +13,11 @@ const (
 
 // queries holds every statement, with the schema filled in.
 type queries struct {
-	createToken, token, consumeToken, revokeToken string
-	revokeFamily, deleteFamily, revokeClient      string
-	createClient, client, clients, deleteClient   string
-	cleanTokens, cleanFamilies                    string
+	createToken, createLoneToken, token         string
+	consumeToken, revokeToken                   string
+	revokeFamily, deleteFamily, revokeClient    string
+	createClient, client, clients, deleteClient string
+	cleanTokens, cleanFamilies                  string
 }
 
 func newQueries(schema string) queries {
@@ -37,6 +38,11 @@ func newQueries(schema string) queries {
 				RETURNING 1
 			)
 			SELECT (SELECT revoked FROM fam), EXISTS (SELECT 1 FROM ins)`),
+		// A token of no family joins none: no shared row for every
+		// client_credentials token to queue on.
+		createLoneToken: r.Replace(`INSERT INTO T.oauthkit_tokens (` + tokenCols + `)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+			ON CONFLICT (hash) DO NOTHING RETURNING false, true`),
 		token: r.Replace(`SELECT ` + tokenCols + ` FROM T.oauthkit_tokens
 			WHERE hash = $1 AND uses = 0 AND expires_at > $2`),
 		consumeToken: r.Replace(`UPDATE T.oauthkit_tokens SET uses = uses + 1,

@@ -15,10 +15,16 @@ import (
 // revoked and store.ErrExists if a token with t's hash is stored.
 func (s *Store) CreateToken(ctx context.Context, t *store.Token) error {
 	var revoked, inserted bool
-	err := s.pool.QueryRow(ctx, s.q.createToken, t.Hash[:], int16(t.Kind), t.Family, t.ClientID,
+	q := s.q.createToken
+	if t.Family == "" {
+		q = s.q.createLoneToken
+	}
+	err := s.pool.QueryRow(ctx, q, t.Hash[:], int16(t.Kind), t.Family, t.ClientID,
 		t.Subject, t.Username, list(t.Scopes), t.IssuedAt, t.ExpiresAt, t.RedirectURI, t.CodeChallenge,
 	).Scan(&revoked, &inserted)
 	switch {
+	case errors.Is(err, pgx.ErrNoRows): // a lone token whose hash is taken
+		return store.ErrExists
 	case err != nil:
 		return fmt.Errorf("postgres: create token: %w", isDone(ctx, err))
 	case revoked:
@@ -75,6 +81,9 @@ func (s *Store) RevokeToken(ctx context.Context, h store.Hash) error {
 // separate statements of one transaction: the DELETE then sees every token a
 // racing CreateToken committed before the mark.
 func (s *Store) RevokeFamily(ctx context.Context, family string) error {
+	if family == "" { // tokens of no family are revoked one by one
+		return ctx.Err()
+	}
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, s.q.revokeFamily, family); err != nil {
 			return err

@@ -14,23 +14,29 @@ import (
 )
 
 // createTokenLua stores a token unless its family is revoked or its hash is
-// taken, adds it to its family's and its client's indexes, and keeps the
-// family's mark and both indexes alive as long as their longest-lived token.
+// taken, adds it to its family's (if it has one) and its client's indexes,
+// and keeps the family's mark and the indexes alive as long as their
+// longest-lived token.
 // KEYS: token, family, family's members, client's tokens. ARGV: expiry ms,
-// now ms, fields….
+// now ms, "1" if the token has a family, fields….
 const createTokenLua = `
-if redis.call('HGET', KEYS[2], 'revoked') == '1' then return -1 end
+local fam = ARGV[3] == '1'
+if fam and redis.call('HGET', KEYS[2], 'revoked') == '1' then return -1 end
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 local exp, now = tonumber(ARGV[1]), tonumber(ARGV[2])
 if exp <= now then return 1 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+redis.call('HSET', KEYS[1], unpack(ARGV, 4))
 redis.call('PEXPIREAT', KEYS[1], exp)
-redis.call('HSETNX', KEYS[2], 'revoked', '0')
-for i = 3, 4 do
+local indexes, marks = {4}, {4}
+if fam then
+	redis.call('HSETNX', KEYS[2], 'revoked', '0')
+	indexes, marks = {3, 4}, {2, 3, 4}
+end
+for _, i in ipairs(indexes) do
 	redis.call('ZADD', KEYS[i], exp, KEYS[1])
 	redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now)
 end
-for i = 2, 4 do
+for _, i in ipairs(marks) do
 	local ttl = redis.call('PTTL', KEYS[i])
 	if ttl < 0 or now + ttl < exp then redis.call('PEXPIREAT', KEYS[i], exp) end
 end
@@ -86,7 +92,11 @@ func (s *Store) CreateToken(ctx context.Context, t *store.Token) error {
 	}
 	expMs := (t.ExpiresAt.UnixMicro() + 999) / 1000 // Redis keeps the key at least as long
 	keys := []string{s.tokenKey(t.Hash), s.familyKey(t.Family), s.membersKey(t.Family), s.clientTokensKey(t.ClientID)}
-	n, err := s.createToken.Run(ctx, s.rdb, keys, expMs, s.now().UnixMilli(),
+	hasFamily := "0"
+	if t.Family != "" {
+		hasFamily = "1"
+	}
+	n, err := s.createToken.Run(ctx, s.rdb, keys, expMs, s.now().UnixMilli(), hasFamily,
 		"kind", int(t.Kind), "family", t.Family, "client_id", t.ClientID, "subject", t.Subject,
 		"username", t.Username, "scopes", scopes, "issued_at", micros(t.IssuedAt),
 		"expires_at", micros(t.ExpiresAt), "redirect_uri", t.RedirectURI,
@@ -160,6 +170,9 @@ func (s *Store) RevokeToken(ctx context.Context, h store.Hash) error {
 // RevokeFamily marks the family revoked, so that CreateToken refuses it until
 // its last token would have expired, and deletes its tokens, atomically.
 func (s *Store) RevokeFamily(ctx context.Context, family string) error {
+	if family == "" { // tokens of no family are revoked one by one
+		return ctx.Err()
+	}
 	keys := []string{s.familyKey(family), s.membersKey(family)}
 	if err := s.revokeFamily.Run(ctx, s.rdb, keys).Err(); err != nil && !errors.Is(err, goredis.Nil) {
 		return fmt.Errorf("redis: revoke family: %w", isDone(ctx, err))

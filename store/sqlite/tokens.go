@@ -117,6 +117,9 @@ func (s *Store) RevokeToken(ctx context.Context, h store.Hash) error {
 // RevokeFamily marks the family revoked, so that CreateToken refuses it until
 // its last token would have expired, and deletes its tokens.
 func (s *Store) RevokeFamily(ctx context.Context, family string) error {
+	if family == "" { // tokens of no family are revoked one by one
+		return ctx.Err()
+	}
 	if err := s.lock(ctx); err != nil {
 		return err
 	}

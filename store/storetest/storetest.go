@@ -50,6 +50,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		{"ConsumeConcurrent", testConsumeConcurrent},
 		{"RevokeToken", testRevokeToken},
 		{"RevokeFamily", testRevokeFamily},
+		{"LoneTokens", testLoneTokens},
 		{"RevokeFamilyConcurrent", testRevokeFamilyConcurrent},
 		{"RevokeClient", testRevokeClient},
 		{"RefreshRotation", testRefreshRotation},

@@ -446,3 +446,38 @@ func testRefreshRotation(t *testing.T, s Store) {
 		t.Errorf("issuing in the revoked grant = %v, want ErrRevoked", err)
 	}
 }
+
+// testLoneTokens: tokens of no family (Family "") are independent of each
+// other: revoking the empty family does nothing, and revoking one lone token
+// leaves the others and later ones alone.
+func testLoneTokens(t *testing.T, s Store) {
+	ctx := t.Context()
+	a, _ := newToken(store.KindAccess, "", time.Hour)
+	b, _ := newToken(store.KindAccess, "", time.Hour)
+	create(t, s, a)
+	create(t, s, b)
+	if err := s.CreateToken(ctx, &a); !errors.Is(err, store.ErrExists) {
+		t.Errorf("CreateToken of a stored lone token = %v, want ErrExists", err)
+	}
+	if err := s.RevokeFamily(ctx, ""); err != nil {
+		t.Fatalf(`RevokeFamily("") = %v, want nil`, err)
+	}
+	for _, tok := range []store.Token{a, b} {
+		if _, err := s.Token(ctx, tok.Hash); err != nil {
+			t.Errorf(`lone token after RevokeFamily(""): %v`, err)
+		}
+	}
+	if err := s.RevokeToken(ctx, a.Hash); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Token(ctx, b.Hash); err != nil {
+		t.Errorf("lone token after another lone token was revoked: %v", err)
+	}
+	c, _ := newToken(store.KindAccess, "", time.Hour)
+	if err := s.CreateToken(ctx, &c); err != nil {
+		t.Errorf("CreateToken of a lone token after revocations: %v", err)
+	}
+	if got, err := s.Token(ctx, c.Hash); err != nil || got.Family != "" {
+		t.Errorf("lone token: %+v, %v", got, err)
+	}
+}
