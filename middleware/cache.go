@@ -75,9 +75,3 @@ func (c *tokenCache) clear() {
 	c.mu.Unlock()
 }
 
-// len reports how many tokens are cached.
-func (c *tokenCache) len() int {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return len(c.m)
-}
