@@ -74,4 +74,3 @@ func (c *tokenCache) clear() {
 	clear(c.m)
 	c.mu.Unlock()
 }
-
