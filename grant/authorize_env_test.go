@@ -12,11 +12,13 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/oauth2"
 
 	"github.com/oauthkit/oauthkit/grant"
 	"github.com/oauthkit/oauthkit/middleware"
+	"github.com/oauthkit/oauthkit/oauthtest"
 	"github.com/oauthkit/oauthkit/store"
 	"github.com/oauthkit/oauthkit/store/memory"
 	"github.com/oauthkit/oauthkit/store/password"
@@ -47,7 +49,10 @@ type azEnv struct {
 func newAZEnv(t *testing.T, opts grant.AuthorizeOptions, mutate ...func(*grant.Config)) *azEnv {
 	t.Helper()
 	ctx := context.Background()
-	st := memory.New(memory.WithPasswordParams(password.Params{Memory: 1024, Time: 1, Threads: 1}))
+	// A clock that stands still: throttling windows and code lifetimes do
+	// not run out under a slow -race run.
+	clk := oauthtest.NewClock(time.Now())
+	st := memory.New(memory.WithClock(clk.Now), memory.WithPasswordParams(password.Params{Memory: 1024, Time: 1, Threads: 1}))
 	e := &azEnv{t: t, st: st, secrets: map[string]string{}}
 	code := []string{store.GrantAuthorizationCode, store.GrantRefreshToken}
 	for _, c := range []*store.Client{
@@ -78,6 +83,7 @@ func newAZEnv(t *testing.T, opts grant.AuthorizeOptions, mutate ...func(*grant.C
 		Issuer:  e.srv.URL,
 		Clients: st, Tokens: st, Users: st,
 		Logger: slog.New(slog.DiscardHandler),
+		Now:    clk.Now,
 	}
 	for _, m := range mutate {
 		m(&cfg)

@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,30 +17,18 @@ import (
 
 	"github.com/oauthkit/oauthkit/grant"
 	"github.com/oauthkit/oauthkit/middleware"
+	"github.com/oauthkit/oauthkit/oauthtest"
 	"github.com/oauthkit/oauthkit/store"
 	"github.com/oauthkit/oauthkit/store/memory"
 	"github.com/oauthkit/oauthkit/store/password"
 )
-
-// epClock is a settable clock for the endpoint tests.
-type epClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *epClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *epClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // epServer is an authorization server with every endpoint of this issue
 // mounted, and GET /api/data protected by scope read.
 type epServer struct {
 	t       *testing.T
 	p       *grant.Provider
-	clock   *epClock
+	clock   *oauthtest.Clock
 	srv     *httptest.Server
 	secrets map[string]string
 	events  chan grant.Event
@@ -58,7 +45,7 @@ const (
 
 func newEPServer(t *testing.T, mutate ...func(*grant.Config)) *epServer {
 	t.Helper()
-	clk := &epClock{t: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)}
+	clk := oauthtest.NewClock(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC))
 	st := memory.New(memory.WithClock(clk.Now), memory.WithPasswordParams(password.Params{Memory: 1024, Time: 1, Threads: 1}))
 	e := &epServer{t: t, clock: clk, secrets: map[string]string{}, events: make(chan grant.Event, 256)}
 	ctx := context.Background()

@@ -83,8 +83,7 @@ type Server struct {
 	Store *memory.Store
 
 	mintMu   sync.Mutex // one token request at a time: each re-registers its client
-	mu       sync.Mutex // guards now
-	now      time.Time
+	clock    *Clock
 	users    *users
 	password string
 	token    http.Handler
@@ -93,7 +92,7 @@ type Server struct {
 // New returns a Server whose clock starts at the current time.
 func New(t testing.TB, opts ...Option) *Server {
 	t.Helper()
-	s := &Server{now: time.Now().Truncate(time.Second), users: &users{m: map[string]store.User{}}}
+	s := &Server{clock: NewClock(time.Now().Truncate(time.Second)), users: &users{m: map[string]store.User{}}}
 	s.password = random(t)
 	s.users.password = s.password
 	s.Store = memory.New(memory.WithClock(s.Now))
@@ -116,19 +115,11 @@ func New(t testing.TB, opts ...Option) *Server {
 }
 
 // Now is the Server's clock.
-func (s *Server) Now() time.Time {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.now
-}
+func (s *Server) Now() time.Time { return s.clock.Now() }
 
 // Advance moves the Server's clock forward by d, so that tokens expire
 // without the test sleeping.
-func (s *Server) Advance(d time.Duration) {
-	s.mu.Lock()
-	s.now = s.now.Add(d)
-	s.mu.Unlock()
-}
+func (s *Server) Advance(d time.Duration) { s.clock.Advance(d) }
 
 // Validator returns the middleware.Validator for the Server's tokens, to
 // pass to middleware.RequireOAuth.

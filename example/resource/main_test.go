@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,21 +16,10 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/oauthkit/oauthkit/grant"
+	"github.com/oauthkit/oauthkit/oauthtest"
 	"github.com/oauthkit/oauthkit/store"
 	"github.com/oauthkit/oauthkit/store/memory"
 )
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 const aud = "oauthkit-example-api"
 
@@ -44,7 +32,7 @@ type authServer struct {
 	secrets map[string]string
 }
 
-func newAuthServer(t *testing.T, clk *clock, format grant.TokenFormat) *authServer {
+func newAuthServer(t *testing.T, clk *oauthtest.Clock, format grant.TokenFormat) *authServer {
 	t.Helper()
 	st := memory.New(memory.WithClock(clk.Now))
 	a := &authServer{secrets: map[string]string{}}
@@ -124,8 +112,8 @@ func get(t *testing.T, h http.Handler, token string) int {
 }
 
 func TestJWKSModeAcceptsThenRefusesAfterExpiry(t *testing.T) {
-	asClock := &clock{t: time.Now().Truncate(time.Second)}
-	rsClock := &clock{t: asClock.Now()}
+	asClock := oauthtest.NewClock(time.Now().Truncate(time.Second))
+	rsClock := oauthtest.NewClock(asClock.Now())
 	as := newAuthServer(t, asClock, grant.FormatJWT)
 	h, err := newServer(config{Mode: "jwks", Issuer: as.srv.URL, Audience: aud, Now: rsClock.Now})
 	if err != nil {
@@ -142,8 +130,8 @@ func TestJWKSModeAcceptsThenRefusesAfterExpiry(t *testing.T) {
 }
 
 func TestIntrospectModeRefusesAfterRevocation(t *testing.T) {
-	asClock := &clock{t: time.Now().Truncate(time.Second)}
-	rsClock := &clock{t: asClock.Now()}
+	asClock := oauthtest.NewClock(time.Now().Truncate(time.Second))
+	rsClock := oauthtest.NewClock(asClock.Now())
 	as := newAuthServer(t, asClock, grant.FormatOpaque)
 	h, err := newServer(config{Mode: "introspect", Issuer: as.srv.URL, Audience: aud, ClientID: "rs",
 		ClientSecret: as.secrets["rs"], CacheTTL: 30 * time.Second, Now: rsClock.Now})
