@@ -25,7 +25,7 @@ type options struct {
 	Logger  *slog.Logger
 
 	AccessToken string // access token format: "opaque" (default) or "jwt" (endpoints.go)
-	SessionKey  []byte // signs the pages' session cookie; nil: a random key (sessionkey.go)
+	Secret      []byte // the provider secret (grant.Config.Secret), from $OAUTHKIT_SESSION_KEY; nil: a random one (sessionkey.go)
 
 	Store     backend                 // clients and tokens (store.go); nil means a new memory store
 	StoreName string                  // describes Store in the banner
@@ -94,7 +94,7 @@ func newApp(ctx context.Context, o options) (*app, error) {
 		},
 		LoginClientID: loginClientID,
 		Logger:        o.Logger,
-		SessionKey:    o.SessionKey,
+		Secret:        o.Secret,
 	}
 	if err := a.tokenConfig(ctx, &cfg, o); err != nil { // endpoints.go
 		return nil, err

@@ -51,7 +51,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "example: %v\n", err)
 		return 2
 	}
-	o.SessionKey = key
+	o.Secret = key
 	if *clientsFile != "" {
 		clients, err := loadClients(*clientsFile)
 		if err != nil {

@@ -7,10 +7,11 @@ import (
 	"strings"
 )
 
-// sessionKeyEnv names the variable holding the key that signs the login and
-// consent pages' session cookie, base64-encoded, at least 32 bytes. Several
-// instances behind one address must share it; unset, each instance makes a
-// random key of its own (fine for one instance).
+// sessionKeyEnv names the variable holding the provider's one secret
+// (grant.Config.Secret), base64-encoded, at least 32 bytes: it keys the login
+// and consent pages' session cookie, their CSRF tokens and idempotent refresh
+// retries. Several instances behind one address must share it; unset, each
+// instance makes a random one of its own (fine for one instance).
 const sessionKeyEnv = "OAUTHKIT_SESSION_KEY"
 
 // sessionKey reads $OAUTHKIT_SESSION_KEY; nil when unset.

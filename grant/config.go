@@ -2,7 +2,6 @@ package grant
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -53,12 +52,14 @@ type Config struct {
 
 	// Authorization endpoint (AuthorizeHandler).
 
-	// SessionKey signs the authorization endpoint's session cookie and
-	// its CSRF tokens (HMAC-SHA256); at least 32 bytes. Every instance
-	// serving the same issuer must share it. Default: 32 random bytes per
-	// Provider, so that sessions end when the process does and work on one
-	// instance only.
-	SessionKey []byte
+	// Secret is the provider's one secret, at least 32 random bytes: every
+	// keyed mechanism (the session cookie, CSRF tokens, idempotent refresh
+	// retries) uses a subkey derived from it with HKDF (subkey.go). Every
+	// instance serving the same issuer must share it. Default: 32 random
+	// bytes per Provider, so that sessions end when the process does and
+	// work on one instance only, and a refresh retry is recognised only by
+	// the instance that answered first.
+	Secret []byte
 	// SessionTTL is how long a login on the built-in login page lasts.
 	// Default 8 hours.
 	SessionTTL time.Duration
@@ -159,7 +160,7 @@ func (c *Config) setDefaults() error {
 	def(&c.CodeTTL, time.Minute)
 	def(&c.RefreshReuseGrace, 2*time.Second)
 	def(&c.SessionTTL, 8*time.Hour)
-	if err := c.sessionKeyDefault(); err != nil {
+	if err := c.secretDefault(); err != nil {
 		return err
 	}
 	if c.AccessTokenTTL < 0 || c.RefreshTokenTTL < 0 || c.CodeTTL < 0 || c.CodeTTL > maxCodeTTL || c.SessionTTL < 0 {
@@ -209,20 +210,4 @@ func remoteHost(r *http.Request) string {
 		host = host[1 : len(host)-1]
 	}
 	return host
-}
-
-// sessionKeyDefault checks Config.SessionKey, or makes a random one.
-func (c *Config) sessionKeyDefault() error {
-	if c.SessionKey == nil {
-		c.SessionKey = make([]byte, 32)
-		if _, err := rand.Read(c.SessionKey); err != nil {
-			return fmt.Errorf("grant: generating a session key: %w", err)
-		}
-		return nil
-	}
-	if len(c.SessionKey) < 32 {
-		return errors.New("grant: Config.SessionKey must be at least 32 bytes")
-	}
-	c.SessionKey = slices.Clone(c.SessionKey)
-	return nil
 }

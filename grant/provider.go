@@ -20,6 +20,7 @@ type Provider struct {
 	engine   *server.Server
 	throttle *throttle
 	keys     keyStore // JWT signing keys (keys.go); nil for opaque tokens
+	subkeys  subkeys  // derived from Config.Secret (subkey.go)
 }
 
 // NewProvider checks cfg, fills in its defaults and returns a Provider.
@@ -28,7 +29,11 @@ func NewProvider(cfg Config) (*Provider, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
 	}
-	p := &Provider{cfg: cfg, throttle: newThrottle(cfg.Now)}
+	sk, err := deriveSubkeys(cfg.Secret)
+	if err != nil {
+		return nil, err
+	}
+	p := &Provider{cfg: cfg, throttle: newThrottle(cfg.Now), subkeys: sk}
 	p.engine = newEngine(p)
 	if cfg.AccessTokenFormat == FormatJWT {
 		ks, _ := newKeySet(cfg.SigningKeys) // checked by setDefaults

@@ -3,7 +3,6 @@ package grant
 import (
 	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
@@ -12,7 +11,7 @@ import (
 )
 
 // The authorization endpoint's browser session is a cookie signed with
-// HMAC-SHA256 under a key derived from Config.SessionKey: nothing is kept on
+// HMAC-SHA256 under a subkey of Config.Secret: nothing is kept on
 // the server, so any instance sharing the key can read it. It carries a
 // random nonce (the CSRF tokens of the forms are an HMAC of it), and, after
 // the built-in login page succeeded, the user's ID and name. It is HttpOnly,
@@ -42,19 +41,6 @@ func (p *Provider) sessionCookieName() string {
 
 func (p *Provider) secureCookies() bool { return strings.HasPrefix(p.cfg.Issuer, "https://") }
 
-// derivedKey returns HMAC(SessionKey, purpose), one key per use.
-func (p *Provider) derivedKey(purpose string) []byte {
-	m := hmac.New(sha256.New, p.cfg.SessionKey)
-	m.Write([]byte("oauthkit " + purpose))
-	return m.Sum(nil)
-}
-
-func (p *Provider) mac(purpose string, data []byte) []byte {
-	m := hmac.New(sha256.New, p.derivedKey(purpose))
-	m.Write(data)
-	return m.Sum(nil)
-}
-
 // newSession returns an anonymous session with a fresh 256-bit nonce.
 func (p *Provider) newSession() (*session, error) {
 	var b [32]byte
@@ -79,7 +65,7 @@ func (p *Provider) readSession(r *http.Request) *session {
 	}
 	got, err1 := base64.RawURLEncoding.DecodeString(sig)
 	raw, err2 := base64.RawURLEncoding.DecodeString(payload)
-	if err1 != nil || err2 != nil || !hmac.Equal(got, p.mac("session", []byte(payload))) {
+	if err1 != nil || err2 != nil || !hmac.Equal(got, p.mac(purposeSession, []byte(payload))) {
 		return nil
 	}
 	var s session
@@ -93,7 +79,7 @@ func (p *Provider) readSession(r *http.Request) *session {
 func (p *Provider) writeSession(w http.ResponseWriter, s *session) {
 	raw, _ := json.Marshal(s) // a struct of strings and an int cannot fail
 	payload := base64.RawURLEncoding.EncodeToString(raw)
-	sig := base64.RawURLEncoding.EncodeToString(p.mac("session", []byte(payload)))
+	sig := base64.RawURLEncoding.EncodeToString(p.mac(purposeSession, []byte(payload)))
 	http.SetCookie(w, &http.Cookie{
 		Name:     p.sessionCookieName(),
 		Value:    payload + "." + sig,
@@ -109,11 +95,11 @@ func (p *Provider) writeSession(w http.ResponseWriter, s *session) {
 // csrfToken is the token the session's forms carry: an HMAC of its nonce,
 // so that only a page that could read the cookie's nonce could forge it.
 func (p *Provider) csrfToken(s *session) string {
-	return base64.RawURLEncoding.EncodeToString(p.mac("csrf", []byte(s.Nonce)))
+	return base64.RawURLEncoding.EncodeToString(p.mac(purposeCSRF, []byte(s.Nonce)))
 }
 
 // checkCSRF reports whether tok is s's CSRF token, in constant time.
 func (p *Provider) checkCSRF(s *session, tok string) bool {
 	got, err := base64.RawURLEncoding.DecodeString(tok)
-	return s != nil && err == nil && hmac.Equal(got, p.mac("csrf", []byte(s.Nonce)))
+	return s != nil && err == nil && hmac.Equal(got, p.mac(purposeCSRF, []byte(s.Nonce)))
 }

@@ -14,7 +14,7 @@ import (
 func sessionProvider(t *testing.T, key []byte, now func() time.Time) *Provider {
 	t.Helper()
 	st := memory.New()
-	p, err := NewProvider(Config{Issuer: "https://as.example.com", Clients: st, Tokens: st, SessionKey: key, Now: now})
+	p, err := NewProvider(Config{Issuer: "https://as.example.com", Clients: st, Tokens: st, Secret: key, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,9 +65,9 @@ func TestSessionCookie(t *testing.T) {
 	}
 }
 
-func TestSessionKeyTooShort(t *testing.T) {
+func TestSecretTooShort(t *testing.T) {
 	st := memory.New()
-	if _, err := NewProvider(Config{Issuer: "https://as.example.com", Clients: st, Tokens: st, SessionKey: []byte("short")}); err == nil {
+	if _, err := NewProvider(Config{Issuer: "https://as.example.com", Clients: st, Tokens: st, Secret: []byte("short")}); err == nil {
 		t.Fatal("a 5-byte session key was accepted")
 	}
 }
