@@ -133,19 +133,8 @@ func (c *Config) setDefaults() error {
 	if err := checkIssuer(c.Issuer); err != nil {
 		return err
 	}
-	if c.GrantTypes == nil {
-		c.GrantTypes = []string{store.GrantAuthorizationCode, store.GrantClientCredentials, store.GrantRefreshToken}
-	}
-	for _, gt := range c.GrantTypes {
-		switch gt {
-		case store.GrantAuthorizationCode, store.GrantClientCredentials, store.GrantRefreshToken:
-		case store.GrantPassword:
-			if c.Users == nil {
-				return errors.New("grant: the password grant needs Config.Users")
-			}
-		default:
-			return fmt.Errorf("grant: unsupported grant type %q", gt)
-		}
+	if err := c.checkGrantTypes(); err != nil { // grants.go
+		return err
 	}
 	if c.LoginClientID != "" && (c.Users == nil || !slices.Contains(c.GrantTypes, store.GrantPassword)) {
 		return errors.New("grant: LoginClientID needs Config.Users and the password grant in GrantTypes")

@@ -46,9 +46,11 @@ func stateFrom(ctx context.Context) *reqState {
 }
 
 func newEngine(p *Provider) *server.Server {
-	gts := make([]oauth2.GrantType, 0, len(p.cfg.GrantTypes))
+	var gts []oauth2.GrantType
 	for _, gt := range p.cfg.GrantTypes {
-		gts = append(gts, oauth2.GrantType(gt))
+		if grantTypes[gt].byEngine {
+			gts = append(gts, oauth2.GrantType(gt))
+		}
 	}
 	s := server.NewServer(&server.Config{
 		TokenType:                   "Bearer",

@@ -6,7 +6,6 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
-	"slices"
 
 	"github.com/go-oauth2/oauth2/v4"
 	oerrors "github.com/go-oauth2/oauth2/v4/errors"
@@ -102,7 +101,7 @@ func (m *manager) password(ctx context.Context, c *store.Client, u *store.User, 
 
 // refreshAllowed reports whether tokens for c come with a refresh token.
 func (p *Provider) refreshAllowed(c *store.Client) bool {
-	return c.AllowsGrant(store.GrantRefreshToken) && slices.Contains(p.cfg.GrantTypes, store.GrantRefreshToken)
+	return c.AllowsGrant(store.GrantRefreshToken) && p.serves(store.GrantRefreshToken)
 }
 
 // exchangeCode redeems an authorization code (RFC 6749 §4.1.3, RFC 7636 §4.6).

@@ -4,10 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"slices"
 	"strconv"
-
-	"github.com/oauthkit/oauthkit/store"
 )
 
 // TokenHandler returns the token endpoint (RFC 6749 §3.2): the Go form of
@@ -21,12 +18,6 @@ func (p *Provider) TokenHandler() http.Handler {
 	return p.cors(http.HandlerFunc(p.serveToken))
 }
 
-// omittedRedirectURI stands in for a redirect_uri that an authorization code
-// request left out, because go-oauth2 insists on one (audit row 16); the
-// Manager reads it as "omitted", which RFC 6749 §4.1.3 allows exactly when
-// the authorization request omitted it too.
-const omittedRedirectURI = "urn:oauthkit:redirect-uri-omitted"
-
 func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	addr := p.cfg.ClientAddr(r)
@@ -37,26 +28,23 @@ func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
 	}
 	p.allowOrigin(w, r, c)
 	gt := ev.GrantType
+	g, known := grantTypes[gt]
 	switch {
 	case gt == "":
 		p.refuse(ctx, w, ev, errRequest("grant_type is required"))
 		return
-	case !slices.Contains(p.cfg.GrantTypes, gt):
+	case !known || !p.serves(gt):
 		p.refuse(ctx, w, ev, newError(http.StatusBadRequest, CodeUnsupportedGrantType, "the grant type is not supported"))
 		return
 	case !c.AllowsGrant(gt):
 		p.refuse(ctx, w, ev, newError(http.StatusBadRequest, CodeUnauthorizedClient, "the client is not registered for this grant type"))
 		return
 	}
-	if gt == store.GrantAuthorizationCode && !form.Has("redirect_uri") {
-		form.Set("redirect_uri", omittedRedirectURI)
+	if g.prepare != nil {
+		g.prepare(form)
 	}
 	st := &reqState{client: c, addr: addr}
-	r = r.WithContext(withState(ctx, st))
-	ogt, tgr, err := p.engine.ValidationTokenRequest(r)
-	if err == nil {
-		_, err = p.engine.GetAccessToken(r.Context(), ogt, tgr)
-	}
+	out, err := g.serve(p, r.WithContext(withState(ctx, st)), st)
 	if err != nil {
 		e, known := asError(err)
 		if !known {
@@ -65,7 +53,7 @@ func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
 		p.refuse(ctx, w, ev, e)
 		return
 	}
-	p.writeToken(ctx, w, st.result, addr)
+	p.writeToken(ctx, w, out, addr)
 }
 
 // tokenResponse is RFC 6749 §5.1's successful response.
