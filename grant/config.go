@@ -40,11 +40,17 @@ type Config struct {
 	// RefreshTokenTTL is the lifetime of each refresh token; every use
 	// rotates it. Default 14 days.
 	RefreshTokenTTL time.Duration
-	// RefreshReuseGrace is how long after a refresh token was rotated a
-	// second presentation of it is taken for a concurrent duplicate of the
-	// same client's request (refused, but without revoking the grant).
-	// Later reuse revokes the whole token family (RFC 9700 §4.14.2).
-	// Default 2 seconds; a negative value revokes on any reuse.
+	// RefreshReuseGrace is how long after a refresh token was rotated the
+	// same client presenting it again is taken for a retry of a request
+	// whose answer was lost (a crash, a timeout, a dropped connection), and
+	// gets the same access and refresh token as the first answer, on any
+	// instance sharing the store and Secret (refresh_retry.go). Another
+	// client presenting it, anyone after the grace, or anyone once the
+	// rotated refresh token has been used, revokes the whole token family
+	// (RFC 9700 §4.14.2). Within the grace, a thief holding the rotated
+	// token and the client's credentials gets what the client got, and
+	// nothing more. Default 2 seconds; a negative value makes every reuse
+	// revoke the family.
 	RefreshReuseGrace time.Duration
 	// CodeTTL is the lifetime of authorization codes, at most 10 minutes
 	// (RFC 6749 §4.1.2). Default 1 minute.
@@ -58,7 +64,8 @@ type Config struct {
 	// instance serving the same issuer must share it. Default: 32 random
 	// bytes per Provider, so that sessions end when the process does and
 	// work on one instance only, and a refresh retry is recognised only by
-	// the instance that answered first.
+	// the instance that answered first (another instance would answer it
+	// with tokens of its own, a second refresh token in the family).
 	Secret []byte
 	// SessionTTL is how long a login on the built-in login page lasts.
 	// Default 8 hours.

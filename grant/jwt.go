@@ -49,9 +49,16 @@ func (p *Provider) newValue(prefix string, kind store.Kind, c *store.Client, u *
 	if err != nil {
 		return "", store.Hash{}, err
 	}
+	return p.signAccessToken(p.keys.Load().current(), jti, c, u, scopes, now, now.Add(ttl))
+}
+
+// signAccessToken signs an RFC 9068 access token with s. The same
+// arguments give the same token when s signs deterministically, which is
+// what lets a refresh retry reproduce the first answer (refresh_retry.go).
+func (p *Provider) signAccessToken(s *signer, jti string, c *store.Client, u *store.User, scopes []string, iat, exp time.Time) (string, store.Hash, error) {
 	cl := jwtClaims{
 		Jti: jti, Iss: p.cfg.Issuer, Sub: c.ID, Aud: p.cfg.Audience,
-		Exp: now.Add(ttl).Unix(), Iat: now.Unix(), ClientID: c.ID, Scope: joinScopes(scopes),
+		Exp: exp.Unix(), Iat: iat.Unix(), ClientID: c.ID, Scope: joinScopes(scopes),
 	}
 	if len(p.cfg.Audience) == 1 {
 		cl.Aud = p.cfg.Audience[0]
@@ -59,7 +66,7 @@ func (p *Provider) newValue(prefix string, kind store.Kind, c *store.Client, u *
 	if u != nil {
 		cl.Sub = u.ID // else the client is the subject (RFC 9068 §2.2)
 	}
-	raw, err := p.keys.Load().current().sign(cl)
+	raw, err := s.sign(cl)
 	if err != nil {
 		return "", store.Hash{}, err
 	}

@@ -161,8 +161,10 @@ func verifyPKCE(challenge, verifier string) bool {
 
 // refresh rotates a refresh token (RFC 6749 §6, RFC 9700 §4.14.2): the old
 // one is consumed atomically and a new access and refresh token issued in
-// the same family, never with wider scopes. A rotated token presented again
-// revokes the whole family.
+// the same family; the access token may narrow the grant's scopes, the
+// refresh token keeps them. The same client presenting the old token again
+// within the grace gets the same tokens again (refresh_retry.go); any other
+// reuse revokes the whole family.
 func (m *manager) refresh(ctx context.Context, c *store.Client, raw, scope string) (*issued, error) {
 	if !hasPrefix(raw, PrefixRefreshToken) {
 		return nil, errGrant("the refresh token is invalid or expired")
@@ -180,14 +182,18 @@ func (m *manager) refresh(ctx context.Context, c *store.Client, raw, scope strin
 		}
 	}
 	old, err := m.p.cfg.Tokens.ConsumeToken(ctx, h)
+	retry := false
 	switch {
 	case errors.Is(err, store.ErrConsumed):
-		if m.p.cfg.RefreshReuseGrace >= 0 && m.p.cfg.Now().Sub(old.ConsumedAt) < m.p.cfg.RefreshReuseGrace {
-			// A concurrent duplicate of the request that rotated it.
+		if old.Kind != store.KindRefresh || old.ClientID != c.ID {
+			m.p.revokeFamily(ctx, old, "rotated refresh token presented by another client")
+			return nil, errGrant("the refresh token was issued to another client")
+		}
+		if !m.p.withinGrace(old) {
+			m.p.revokeFamily(ctx, old, "refresh token reused")
 			return nil, errGrant("the refresh token was already used")
 		}
-		m.p.revokeFamily(ctx, old, "refresh token reused")
-		return nil, errGrant("the refresh token was already used")
+		retry = true // of a request whose answer may have been lost
 	case errors.Is(err, store.ErrNotFound):
 		return nil, errGrant("the refresh token is invalid or expired")
 	case err != nil:
@@ -201,11 +207,7 @@ func (m *manager) refresh(ctx context.Context, c *store.Client, raw, scope strin
 	if e != nil {
 		return nil, e
 	}
-	var u *store.User
-	if old.Subject != "" {
-		u = &store.User{ID: old.Subject, Username: old.Username}
-	}
-	out, err := m.p.issue(ctx, store.GrantRefreshToken, c, u, scopes, old.Family, true)
+	out, err := m.p.rotate(ctx, c, old, raw, scopes, retry)
 	if errors.Is(err, store.ErrRevoked) {
 		return nil, errGrant("the grant was revoked")
 	}

@@ -1,0 +1,236 @@
+package grant
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/oauthkit/oauthkit/store"
+)
+
+// Refresh token rotation with idempotent retries.
+//
+// A rotation (manager.go's refresh) consumes the presented refresh token
+// and issues a new refresh token and access token whose values are derived
+// from the presented one under the provider secret:
+//
+//	value = prefix + base64url(HMAC-SHA256(subkey "refresh retry",
+//	                                        label || presented || family || issued_at || scope))
+//
+// 256 bits that nobody computes without Config.Secret, the presented token
+// and its stored record, and that every instance sharing the secret and the
+// store computes alike. The store keeps only their hashes, as for every
+// token. So when the answer is lost (a crash, a timeout, a dropped
+// connection) and the same client presents the same refresh token again
+// within Config.RefreshReuseGrace, the provider derives the same values,
+// finds them in the store (one lookup each) and answers with them, on
+// whichever instance the retry lands. If the first request died after
+// consuming the old token and before storing the new ones, the retry
+// stores them (CreateToken; ErrExists means another request just did, and
+// the stored one is used).
+//
+// Only the first answer's pair ever exists: the new refresh token's value
+// depends on the old token alone, never on the request, so however many
+// retries race, the family keeps one live refresh token. A retry that asks
+// for another (narrower) scope gets the same refresh token and an access
+// token of its own for that scope. A JWT access token gets a derived jti
+// and the times of the stored refresh token, so that re-signing reproduces
+// it byte for byte: the signatures are deterministic (EdDSA, RS256; ES256
+// once signed per RFC 6979 — until then a retry gets a second access token
+// with the same claims and expiry, and the same refresh token).
+//
+// Reuse is still detected: the old token presented by another client, or
+// after the grace, or once the derived refresh token has itself been used
+// (the client moved on), revokes the whole family.
+//
+// What a thief gains: holding a refresh token the client has just rotated,
+// and presenting it within the grace with the same client_id (and secret,
+// for a confidential client), a thief gets what the client got: the same
+// pair, no other. The grant does not fork: whichever of the two uses the
+// new refresh token first rotates it, and the other's use of it is again a
+// retry (the same answer) or reuse (the family revoked). Without the grace
+// the thief would get nothing in those seconds, but every lost answer would
+// sign a user out, which is why RFC 9700 §4.14.2's rotation is commonly
+// paired with a short overlap (Auth0's rotation overlap period, Okta's
+// grace period, Amazon Cognito's retry grace period). A negative
+// Config.RefreshReuseGrace turns it off.
+
+// Labels of the derived values; each kind of value has its own, so that no
+// derived value is ever another's (a jti is public, an access token is not).
+const (
+	labelRefresh = 'r' // the new refresh token
+	labelAccess  = 'a' // the new opaque access token
+	labelJTI     = 'j' // the jti of the new JWT access token
+)
+
+// errGone says that a derived token was stored once but is no longer live:
+// consumed, revoked or expired.
+var errGone = errors.New("grant: the rotated token is no longer live")
+
+// refreshGrace is how long after its rotation a refresh token presented
+// again by its client is taken for a retry; negative: never. This is the
+// hook for sender-constrained refresh tokens: a DPoP-bound one (RFC 9449)
+// needs no grace and should get none, so return -1 for it here once
+// store.Token carries the key thumbprint.
+func (p *Provider) refreshGrace(store.Token) time.Duration {
+	return p.cfg.RefreshReuseGrace
+}
+
+// withinGrace reports whether old, consumed, may be presented again as a
+// retry of its rotation. A consumption time ahead of this clock by more
+// than the grace (clock skew between instances) does not count.
+func (p *Provider) withinGrace(old store.Token) bool {
+	grace := p.refreshGrace(old)
+	if grace < 0 || old.ConsumedAt.IsZero() {
+		return false
+	}
+	d := p.cfg.Now().Sub(old.ConsumedAt)
+	return -grace < d && d < grace
+}
+
+// inherit returns what every token of a rotation takes over from the
+// refresh token it replaces: the one place to extend when store.Token
+// gains a property of the grant (audience, DPoP key, auth time...).
+// The scopes are the grant's (RFC 6749 §6): a request that narrows them
+// narrows the access token only.
+func inherit(old store.Token) store.Token {
+	return store.Token{
+		Family: old.Family, ClientID: old.ClientID, Subject: old.Subject, Username: old.Username,
+		Scopes: old.Scopes,
+	}
+}
+
+// derive returns the HMAC, under the refresh retry subkey, of label, the
+// presented refresh token, the family and issue time of its stored record,
+// and the extra parts. The stored properties keep the values out of reach
+// of someone holding the secret and an old token of the chain but not the
+// store: without them, one derivation after another would lead from any
+// old refresh token to the live one. presented has a fixed length and no
+// NUL, and each variable part is NUL-terminated, so that no two inputs
+// share an encoding.
+func (p *Provider) derive(label byte, old store.Token, presented string, extra ...string) []byte {
+	n := 1 + len(presented) + len(old.Family) + 1 + 8
+	for _, e := range extra {
+		n += len(e) + 1
+	}
+	b := make([]byte, 0, n)
+	b = append(b, label)
+	b = append(b, presented...)
+	b = append(append(b, old.Family...), 0)
+	b = binary.BigEndian.AppendUint64(b, uint64(old.IssuedAt.UnixMilli()))
+	for _, e := range extra {
+		b = append(append(b, e...), 0)
+	}
+	return p.mac(purposeRefreshRetry, b)
+}
+
+// derivedSecret is prefix and the derived bits in base64url: a value of the
+// same shape as newSecret's.
+func (p *Provider) derivedSecret(prefix string, label byte, old store.Token, presented string, extra ...string) string {
+	return prefix + base64.RawURLEncoding.EncodeToString(p.derive(label, old, presented, extra...))
+}
+
+// canonicalScope is scopes sorted, so that a retry naming them in another
+// order derives the same access token.
+func canonicalScope(scopes []string) string {
+	s := slices.Clone(scopes)
+	slices.Sort(s)
+	return joinScopes(s)
+}
+
+// rotate issues, or finds again, the tokens of the rotation of old (whose
+// value was presented) with an access token for scopes. retry says that old
+// had already been consumed by an earlier request, which has probably
+// stored the tokens: they are then looked up before being created.
+func (p *Provider) rotate(ctx context.Context, c *store.Client, old store.Token, presented string, scopes []string, retry bool) (*issued, error) {
+	var u *store.User
+	if old.Subject != "" {
+		u = &store.User{ID: old.Subject, Username: old.Username}
+	}
+	// The refresh token first: its stored issue time is the rotation's, from
+	// which the access token's times follow, whoever stores them.
+	now := p.cfg.Now().Truncate(time.Millisecond) // what every store keeps exactly
+	rt := inherit(old)
+	rawRefresh := p.derivedSecret(PrefixRefreshToken, labelRefresh, old, presented)
+	rt.Hash, rt.Kind = store.HashSecret(rawRefresh), store.KindRefresh
+	rt.IssuedAt, rt.ExpiresAt = now, now.Add(p.cfg.RefreshTokenTTL)
+	storedRT, createdRT, err := p.ensureToken(ctx, &rt, retry)
+	if errors.Is(err, errGone) {
+		p.revokeFamily(ctx, old, "refresh token reused after its rotation was used")
+		return nil, errGrant("the refresh token was already used")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if storedRT.Kind != store.KindRefresh || storedRT.Family != old.Family || storedRT.ClientID != old.ClientID {
+		return nil, errors.New("grant: a derived refresh token matches another token")
+	}
+
+	at := inherit(old)
+	at.Kind, at.Scopes = store.KindAccess, scopes
+	at.IssuedAt, at.ExpiresAt = storedRT.IssuedAt, storedRT.IssuedAt.Add(p.cfg.AccessTokenTTL)
+	scope := canonicalScope(scopes)
+	var rawAccess string
+	if p.cfg.AccessTokenFormat == FormatJWT {
+		s := p.keys.Load().current()
+		jti := base64.RawURLEncoding.EncodeToString(p.derive(labelJTI, old, presented, scope, s.kid))
+		if rawAccess, at.Hash, err = p.signAccessToken(s, jti, c, u, scopes, at.IssuedAt, at.ExpiresAt); err != nil {
+			return nil, err
+		}
+	} else {
+		rawAccess = p.derivedSecret(PrefixAccessToken, labelAccess, old, presented, scope)
+		at.Hash = store.HashSecret(rawAccess)
+	}
+	storedAT, createdAT, err := p.ensureToken(ctx, &at, retry)
+	if errors.Is(err, errGone) {
+		// Revoked alone (RFC 7009) or expired since: not a sign of theft.
+		return nil, errGrant("the refresh token was already used")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if retry {
+		log := p.cfg.Logger.InfoContext
+		msg := "grant: refresh retried within the grace, answered with the first answer's tokens"
+		if createdRT || createdAT {
+			log = p.cfg.Logger.WarnContext
+			msg = "grant: refresh retried within the grace, and the first request had not stored its tokens: stored them (if no instance failed, check that all share Config.Secret)"
+		}
+		log(ctx, msg, "client_id", c.ID, "family", old.Family)
+	}
+	return &issued{
+		grantType: store.GrantRefreshToken, client: c, subject: u, scopes: scopes, family: old.Family,
+		access: rawAccess, refresh: rawRefresh,
+		expiresIn: storedAT.ExpiresAt.Sub(p.cfg.Now()).Round(time.Second),
+	}, nil
+}
+
+// ensureToken makes sure t is stored and live, and returns the stored token
+// and whether this call created it. lookFirst looks it up before trying to
+// create it. errGone: it is stored but no longer live.
+func (p *Provider) ensureToken(ctx context.Context, t *store.Token, lookFirst bool) (store.Token, bool, error) {
+	if lookFirst {
+		got, err := p.cfg.Tokens.Token(ctx, t.Hash)
+		if err == nil {
+			return got, false, nil
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return store.Token{}, false, err
+		}
+	}
+	err := p.cfg.Tokens.CreateToken(ctx, t)
+	if err == nil {
+		return *t, true, nil
+	}
+	if !errors.Is(err, store.ErrExists) {
+		return store.Token{}, false, err
+	}
+	got, err := p.cfg.Tokens.Token(ctx, t.Hash)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Token{}, false, errGone
+	}
+	return got, false, err
+}
