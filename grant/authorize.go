@@ -303,8 +303,12 @@ func (a *authorizer) approve(w http.ResponseWriter, r *http.Request, req *authRe
 // newCode creates an authorization code for req (RFC 6749 §4.1.2): 256
 // random bits kept as a hash, living Config.CodeTTL, bound to the client,
 // the redirect_uri as sent, the PKCE challenge, the user and the scopes,
-// and the first token of a new family.
+// and the first token of a new family. Like issue, it refuses a user whose
+// ID a client's subject could equal.
 func (p *Provider) newCode(ctx context.Context, req *authRequest, u *store.User) (string, error) {
+	if err := checkSubject(u); err != nil {
+		return "", err
+	}
 	raw, h, err := newSecret(PrefixCode)
 	if err != nil {
 		return "", err

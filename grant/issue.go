@@ -22,8 +22,12 @@ type issued struct {
 }
 
 // issue creates an access token, and a refresh token when withRefresh, in
-// family (a new family when empty).
+// family (a new family when empty). It refuses a user whose ID a client's
+// subject could equal (subject.go).
 func (p *Provider) issue(ctx context.Context, gt string, c *store.Client, u *store.User, scopes []string, family string, withRefresh bool) (*issued, error) {
+	if err := checkSubject(u); err != nil {
+		return nil, err
+	}
 	if family == "" && withRefresh {
 		// A grant of more than one token gets a family, so that it can be
 		// revoked whole. A lone access token (client_credentials) needs

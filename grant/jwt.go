@@ -1,30 +1,29 @@
 package grant
 
 import (
-	"crypto"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/asn1"
 	"encoding/base64"
-	"encoding/json"
-	"errors"
-	"math/big"
 	"strings"
 	"time"
 
 	"github.com/oauthkit/oauthkit/store"
 )
 
-// JWT access tokens (RFC 9068) are signed here with the standard library
-// alone, and kept in the TokenStore like opaque ones: the store holds the
-// SHA-256 of the compact JWT, its kind, family, client, user, scopes and
-// expiry. So the Provider validates its own JWTs as it does opaque tokens —
-// one hash, one lookup, no signature check (the store only knows tokens
-// this server signed) — and revocation, of a token or of its whole grant,
-// is honoured at once by ValidateToken and introspection: the store is an
-// allow-list, stronger than a denylist of jti. Resource servers apart from
-// the authorization server check the signature against the JWKS instead,
-// and learn of revocation only at expiry (or by introspection).
+// JWT access tokens (RFC 9068, typ at+jwt) are signed with go-jose by the
+// key set's current key (sign.go), and kept in the TokenStore like opaque
+// ones: the store holds the SHA-256 of the compact JWT, its kind, family,
+// client, user, scopes and expiry. So the Provider validates its own JWTs
+// as it does opaque tokens — one hash, one lookup, no signature check (the
+// store only knows tokens this server signed) — and revocation, of a token
+// or of its whole grant, is honoured at once by ValidateToken and
+// introspection: the store is an allow-list, stronger than a denylist of
+// jti. Resource servers apart from the authorization server check the
+// signature against the JWKS instead, and learn of revocation only at
+// expiry (or by introspection).
+//
+// sub is the user's ID in a token issued to a user, and ClientSubjectPrefix
+// + client_id in one issued to a client alone (client_credentials): the
+// two namespaces never meet (subject.go), so that a resource server cannot
+// take a client for a user (RFC 9068 §5).
 
 // jwtClaims are RFC 9068 §2.2's claims. jti comes first, so that jwtID can
 // read it without parsing the payload.
@@ -49,7 +48,7 @@ func (p *Provider) newValue(prefix string, kind store.Kind, c *store.Client, u *
 	if err != nil {
 		return "", store.Hash{}, err
 	}
-	return p.signAccessToken(p.keys.Load().current(), jti, c, u, scopes, now, now.Add(ttl))
+	return p.signAccessToken(p.keys.Load().signer(""), jti, c, u, scopes, now, now.Add(ttl))
 }
 
 // signAccessToken signs an RFC 9068 access token with s. The same
@@ -57,57 +56,20 @@ func (p *Provider) newValue(prefix string, kind store.Kind, c *store.Client, u *
 // what lets a refresh retry reproduce the first answer (refresh_retry.go).
 func (p *Provider) signAccessToken(s *signer, jti string, c *store.Client, u *store.User, scopes []string, iat, exp time.Time) (string, store.Hash, error) {
 	cl := jwtClaims{
-		Jti: jti, Iss: p.cfg.Issuer, Sub: c.ID, Aud: p.cfg.Audience,
+		Jti: jti, Iss: p.cfg.Issuer, Sub: clientSubject(c.ID), Aud: p.cfg.Audience,
 		Exp: exp.Unix(), Iat: iat.Unix(), ClientID: c.ID, Scope: joinScopes(scopes),
 	}
 	if len(p.cfg.Audience) == 1 {
 		cl.Aud = p.cfg.Audience[0]
 	}
 	if u != nil {
-		cl.Sub = u.ID // else the client is the subject (RFC 9068 §2.2)
+		cl.Sub = u.ID // else the client, in its namespace (RFC 9068 §2.2, §5)
 	}
-	raw, err := s.sign(cl)
+	raw, err := s.sign(typAccessToken, cl)
 	if err != nil {
 		return "", store.Hash{}, err
 	}
 	return raw, store.HashSecret(raw), nil
-}
-
-// sign returns the compact JWS of claims.
-func (s *signer) sign(claims any) (string, error) {
-	payload, err := json.Marshal(claims)
-	if err != nil {
-		return "", err
-	}
-	input := s.prefix + b64(payload)
-	var sig []byte
-	switch s.alg {
-	case AlgEdDSA:
-		sig, err = s.key.Sign(rand.Reader, []byte(input), crypto.Hash(0))
-	default:
-		h := sha256.Sum256([]byte(input))
-		sig, err = s.key.Sign(rand.Reader, h[:], crypto.SHA256)
-		if err == nil && s.alg == AlgES256 {
-			sig, err = rawECDSA(sig)
-		}
-	}
-	if err != nil {
-		return "", err
-	}
-	return input + "." + b64(sig), nil
-}
-
-// rawECDSA turns an ASN.1 ECDSA P-256 signature into JWS's R || S (RFC
-// 7518 §3.4).
-func rawECDSA(der []byte) ([]byte, error) {
-	var rs struct{ R, S *big.Int }
-	if rest, err := asn1.Unmarshal(der, &rs); err != nil || len(rest) > 0 {
-		return nil, errors.New("grant: malformed ECDSA signature")
-	}
-	out := make([]byte, 64)
-	rs.R.FillBytes(out[:32])
-	rs.S.FillBytes(out[32:])
-	return out, nil
 }
 
 // looksLikeJWT reports whether raw starts with the header of a key in

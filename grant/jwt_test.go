@@ -2,7 +2,14 @@ package grant_test
 
 import (
 	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
+	"math/big"
 	"net/http"
 	"strings"
 	"testing"
@@ -10,14 +17,19 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 	josejwt "github.com/go-jose/go-jose/v4/jwt"
+	"golang.org/x/oauth2"
 
 	"github.com/oauthkit/oauthkit/grant"
+	"github.com/oauthkit/oauthkit/middleware"
 	"github.com/oauthkit/oauthkit/store"
+	"github.com/oauthkit/oauthkit/store/memory"
 )
 
-// The tokens are signed with the standard library (grant/jwt.go) and
-// verified here with go-jose, an independent implementation, against the
-// key set the JWKS endpoint publishes.
+// The tokens are signed with go-jose (grant/sign.go) and verified here
+// against the key set the JWKS endpoint publishes: with go-jose's JWT
+// package, with the standard library's crypto alone (verifyStdlib, an
+// implementation independent of go-jose), and with middleware's
+// JWKSValidator, as a resource server would.
 
 func withJWT(t *testing.T, alg string) (func(*grant.Config), grant.SigningKey) {
 	t.Helper()
@@ -68,7 +80,34 @@ func (e *epServer) verifyJOSE(raw string) (rfc9068, jose.Header) {
 	if err := tok.Claims(keys[0].Key, &cl); err != nil {
 		e.t.Fatalf("go-jose rejects the signature: %v", err)
 	}
+	verifyStdlib(e.t, raw, h.Algorithm, keys[0].Key)
 	return cl, h
+}
+
+// verifyStdlib checks a compact JWS's signature with crypto/* alone (RFC
+// 7515 §5.2, RFC 7518 §3.3-3.4, RFC 8037 §3.1).
+func verifyStdlib(t *testing.T, raw, alg string, key any) {
+	t.Helper()
+	i := strings.LastIndexByte(raw, '.')
+	input := []byte(raw[:i])
+	sig, err := base64.RawURLEncoding.Strict().DecodeString(raw[i+1:])
+	if err != nil {
+		t.Fatalf("signature encoding: %v", err)
+	}
+	h := sha256.Sum256(input)
+	ok := false
+	switch k := key.(type) {
+	case ed25519.PublicKey:
+		ok = alg == "EdDSA" && ed25519.Verify(k, input, sig)
+	case *ecdsa.PublicKey:
+		ok = alg == "ES256" && len(sig) == 64 &&
+			ecdsa.Verify(k, h[:], new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:]))
+	case *rsa.PublicKey:
+		ok = alg == "RS256" && rsa.VerifyPKCS1v15(k, crypto.SHA256, h[:], sig) == nil
+	}
+	if !ok {
+		t.Fatalf("%s signature does not verify with the standard library (key %T)", alg, key)
+	}
 }
 
 func TestJWTAccessTokensVerifiedByGoJOSE(t *testing.T) {
@@ -92,9 +131,10 @@ func TestJWTAccessTokensVerifiedByGoJOSE(t *testing.T) {
 				!cl.IssuedAt.Time().Equal(now) || !cl.Expiry.Time().Equal(now.Add(time.Hour)) {
 				t.Errorf("claims %+v", cl)
 			}
-			// client_credentials: the client is the subject (RFC 9068 §2.2)
+			// client_credentials: the client is the subject (RFC 9068 §2.2),
+			// in its own namespace (§5)
 			svc := e.clientToken(epSvc, "read")
-			if cl, _ := e.verifyJOSE(svc.AccessToken); cl.Subject != epSvc || cl.ClientID != epSvc || cl.Scope != "read" {
+			if cl, _ := e.verifyJOSE(svc.AccessToken); cl.Subject != grant.ClientSubjectPrefix+epSvc || cl.ClientID != epSvc || cl.Scope != "read" {
 				t.Errorf("client_credentials claims %+v", cl)
 			}
 			// the Provider accepts its own JWTs, and introspection reports the jti
@@ -107,6 +147,58 @@ func TestJWTAccessTokensVerifiedByGoJOSE(t *testing.T) {
 			tok, err := e.p.ValidateToken(context.Background(), user.AccessToken)
 			if err != nil || tok.ID != cl.ID || tok.Subject != "1" || tok.Audience[0] != "https://api.example.com" {
 				t.Errorf("ValidateToken: %+v %v", tok, err)
+			}
+		})
+	}
+}
+
+// RFC 9068 §5: a user whose ID is a client's ID holds tokens that no
+// resource server can take for that client's own — not by sub, not by
+// introspection, not through the JWKS validator.
+func TestJWTClientSubjectNamespace(t *testing.T) {
+	for _, alg := range []string{grant.AlgEdDSA, grant.AlgES256} {
+		t.Run(alg, func(t *testing.T) {
+			opt, _ := withJWT(t, alg)
+			e := newEPServer(t, opt, func(c *grant.Config) {
+				if err := c.Users.(*memory.Store).AddUser(epSvc, "svcuser", "password2"); err != nil {
+					t.Fatal(err)
+				}
+			})
+			app := oauth2.Config{ClientID: epApp, ClientSecret: e.secrets[epApp], Endpoint: oauth2.Endpoint{TokenURL: e.srv.URL + e.p.Endpoints().Token, AuthStyle: oauth2.AuthStyleInHeader}}
+			user, err := app.PasswordCredentialsToken(context.Background(), "svcuser", "password2")
+			if err != nil {
+				t.Fatal(err)
+			}
+			client := e.clientToken(epSvc, "read")
+			ucl, _ := e.verifyJOSE(user.AccessToken)
+			ccl, _ := e.verifyJOSE(client.AccessToken)
+			if ucl.Subject != epSvc || ccl.Subject == ucl.Subject || ccl.Subject != grant.ClientSubjectPrefix+epSvc {
+				t.Errorf("user %q's token has sub %q, client %q's has sub %q", epSvc, ucl.Subject, epSvc, ccl.Subject)
+			}
+			if r := e.introspect(epRS, client.AccessToken); r.body["active"] != true || r.body["sub"] != nil {
+				t.Errorf("introspection of the client's token: %v", r.body)
+			}
+			if r := e.introspect(epRS, user.AccessToken); r.body["sub"] != epSvc {
+				t.Errorf("introspection of the user's token: %v", r.body)
+			}
+			v, err := middleware.NewJWKSValidator(middleware.JWKSConfig{
+				URL: e.srv.URL + e.p.Endpoints().JWKS, Issuer: e.srv.URL, Audience: "https://api.example.com", Now: e.clock.Now,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for name, c := range map[string]struct{ raw, clientID, subject string }{
+				"user":   {user.AccessToken, epApp, epSvc},
+				"client": {client.AccessToken, epSvc, ""},
+			} {
+				remote, err := v.ValidateToken(context.Background(), c.raw)
+				if err != nil || remote.Subject != c.subject || remote.ClientID != c.clientID {
+					t.Errorf("JWKS validator, %s token: %+v %v", name, remote, err)
+				}
+				local, err := e.p.ValidateToken(context.Background(), c.raw)
+				if err != nil || local.Subject != c.subject || local.ClientID != c.clientID {
+					t.Errorf("ValidateToken, %s token: %+v %v", name, local, err)
+				}
 			}
 		})
 	}

@@ -8,10 +8,8 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"sync/atomic"
 )
 
@@ -72,19 +70,11 @@ func GenerateSigningKey(alg string) (SigningKey, error) {
 	return SigningKey{ID: base64.RawURLEncoding.EncodeToString(id[:]), Key: k}, nil
 }
 
-// signer is a checked SigningKey, with the encoded JWS header its tokens
-// start with.
-type signer struct {
-	kid    string
-	alg    string
-	key    crypto.Signer
-	prefix string // base64url(header) + "."
-	jwk    jwk
-}
-
-// keySet is the signing keys in force: the first signs.
+// keySet is the signing keys in force, in the order given: the first is
+// the current key, and signs unless a caller asks for another algorithm
+// (then the first key of that algorithm signs). All are published.
 type keySet struct {
-	signers []*signer
+	signers []*signer // sign.go
 }
 
 func newKeySet(keys []SigningKey) (*keySet, error) {
@@ -107,52 +97,23 @@ func newKeySet(keys []SigningKey) (*keySet, error) {
 	return ks, nil
 }
 
-func newSigner(k SigningKey) (*signer, error) {
-	if k.ID == "" || strings.ContainsAny(k.ID, "\"\\") || len(k.ID) > 128 {
-		return nil, errors.New("grant: a signing key needs an ID of up to 128 characters, without quotes or backslashes")
+// signer returns the key that signs with alg: the first key of that
+// algorithm, or the current key when alg is empty; nil if the set holds
+// no key for alg.
+func (ks *keySet) signer(alg string) *signer {
+	for _, s := range ks.signers {
+		if alg == "" || string(s.alg) == alg {
+			return s
+		}
 	}
-	s := &signer{kid: k.ID, key: k.Key}
-	switch key := k.Key.(type) {
-	case ed25519.PrivateKey:
-		if len(key) != ed25519.PrivateKeySize {
-			return nil, errors.New("grant: malformed Ed25519 key")
-		}
-		s.alg = AlgEdDSA
-		s.jwk = jwk{Kty: "OKP", Crv: "Ed25519", X: b64(key.Public().(ed25519.PublicKey))}
-	case *ecdsa.PrivateKey:
-		if key.Curve != elliptic.P256() {
-			return nil, errors.New("grant: ECDSA signing keys must be on P-256 (ES256)")
-		}
-		s.alg = AlgES256
-		pub, err := key.PublicKey.Bytes() // 0x04 || X || Y
-		if err != nil {
-			return nil, fmt.Errorf("grant: ECDSA key: %w", err)
-		}
-		s.jwk = jwk{Kty: "EC", Crv: "P-256", X: b64(pub[1:33]), Y: b64(pub[33:])}
-	case *rsa.PrivateKey:
-		if key.N.BitLen() < 2048 {
-			return nil, errors.New("grant: RSA signing keys must have at least 2048 bits")
-		}
-		s.alg = AlgRS256
-		s.jwk = jwk{Kty: "RSA", N: b64(key.N.Bytes()), E: b64(bigEndian(key.E))}
-	default:
-		return nil, fmt.Errorf("grant: unsupported signing key type %T", k.Key)
-	}
-	s.jwk.Kid, s.jwk.Alg, s.jwk.Use = s.kid, s.alg, "sig"
-	hdr, err := json.Marshal(struct {
-		Alg string `json:"alg"`
-		Kid string `json:"kid"`
-		Typ string `json:"typ"`
-	}{s.alg, s.kid, "at+jwt"})
-	if err != nil {
-		return nil, err
-	}
-	s.prefix = b64(hdr) + "."
-	return s, nil
+	return nil
 }
 
-// current is the key that signs.
-func (ks *keySet) current() *signer { return ks.signers[0] }
+// sign signs claims with the current key as a compact JWS whose header
+// has typ (see signer.sign).
+func (ks *keySet) sign(typ string, claims any) (string, error) {
+	return ks.signer("").sign(typ, claims)
+}
 
 // SetSigningKeys replaces the signing keys of a Provider issuing JWT access
 // tokens: the first signs from now on, and all are published. To rotate
@@ -194,13 +155,3 @@ func (c *Config) setTokenDefaults() error {
 
 // keyStore holds the keys in force; a field of Provider.
 type keyStore = atomic.Pointer[keySet]
-
-func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
-
-func bigEndian(e int) []byte {
-	var out []byte
-	for ; e > 0; e >>= 8 {
-		out = append([]byte{byte(e)}, out...)
-	}
-	return out
-}

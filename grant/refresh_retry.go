@@ -38,9 +38,8 @@ import (
 // for another (narrower) scope gets the same refresh token and an access
 // token of its own for that scope. A JWT access token gets a derived jti
 // and the times of the stored refresh token, so that re-signing reproduces
-// it byte for byte: the signatures are deterministic (EdDSA, RS256; ES256
-// once signed per RFC 6979 — until then a retry gets a second access token
-// with the same claims and expiry, and the same refresh token).
+// it byte for byte: the signatures are deterministic (EdDSA, RS256, and
+// ES256 signed per RFC 6979; see sign.go).
 //
 // Reuse is still detected: the old token presented by another client, or
 // after the grace, or once the derived refresh token has itself been used
@@ -150,6 +149,9 @@ func (p *Provider) rotate(ctx context.Context, c *store.Client, old store.Token,
 	if old.Subject != "" {
 		u = &store.User{ID: old.Subject, Username: old.Username}
 	}
+	if err := checkSubject(u); err != nil { // subject.go
+		return nil, err
+	}
 	// The refresh token first: its stored issue time is the rotation's, from
 	// which the access token's times follow, whoever stores them.
 	now := p.cfg.Now().Truncate(time.Millisecond) // what every store keeps exactly
@@ -175,8 +177,8 @@ func (p *Provider) rotate(ctx context.Context, c *store.Client, old store.Token,
 	scope := canonicalScope(scopes)
 	var rawAccess string
 	if p.cfg.AccessTokenFormat == FormatJWT {
-		s := p.keys.Load().current()
-		jti := base64.RawURLEncoding.EncodeToString(p.derive(labelJTI, old, presented, scope, s.kid))
+		s := p.keys.Load().signer("")
+		jti := base64.RawURLEncoding.EncodeToString(p.derive(labelJTI, old, presented, scope, s.jwk.KeyID))
 		if rawAccess, at.Hash, err = p.signAccessToken(s, jti, c, u, scopes, at.IssuedAt, at.ExpiresAt); err != nil {
 			return nil, err
 		}

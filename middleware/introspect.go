@@ -1,7 +1,9 @@
 package middleware
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +13,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	josejwt "github.com/go-jose/go-jose/v4/jwt"
 )
 
 // IntrospectionConfig configures an [IntrospectionValidator]. URL, ClientID
@@ -147,19 +151,19 @@ func (v *IntrospectionValidator) introspect(ctx context.Context, raw string) (*i
 
 // introspection is RFC 7662 §2.2's answer.
 type introspection struct {
-	Active    bool     `json:"active"`
-	Scope     string   `json:"scope"`
-	ClientID  string   `json:"client_id"`
-	Username  string   `json:"username"`
-	TokenType string   `json:"token_type"`
-	TokenUse  string   `json:"token_use"`
-	Exp       *numDate `json:"exp"`
-	Iat       *numDate `json:"iat"`
-	Nbf       *numDate `json:"nbf"`
-	Sub       string   `json:"sub"`
-	Aud       audience `json:"aud"`
-	Iss       string   `json:"iss"`
-	Jti       string   `json:"jti"`
+	Active    bool                 `json:"active"`
+	Scope     string               `json:"scope"`
+	ClientID  string               `json:"client_id"`
+	Username  string               `json:"username"`
+	TokenType string               `json:"token_type"`
+	TokenUse  string               `json:"token_use"`
+	Exp       *josejwt.NumericDate `json:"exp"`
+	Iat       *josejwt.NumericDate `json:"iat"`
+	Nbf       *josejwt.NumericDate `json:"nbf"`
+	Sub       string               `json:"sub"`
+	Aud       josejwt.Audience     `json:"aud"`
+	Iss       string               `json:"iss"`
+	Jti       string               `json:"jti"`
 }
 
 func (a *introspection) token(iss, aud string, now time.Time) (*Token, error) {
@@ -175,9 +179,9 @@ func (a *introspection) token(iss, aud string, now time.Time) (*Token, error) {
 		return nil, invalid("wrong issuer")
 	case aud != "" && !slices.Contains(a.Aud, aud):
 		return nil, invalid("wrong audience")
-	case a.Exp != nil && !now.Before(a.Exp.time()):
+	case a.Exp != nil && !now.Before(a.Exp.Time()):
 		return nil, invalid("expired")
-	case a.Nbf != nil && now.Before(a.Nbf.time()):
+	case a.Nbf != nil && now.Before(a.Nbf.Time()):
 		return nil, invalid("not yet valid")
 	}
 	t := &Token{
@@ -185,10 +189,22 @@ func (a *introspection) token(iss, aud string, now time.Time) (*Token, error) {
 		ID: a.Jti, Issuer: a.Iss, Audience: a.Aud,
 	}
 	if a.Exp != nil {
-		t.ExpiresAt = a.Exp.time()
+		t.ExpiresAt = a.Exp.Time()
 	}
 	if a.Iat != nil {
-		t.IssuedAt = a.Iat.time()
+		t.IssuedAt = a.Iat.Time()
 	}
 	return t, nil
+}
+
+// strictJSON decodes one JSON object, with nothing after it.
+func strictJSON(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("trailing data")
+	}
+	return nil
 }

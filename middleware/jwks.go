@@ -58,10 +58,17 @@ type JWKSConfig struct {
 // authorization server publishes: the middleware.Validator for resource
 // servers that do not hold the token store. A token is checked once — the
 // signature with an allowed algorithm and the key of its kid, typ at+jwt,
-// iss, aud, exp, nbf and iat — and then cached until it expires, so that a
-// repeated token costs a map lookup. The key set is fetched on first use,
-// again after MaxKeyAge, and when a token names an unknown kid (at most
-// once per MinRefreshInterval).
+// no crit, iss, aud, exp, nbf and iat — and then cached until it expires,
+// so that a repeated token costs a map lookup. Tokens and key sets are
+// parsed and verified by go-jose; only public signature keys of the set
+// are used, each with the one algorithm of its type. The key set is
+// fetched on first use, again after MaxKeyAge, and when a token names an
+// unknown kid (at most once per MinRefreshInterval).
+//
+// Token.Subject is the token's sub as sent, except for a token a client
+// holds for itself — sub is ClientSubjectPrefix + its client_id, as an
+// oauthkit authorization server issues for client_credentials — where it
+// is empty, as for every validator in this package.
 //
 // A JWT stays valid until it expires even if it is revoked at the
 // authorization server: keep access tokens short-lived, or use

@@ -1,29 +1,33 @@
 package middleware
 
 import (
-	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rsa"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
-	"math/big"
-	"slices"
 	"strings"
 	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	josejwt "github.com/go-jose/go-jose/v4/jwt"
 )
 
-// JWS algorithms a JWKSValidator can check.
+// Every JWS and JWK the JWKSValidator reads is parsed and verified by
+// go-jose; this file holds the policy around it: which algorithms, keys,
+// headers and claims are acceptable (RFC 8725, RFC 9068 §4).
+
+// JWS algorithms a JWKSValidator can check. go-jose is handed only these,
+// so "none" and the HMAC algorithms never reach a verifier, and the key
+// set holds no symmetric key they could use.
 const (
-	algEdDSA = "EdDSA"
-	algES256 = "ES256"
-	algRS256 = "RS256"
+	algEdDSA = string(jose.EdDSA)
+	algES256 = string(jose.ES256)
+	algRS256 = string(jose.RS256)
 )
 
 // publicKey is one usable key of a key set, with the one algorithm it is
@@ -38,88 +42,75 @@ func (k publicKey) equal(o publicKey) bool {
 	return k.alg == o.alg && ok && e.Equal(o.key)
 }
 
-// rawJWK is a JSON Web Key as published (RFC 7517, 7518, 8037).
-type rawJWK struct {
-	Kty string `json:"kty"`
-	Kid string `json:"kid"`
-	Use string `json:"use"`
-	Alg string `json:"alg"`
-	Crv string `json:"crv"`
-	X   string `json:"x"`
-	Y   string `json:"y"`
-	N   string `json:"n"`
-	E   string `json:"e"`
+// privateMembers are the JWK members that carry private or symmetric key
+// material (RFC 7518 §6.2.2, §6.3.2, §6.4.1; RFC 8037 §2).
+type privateMembers struct {
+	D  json.RawMessage `json:"d"`
+	P  json.RawMessage `json:"p"`
+	Q  json.RawMessage `json:"q"`
+	DP json.RawMessage `json:"dp"`
+	DQ json.RawMessage `json:"dq"`
+	QI json.RawMessage `json:"qi"`
+	K  json.RawMessage `json:"k"`
 }
 
-// parseJWKS reads a key set, keeping the signature keys it can use and
-// skipping the others (encryption keys, other curves, short RSA keys).
+func (m privateMembers) any() bool {
+	return m.D != nil || m.P != nil || m.Q != nil || m.DP != nil || m.DQ != nil || m.QI != nil || m.K != nil
+}
+
+// parseJWKS reads a key set with go-jose, keeping the public signature
+// keys it can use and skipping the others: keys with private or symmetric
+// material (never parsed), encryption keys, unknown key types, curves
+// other than P-256, RSA keys under 2048 bits, and keys whose alg is not
+// the one their type is used with here.
 func parseJWKS(data []byte) (map[string]publicKey, error) {
 	var set struct {
-		Keys []rawJWK `json:"keys"`
+		Keys []json.RawMessage `json:"keys"`
 	}
 	if err := json.Unmarshal(data, &set); err != nil {
 		return nil, fmt.Errorf("not a JWK set: %v", err)
 	}
 	out := make(map[string]publicKey, len(set.Keys))
-	for _, j := range set.Keys {
-		if j.Use != "" && j.Use != "sig" {
+	for _, raw := range set.Keys {
+		var priv privateMembers
+		if json.Unmarshal(raw, &priv) != nil || priv.any() {
 			continue
 		}
-		k, err := j.publicKey()
-		if err != nil {
+		var j jose.JSONWebKey
+		if j.UnmarshalJSON(raw) != nil || !j.IsPublic() || j.Use != "" && j.Use != "sig" {
 			continue
 		}
-		if j.Alg != "" && j.Alg != k.alg {
+		k, ok := signatureKey(j.Key)
+		if !ok || j.Algorithm != "" && j.Algorithm != k.alg {
 			continue
 		}
-		if _, dup := out[j.Kid]; dup {
-			return nil, fmt.Errorf("kid %q appears twice", j.Kid)
+		if _, dup := out[j.KeyID]; dup {
+			return nil, fmt.Errorf("kid %q appears twice", j.KeyID)
 		}
-		out[j.Kid] = k
+		out[j.KeyID] = k
 	}
 	return out, nil
 }
 
-func (j rawJWK) publicKey() (publicKey, error) {
-	switch {
-	case j.Kty == "OKP" && j.Crv == "Ed25519":
-		x, err := b64decode(j.X)
-		if err != nil || len(x) != ed25519.PublicKeySize {
-			return publicKey{}, errors.New("bad Ed25519 key")
-		}
-		return publicKey{algEdDSA, ed25519.PublicKey(x)}, nil
-	case j.Kty == "EC" && j.Crv == "P-256":
-		x, err1 := b64decode(j.X)
-		y, err2 := b64decode(j.Y)
-		if err1 != nil || err2 != nil || len(x) != 32 || len(y) != 32 {
-			return publicKey{}, errors.New("bad P-256 key")
-		}
-		pub, err := ecdsa.ParseUncompressedPublicKey(ellipticP256(), slices.Concat([]byte{4}, x, y))
-		if err != nil {
-			return publicKey{}, err
-		}
-		return publicKey{algES256, pub}, nil
-	case j.Kty == "RSA":
-		n, err1 := b64decode(j.N)
-		e, err2 := b64decode(j.E)
-		if err1 != nil || err2 != nil || len(e) == 0 || len(e) > 4 {
-			return publicKey{}, errors.New("bad RSA key")
-		}
-		pub := &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(new(big.Int).SetBytes(e).Int64())}
-		if pub.N.BitLen() < 2048 || pub.E < 3 || pub.E%2 == 0 {
-			return publicKey{}, errors.New("RSA key too short or malformed")
-		}
-		return publicKey{algRS256, pub}, nil
+// signatureKey pairs a public key go-jose parsed with its algorithm.
+func signatureKey(key any) (publicKey, bool) {
+	switch k := key.(type) {
+	case ed25519.PublicKey:
+		return publicKey{algEdDSA, k}, true
+	case *ecdsa.PublicKey:
+		return publicKey{algES256, k}, k.Curve == elliptic.P256()
+	case *rsa.PublicKey:
+		return publicKey{algRS256, k}, k.N.BitLen() >= 2048 && k.E >= 3 && k.E%2 == 1
 	}
-	return publicKey{}, errors.New("unsupported key type")
+	return publicKey{}, false
 }
 
-// parsedJWT is a compact JWS split and decoded, not yet verified.
+// parsedJWT is a compact JWS parsed by go-jose whose header passed the
+// checks, not yet verified.
 type parsedJWT struct {
 	alg, kid string
-	input    string // header.payload, what the signature covers
-	sig      []byte
-	claims   atClaims
+	jwt      *josejwt.JSONWebToken
+	claims   atClaims // set by verify
 }
 
 // maxJWTBytes bounds the tokens parsed.
@@ -128,158 +119,110 @@ const maxJWTBytes = 8 << 10
 // invalid wraps ErrInvalidToken with a reason, for logs.
 func invalid(reason string) error { return fmt.Errorf("%w: %s", ErrInvalidToken, reason) }
 
-// parseJWT decodes a compact JWS whose header passes RFC 8725 and RFC 9068
-// §4 checks: an allowed alg, typ at+jwt, no crit.
+// parseJWT parses a compact JWS with go-jose, with the allowed algorithms
+// only, and applies RFC 8725 and RFC 9068 §4 to its header: typ at+jwt, no
+// crit (nor b64, RFC 7797, which only comes with crit).
 func parseJWT(raw string, allowed []string) (*parsedJWT, error) {
-	if len(raw) > maxJWTBytes || strings.Count(raw, ".") != 2 {
+	if len(raw) > maxJWTBytes || !canonicalJWS(raw) {
 		return nil, invalid("not a compact JWS")
 	}
-	h64, rest, _ := strings.Cut(raw, ".")
-	p64, s64, _ := strings.Cut(rest, ".")
-	hdr, err1 := b64decode(h64)
-	payload, err2 := b64decode(p64)
-	sig, err3 := b64decode(s64)
-	if err1 != nil || err2 != nil || err3 != nil {
-		return nil, invalid("bad base64url")
+	algs := make([]jose.SignatureAlgorithm, len(allowed))
+	for i, a := range allowed {
+		algs[i] = jose.SignatureAlgorithm(a)
 	}
-	var h struct {
-		Alg  string          `json:"alg"`
-		Kid  string          `json:"kid"`
-		Typ  string          `json:"typ"`
-		Crit json.RawMessage `json:"crit"`
+	tok, err := josejwt.ParseSigned(raw, algs)
+	if err != nil {
+		if _, ok := errors.AsType[*jose.ErrUnexpectedSignatureAlgorithm](err); ok {
+			return nil, invalid("algorithm not allowed")
+		}
+		return nil, invalid("not a compact JWS")
 	}
-	if err := strictJSON(hdr, &h); err != nil {
-		return nil, invalid("bad header")
-	}
+	h := tok.Headers[0] // a compact JWS has one, and all of it is protected
+	typ, _ := h.ExtraHeaders[jose.HeaderType].(string)
+	_, crit := h.ExtraHeaders["crit"]
+	_, b64 := h.ExtraHeaders["b64"]
 	switch {
-	case !slices.Contains(allowed, h.Alg):
-		return nil, invalid("algorithm not allowed")
-	case !strings.EqualFold(h.Typ, "at+jwt") && !strings.EqualFold(h.Typ, "application/at+jwt"):
+	case !strings.EqualFold(typ, "at+jwt") && !strings.EqualFold(typ, "application/at+jwt"):
 		return nil, invalid("typ is not at+jwt")
-	case h.Crit != nil:
+	case crit || b64:
 		return nil, invalid("unsupported critical header")
 	}
-	j := &parsedJWT{alg: h.Alg, kid: h.Kid, input: raw[:len(h64)+1+len(p64)], sig: sig}
-	if err := strictJSON(payload, &j.claims); err != nil {
-		return nil, invalid("bad claims")
-	}
-	return j, nil
+	return &parsedJWT{alg: h.Algorithm, kid: h.KeyID, jwt: tok}, nil
 }
 
-// strictJSON decodes one JSON object, with nothing after it.
-func strictJSON(data []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(v); err != nil {
-		return err
+// canonicalJWS reports whether raw is three parts of base64url as JWS has
+// it (RFC 7515 §2: unpadded, no other characters, and no stray bits in the
+// last character), so that a token has one spelling: go-jose's decoder
+// lets nonzero trailing bits and line breaks through.
+func canonicalJWS(raw string) bool {
+	if strings.Count(raw, ".") != 2 {
+		return false
 	}
-	if dec.More() {
-		return errors.New("trailing data")
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
 	}
-	return nil
+	var buf [3]byte
+	for part := range strings.SplitSeq(raw, ".") {
+		if _, err := base64.RawURLEncoding.Strict().Decode(buf[:], []byte(part[len(part)-len(part)%4:])); err != nil {
+			return false
+		}
+	}
+	return true
 }
 
-// verify checks the signature with k, which must be a key for the
-// token's algorithm.
+// verify checks the signature with k, which must be a key for the token's
+// algorithm, and then decodes the claims (go-jose's JSON: member names
+// case-sensitive, duplicates refused).
 func (j *parsedJWT) verify(k publicKey) error {
 	if k.alg != j.alg {
 		return invalid("the key is not for this algorithm")
 	}
-	ok := false
-	switch key := k.key.(type) {
-	case ed25519.PublicKey:
-		ok = ed25519.Verify(key, []byte(j.input), j.sig)
-	case *ecdsa.PublicKey:
-		if len(j.sig) == 64 {
-			h := sha256.Sum256([]byte(j.input))
-			r, s := new(big.Int).SetBytes(j.sig[:32]), new(big.Int).SetBytes(j.sig[32:])
-			ok = ecdsa.Verify(key, h[:], r, s)
-		}
-	case *rsa.PublicKey:
-		h := sha256.Sum256([]byte(j.input))
-		ok = rsa.VerifyPKCS1v15(key, crypto.SHA256, h[:], j.sig) == nil
-	}
-	if !ok {
+	err := j.jwt.Claims(k.key, &j.claims)
+	switch {
+	case errors.Is(err, jose.ErrCryptoFailure):
 		return invalid("bad signature")
+	case err != nil:
+		return invalid("bad claims")
 	}
 	return nil
 }
 
 // atClaims are the RFC 9068 §2.2 claims.
 type atClaims struct {
-	Iss      string   `json:"iss"`
-	Sub      string   `json:"sub"`
-	Aud      audience `json:"aud"`
-	Exp      *numDate `json:"exp"`
-	Nbf      *numDate `json:"nbf"`
-	Iat      *numDate `json:"iat"`
-	Jti      string   `json:"jti"`
-	ClientID string   `json:"client_id"`
-	Scope    string   `json:"scope"`
+	josejwt.Claims
+	ClientID string `json:"client_id"`
+	Scope    string `json:"scope"`
 }
 
-// audience is aud as a string or an array of strings.
-type audience []string
-
-func (a *audience) UnmarshalJSON(b []byte) error {
-	var s string
-	if json.Unmarshal(b, &s) == nil {
-		*a = audience{s}
-		return nil
-	}
-	var l []string
-	if err := json.Unmarshal(b, &l); err != nil {
-		return err
-	}
-	*a = l
-	return nil
+// claimErrors name go-jose's claim validation failures.
+var claimErrors = map[error]string{
+	josejwt.ErrInvalidIssuer:     "wrong issuer",
+	josejwt.ErrInvalidAudience:   "wrong audience",
+	josejwt.ErrExpired:           "expired",
+	josejwt.ErrNotValidYet:       "not yet valid",
+	josejwt.ErrIssuedInTheFuture: "issued in the future",
 }
 
-// numDate is a NumericDate (RFC 7519 §2), in whole seconds.
-type numDate int64
-
-func (d *numDate) UnmarshalJSON(b []byte) error {
-	var f float64
-	if err := json.Unmarshal(b, &f); err != nil {
-		return err
-	}
-	if f < 0 || f > 1<<40 || math.IsNaN(f) {
-		return errors.New("date out of range")
-	}
-	*d = numDate(f)
-	return nil
-}
-
-func (d *numDate) time() time.Time { return time.Unix(int64(*d), 0) }
-
-// check applies RFC 9068 §4 and returns the token's contents. A sub equal
-// to client_id marks a client_credentials token (RFC 9068 §2.2): Subject is
-// left empty for it, as for every validator in this package.
+// check applies RFC 9068 §4 and returns the token's contents. Subject is
+// sub as sent, except for a token a client holds for itself (sub is
+// ClientSubjectPrefix + its client_id): Subject is then empty, as for
+// every validator in this package.
 func (c *atClaims) check(iss, aud string, now time.Time, skew time.Duration) (*Token, error) {
-	switch {
-	case c.Iss != iss:
-		return nil, invalid("wrong issuer")
-	case !slices.Contains(c.Aud, aud):
-		return nil, invalid("wrong audience")
-	case c.Exp == nil || c.Iat == nil || c.Sub == "" || c.ClientID == "" || c.Jti == "":
+	if c.Expiry == nil || c.IssuedAt == nil || c.Subject == "" || c.ClientID == "" || c.ID == "" {
 		return nil, invalid("a required claim is missing")
-	case !now.Before(c.Exp.time().Add(skew)):
-		return nil, invalid("expired")
-	case c.Nbf != nil && now.Add(skew).Before(c.Nbf.time()):
-		return nil, invalid("not yet valid")
-	case now.Add(skew).Before(c.Iat.time()):
-		return nil, invalid("issued in the future")
 	}
-	t := &Token{
-		ClientID: c.ClientID, Subject: c.Sub, Scopes: strings.Fields(c.Scope),
-		IssuedAt: c.Iat.time(), ExpiresAt: c.Exp.time(), ID: c.Jti, Issuer: c.Iss, Audience: c.Aud,
+	err := c.ValidateWithLeeway(josejwt.Expected{Issuer: iss, AnyAudience: josejwt.Audience{aud}, Time: now}, skew)
+	if err != nil {
+		if reason, ok := claimErrors[err]; ok {
+			return nil, invalid(reason)
+		}
+		return nil, invalid("bad claims")
 	}
-	if t.Subject == t.ClientID {
-		t.Subject = ""
-	}
-	return t, nil
+	return &Token{
+		ClientID: c.ClientID, Subject: tokenSubject(c.Subject, c.ClientID), Scopes: strings.Fields(c.Scope),
+		IssuedAt: c.IssuedAt.Time(), ExpiresAt: c.Expiry.Time(), ID: c.ID, Issuer: c.Issuer, Audience: c.Audience,
+	}, nil
 }
-
-// b64decode decodes unpadded base64url, as JWS requires.
-func b64decode(s string) ([]byte, error) { return base64.RawURLEncoding.Strict().DecodeString(s) }
-
-func ellipticP256() elliptic.Curve { return elliptic.P256() }

@@ -23,8 +23,9 @@ import (
 	"github.com/oauthkit/oauthkit/middleware"
 )
 
-// Tokens here are signed with go-jose, an implementation independent of
-// the validator's standard-library verification.
+// Tokens here are signed with go-jose's signer, and some (signRaw) with
+// crypto/ed25519 alone, as no JOSE library would sign them; the validator
+// verifies with go-jose.
 
 const (
 	tIss = "https://as.example.com"
