@@ -3,10 +3,9 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"net/url"
 	"os"
-	"slices"
 	"strings"
 
 	"github.com/oauthkit/oauthkit/store"
@@ -74,10 +73,9 @@ func parseClients(data []byte) ([]*store.Client, error) {
 	return out, nil
 }
 
+// client checks the registration's secret, fills in the RFC 7591 §2
+// defaults, and leaves every other rule to store.Client.Validate.
 func (r registration) client() (*store.Client, error) {
-	if r.ClientID == "" || len(r.ClientID) > 128 || strings.ContainsAny(r.ClientID, " \t\r\n:") {
-		return nil, fmt.Errorf("client_id is required: up to 128 characters, no spaces or colons")
-	}
 	method := r.TokenEndpointAuthMethod
 	switch {
 	case method == "" && r.ClientSecret == "":
@@ -101,25 +99,6 @@ func (r registration) client() (*store.Client, error) {
 	if len(grants) == 0 {
 		grants = []string{store.GrantAuthorizationCode} // RFC 7591 §2 default
 	}
-	for _, g := range grants {
-		switch g {
-		case store.GrantAuthorizationCode, store.GrantRefreshToken, store.GrantPassword:
-		case store.GrantClientCredentials:
-			if method == store.AuthNone {
-				return nil, fmt.Errorf("a public client cannot use client_credentials")
-			}
-		default:
-			return nil, fmt.Errorf("grant type %q is not supported", g)
-		}
-	}
-	if slices.Contains(grants, store.GrantAuthorizationCode) && len(r.RedirectURIs) == 0 {
-		return nil, fmt.Errorf("redirect_uris are required for authorization_code")
-	}
-	for _, u := range r.RedirectURIs {
-		if err := checkRedirectURI(u); err != nil {
-			return nil, err
-		}
-	}
 	c := &store.Client{
 		ID: r.ClientID, Name: r.ClientName, AuthMethod: method,
 		RedirectURIs: r.RedirectURIs, GrantTypes: grants, Scopes: strings.Fields(r.Scope),
@@ -130,27 +109,12 @@ func (r registration) client() (*store.Client, error) {
 	if method != store.AuthNone {
 		c.SecretHash = store.HashSecret(r.ClientSecret)
 	}
+	if err := c.Validate(); err != nil {
+		var ve *store.ValidationError
+		if errors.As(err, &ve) {
+			return nil, errors.New(ve.Description)
+		}
+		return nil, err
+	}
 	return c, nil
-}
-
-// checkRedirectURI accepts absolute URIs without fragment (RFC 6749 §3.1.2):
-// https, http on loopback hosts (RFC 8252 §7.3), or a private-use scheme
-// for native apps (RFC 8252 §7.1).
-func checkRedirectURI(s string) error {
-	u, err := url.Parse(s)
-	if err != nil || !u.IsAbs() || u.Fragment != "" || strings.Contains(s, "#") {
-		return fmt.Errorf("redirect_uri %q must be an absolute URI without fragment", s)
-	}
-	switch u.Scheme {
-	case "https":
-	case "http":
-		if h := u.Hostname(); h != "127.0.0.1" && h != "::1" && h != "localhost" {
-			return fmt.Errorf("redirect_uri %q: http is allowed only on loopback hosts", s)
-		}
-	default:
-		if !strings.Contains(u.Scheme, ".") {
-			return fmt.Errorf("redirect_uri %q: a private-use scheme must be a reversed domain name (RFC 8252 §7.1)", s)
-		}
-	}
-	return nil
 }

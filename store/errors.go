@@ -19,4 +19,10 @@ var (
 
 	// ErrExists means a record with the same key is already stored.
 	ErrExists = errors.New("store: already exists")
+
+	// ErrInvalidClient means a client registration breaks a rule of
+	// [Client.Validate] (it is not OAuth's invalid_client, a failed client
+	// authentication). The error is a *[ValidationError], which carries the
+	// RFC 7591 error code to answer with.
+	ErrInvalidClient = errors.New("store: invalid client registration")
 )

@@ -51,17 +51,36 @@ type Token struct {
 	// and return it together with ErrConsumed. Zero until then.
 	ConsumedAt time.Time
 
+	// Audience is the resources the token is for (RFC 8707 resource
+	// indicators, absolute URIs); an authorization code carries those its
+	// authorization request asked for. Empty: none recorded. Shared, treat
+	// as read-only; an empty Audience may come back nil.
+	Audience []string
+
+	// JKT is the RFC 7638 JWK SHA-256 thumbprint (base64url) of the key the
+	// token is bound to (DPoP, RFC 9449 cnf.jkt); empty for a bearer token.
+	// A code carries the dpop_jkt of its authorization request.
+	JKT string
+
+	// AuthTime is when the user authenticated (OpenID Connect auth_time),
+	// for a code and for every token of its grant; zero when unknown.
+	AuthTime time.Time
+
 	// Authorization codes only: what the code is bound to.
 	RedirectURI   string // the redirect_uri sent to the authorize endpoint, if any
 	CodeChallenge string // PKCE S256 challenge
+	Nonce         string // the OpenID Connect nonce of the authorization request, if any
 }
 
 // TokenStore is the grantgetter/grantsetter and tokengetter/tokensetter in one.
 //
 // Tokens are looked up by [Hash]. A store should treat a token whose
 // ExpiresAt is not after the current time as absent, and may delete it.
-// Times should round-trip to at least the millisecond; an empty Scopes may
-// come back nil.
+// Times should round-trip to at least the millisecond, except AuthTime: at
+// least the second (the millisecond where the backend keeps it). A zero
+// AuthTime or ConsumedAt should stay zero; an empty Scopes or Audience may
+// come back nil. Every other field should round-trip exactly, through Token
+// and through ConsumeToken (ErrConsumed's copy included).
 //
 // Every method should be safe for concurrent use and honour ctx: called with
 // a canceled or expired ctx, it should return an error wrapping ctx.Err()

@@ -2,6 +2,7 @@ package memory
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -31,22 +32,70 @@ func (t *clientTable) Client(ctx context.Context, id string) (*store.Client, err
 	return c, nil
 }
 
-// CreateClient stores a copy of c, or returns store.ErrExists.
+// CreateClient stores a copy of c, or returns store.ErrExists. It refuses
+// what c.Validate refuses.
 func (t *clientTable) CreateClient(ctx context.Context, c *store.Client) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	cp := *c
-	cp.RedirectURIs = slices.Clone(c.RedirectURIs)
-	cp.GrantTypes = slices.Clone(c.GrantTypes)
-	cp.Scopes = slices.Clone(c.Scopes)
+	cp, err := clone(c)
+	if err != nil {
+		return fmt.Errorf("memory: %w", err)
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if _, ok := t.clients[c.ID]; ok {
 		return store.ErrExists
 	}
-	t.clients[c.ID] = &cp
+	t.clients[c.ID] = cp
 	return nil
+}
+
+// UpdateClient replaces the client with c.ID by a copy of c, keeping its
+// CreatedAt, or returns store.ErrNotFound. Readers holding the old Client
+// keep it unchanged.
+func (t *clientTable) UpdateClient(ctx context.Context, c *store.Client) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	cp, err := clone(c)
+	if err != nil {
+		return fmt.Errorf("memory: %w", err)
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	old, ok := t.clients[c.ID]
+	if !ok {
+		return store.ErrNotFound
+	}
+	cp.CreatedAt = old.CreatedAt
+	t.clients[c.ID] = cp
+	return nil
+}
+
+// clone copies c, so that the caller's changes to its slices never reach
+// the store. The metadata fields are copied through
+// [store.Client.MarshalMetadata], as the other backends store them, so
+// that a field added later is copied too.
+func clone(c *store.Client) (*store.Client, error) {
+	md, err := c.MarshalMetadata()
+	if err != nil {
+		return nil, err
+	}
+	cp := *c
+	if err := cp.UnmarshalMetadata(md); err != nil {
+		return nil, err
+	}
+	cp.RedirectURIs = slices.Clone(c.RedirectURIs)
+	cp.GrantTypes = slices.Clone(c.GrantTypes)
+	cp.Scopes = slices.Clone(c.Scopes)
+	return &cp, nil
 }
 
 // DeleteClient removes the client with the given ID, if any.

@@ -15,7 +15,8 @@ import (
 // decides the cost of every request, so a token is kept without pointers of
 // its own: the shard's index maps a hash to a slot number, slots hold times,
 // flags and small integers, and the strings a token shares with others of
-// the same client, user and scopes live once per shard in an interned meta.
+// the same client, user, scopes and grant properties (audience, DPoP key,
+// auth_time) live once per shard in an interned meta.
 // Only a token that belongs to a family carries one pointer, to the family.
 
 const (
@@ -207,13 +208,18 @@ func live(s *slot, now int64) bool {
 	return (s.fam == nil || !s.fam.revoked.Load()) && now < s.expires
 }
 
-// token rebuilds a store.Token from a slot; strings and scopes are shared.
+// token rebuilds a store.Token from a slot; strings, scopes and audience are
+// shared.
 func (sh *shard) token(h store.Hash, s *slot) store.Token {
 	m := &sh.metas[s.meta]
 	t := store.Token{
 		Hash: h, Kind: s.kind, ClientID: m.clientID, Subject: m.subject, Username: m.username,
-		Scopes: m.scopes, IssuedAt: time.Unix(0, s.issued), ExpiresAt: time.Unix(0, s.expires),
-		RedirectURI: m.redirectURI, CodeChallenge: m.codeChallenge,
+		Scopes: m.scopes, Audience: m.audience, JKT: m.jkt,
+		IssuedAt: time.Unix(0, s.issued), ExpiresAt: time.Unix(0, s.expires),
+		RedirectURI: m.redirectURI, CodeChallenge: m.codeChallenge, Nonce: m.nonce,
+	}
+	if m.authTime != 0 {
+		t.AuthTime = time.Unix(0, m.authTime)
 	}
 	if s.fam != nil {
 		t.Family = s.fam.name

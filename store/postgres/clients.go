@@ -39,14 +39,14 @@ func (s *Store) Clients(ctx context.Context) ([]*store.Client, error) {
 	return cs, nil
 }
 
-// CreateClient stores c, or returns store.ErrExists.
+// CreateClient stores c, or returns store.ErrExists. It refuses what
+// c.Validate refuses.
 func (s *Store) CreateClient(ctx context.Context, c *store.Client) error {
-	var secret []byte // NULL for a public client
-	if !c.SecretHash.IsZero() {
-		secret = c.SecretHash[:]
+	args, err := clientArgs(c)
+	if err != nil {
+		return fmt.Errorf("postgres: create client: %w", err)
 	}
-	tag, err := s.pool.Exec(ctx, s.q.createClient, c.ID, secret, c.Name, list(c.RedirectURIs),
-		list(c.GrantTypes), list(c.Scopes), c.AuthMethod, c.FirstParty, c.CreatedAt)
+	tag, err := s.pool.Exec(ctx, s.q.createClient, append(args, c.CreatedAt)...)
 	if err != nil {
 		return fmt.Errorf("postgres: create client: %w", isDone(ctx, err))
 	}
@@ -54,6 +54,41 @@ func (s *Store) CreateClient(ctx context.Context, c *store.Client) error {
 		return store.ErrExists
 	}
 	return nil
+}
+
+// UpdateClient replaces the client with c.ID by c, keeping its created_at,
+// or returns store.ErrNotFound. It refuses what c.Validate refuses.
+func (s *Store) UpdateClient(ctx context.Context, c *store.Client) error {
+	args, err := clientArgs(c)
+	if err != nil {
+		return fmt.Errorf("postgres: update client: %w", err)
+	}
+	tag, err := s.pool.Exec(ctx, s.q.updateClient, args...)
+	if err != nil {
+		return fmt.Errorf("postgres: update client: %w", isDone(ctx, err))
+	}
+	if tag.RowsAffected() == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+// clientArgs validates c and returns its values for $1 to $9 of
+// createClient and updateClient: every column but created_at.
+func clientArgs(c *store.Client) ([]any, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	md, err := c.MarshalMetadata()
+	if err != nil {
+		return nil, err
+	}
+	var secret []byte // NULL for a public client
+	if !c.SecretHash.IsZero() {
+		secret = c.SecretHash[:]
+	}
+	return []any{c.ID, secret, c.Name, list(c.RedirectURIs), list(c.GrantTypes), list(c.Scopes),
+		c.AuthMethod, c.FirstParty, md}, nil
 }
 
 // DeleteClient removes the client with the given ID, if any. Tokens already
@@ -71,11 +106,15 @@ func scanClients(rows pgx.Rows) ([]*store.Client, error) {
 	var out []*store.Client
 	for rows.Next() {
 		var (
-			c      store.Client
-			secret []byte
+			c        store.Client
+			secret   []byte
+			metadata []byte
 		)
 		if err := rows.Scan(&c.ID, &secret, &c.Name, &c.RedirectURIs, &c.GrantTypes, &c.Scopes,
-			&c.AuthMethod, &c.FirstParty, &c.CreatedAt); err != nil {
+			&c.AuthMethod, &c.FirstParty, &c.CreatedAt, &metadata); err != nil {
+			return nil, err
+		}
+		if err := c.UnmarshalMetadata(metadata); err != nil {
 			return nil, err
 		}
 		if secret != nil && len(secret) != len(c.SecretHash) {

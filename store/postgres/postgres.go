@@ -136,6 +136,13 @@ CREATE INDEX oauthkit_tokens_family ON {{.}}.oauthkit_tokens (family);
 CREATE INDEX oauthkit_tokens_expires_at ON {{.}}.oauthkit_tokens (expires_at);
 `, `
 CREATE INDEX oauthkit_tokens_client_id ON {{.}}.oauthkit_tokens (client_id);
+`, `
+ALTER TABLE {{.}}.oauthkit_tokens
+	ADD COLUMN audience  text[] NOT NULL DEFAULT '{}',
+	ADD COLUMN jkt       text NOT NULL DEFAULT '',
+	ADD COLUMN nonce     text NOT NULL DEFAULT '',
+	ADD COLUMN auth_time timestamptz;
+ALTER TABLE {{.}}.oauthkit_clients ADD COLUMN metadata json NOT NULL DEFAULT '{}';
 `}
 
 // migrate applies the migrations the schema lacks, in one transaction that

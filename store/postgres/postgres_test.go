@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -175,23 +176,55 @@ func BenchmarkStore(b *testing.B) {
 	storetest.Bench(b, newStore(b, pool))
 }
 
-// TestMigrateClientIndex takes a schema back to version 1, from before
-// RevokeClient, and checks that opening it again adds the index on
-// client_id and that its tokens can be revoked by client.
+// oldSchema creates a schema at version v, as this package left it then,
+// and returns its name.
+func oldSchema(t *testing.T, pool *pgxpool.Pool, v int) string {
+	t.Helper()
+	schema := newSchema(t, pool)
+	sch := pgx.Identifier{schema}.Sanitize()
+	stmts := []string{`CREATE SCHEMA ` + sch, `CREATE TABLE ` + sch + `.oauthkit_schema (version integer NOT NULL)`}
+	for _, m := range postgres.Migrations[:v] {
+		stmts = append(stmts, strings.ReplaceAll(m, "{{.}}", sch))
+	}
+	stmts = append(stmts, fmt.Sprintf(`INSERT INTO %s.oauthkit_schema VALUES (%d)`, sch, v))
+	for _, q := range stmts {
+		if _, err := pool.Exec(t.Context(), q); err != nil {
+			t.Fatalf("building a version %d schema: %v", v, err)
+		}
+	}
+	return schema
+}
+
+// checkVersion fails the test unless the schema is at the latest version.
+func checkVersion(t *testing.T, pool *pgxpool.Pool, schema string) {
+	t.Helper()
+	var version int
+	err := pool.QueryRow(t.Context(), `SELECT version FROM `+pgx.Identifier{schema}.Sanitize()+`.oauthkit_schema`).Scan(&version)
+	if err != nil || version != len(postgres.Migrations) {
+		t.Errorf("schema version after migration = %d (%v), want %d", version, err, len(postgres.Migrations))
+	}
+}
+
+// hashBytes returns the SHA-256 of s as the bytes a row keeps.
+func hashBytes(s string) []byte {
+	h := store.HashSecret(s)
+	return h[:]
+}
+
+// TestMigrateClientIndex opens a schema at version 1, from before
+// RevokeClient, with a token in it, and checks that opening it adds the
+// index on client_id and that the token can be revoked by client.
 func TestMigrateClientIndex(t *testing.T) {
 	ctx := t.Context()
 	pool := testPool(t)
-	schema := newSchema(t, pool)
-	s, err := postgres.New(ctx, pool, postgres.WithSchema(schema))
+	schema := oldSchema(t, pool, 1)
+	sch := pgx.Identifier{schema}.Sanitize()
+	_, err := pool.Exec(ctx, `INSERT INTO `+sch+`.oauthkit_tokens
+		(hash, kind, family, client_id, subject, username, scopes, issued_at, expires_at, redirect_uri, code_challenge)
+		VALUES ($1, 2, 'f', 'c1', '', '', '{}', now(), $2, '', '')`, hashBytes("v1"), time.Now().Add(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
-	tok := store.Token{Hash: store.HashSecret("v1"), Kind: store.KindAccess, Family: "f", ClientID: "c1", ExpiresAt: time.Now().Add(time.Hour)}
-	if err := s.CreateToken(ctx, &tok); err != nil {
-		t.Fatal(err)
-	}
-	sch := pgx.Identifier{schema}.Sanitize()
 	indexed := func() bool {
 		var n int
 		err := pool.QueryRow(ctx, `SELECT count(*) FROM pg_indexes WHERE schemaname = $1 AND indexname = 'oauthkit_tokens_client_id'`, schema).Scan(&n)
@@ -200,28 +233,100 @@ func TestMigrateClientIndex(t *testing.T) {
 		}
 		return n == 1
 	}
-	if !indexed() {
-		t.Fatal("no index on oauthkit_tokens.client_id after New")
+	if indexed() {
+		t.Fatal("a version 1 schema has the index on client_id")
 	}
-	if _, err := pool.Exec(ctx, `DROP INDEX `+sch+`.oauthkit_tokens_client_id; UPDATE `+sch+`.oauthkit_schema SET version = 1`); err != nil {
-		t.Fatal(err)
-	}
-	s2, err := postgres.New(ctx, pool, postgres.WithSchema(schema))
+	s, err := postgres.New(ctx, pool, postgres.WithSchema(schema))
 	if err != nil {
 		t.Fatalf("New on a version 1 schema: %v", err)
 	}
-	defer s2.Close()
+	defer s.Close()
 	if !indexed() {
 		t.Error("migrating from version 1 did not add the index on client_id")
 	}
-	var version int
-	if err := pool.QueryRow(ctx, `SELECT version FROM `+sch+`.oauthkit_schema`).Scan(&version); err != nil || version != 2 {
-		t.Errorf("schema version after migration = %d (%v), want 2", version, err)
+	checkVersion(t, pool, schema)
+	h := store.HashSecret("v1")
+	if _, err := s.Token(ctx, h); err != nil {
+		t.Fatalf("token of version 1 after migration: %v", err)
 	}
-	if err := s2.RevokeClient(ctx, "c1"); err != nil {
+	if err := s.RevokeClient(ctx, "c1"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s2.Token(ctx, tok.Hash); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.Token(ctx, h); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("token of a revoked client after migration: err = %v, want ErrNotFound", err)
+	}
+}
+
+// TestMigrateTokenProperties opens a schema at version 2, from before
+// audience, DPoP, nonce, auth_time and client metadata, with a consumed
+// code, a token and a client in it: after migration all read back as they
+// were, with the new properties empty, and can take new values.
+func TestMigrateTokenProperties(t *testing.T) {
+	ctx := t.Context()
+	pool := testPool(t)
+	schema := oldSchema(t, pool, 2)
+	sch := pgx.Identifier{schema}.Sanitize()
+	now := time.Now()
+	exp := now.Add(time.Hour)
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{`INSERT INTO ` + sch + `.oauthkit_tokens
+			(hash, kind, family, client_id, subject, username, scopes, issued_at, expires_at, redirect_uri, code_challenge)
+			VALUES ($1, 2, 'f', 'c1', 'user-1', 'alice', '{read,write}', $2, $3, '', '')`,
+			[]any{hashBytes("access"), now, exp}},
+		{`INSERT INTO ` + sch + `.oauthkit_tokens
+			(hash, kind, family, client_id, subject, username, scopes, issued_at, expires_at, redirect_uri, code_challenge, uses, consumed_at)
+			VALUES ($1, 1, 'f', 'c1', 'user-1', 'alice', '{read}', $2, $3, 'https://app.example/cb', 'chal', 1, $2)`,
+			[]any{hashBytes("code"), now, exp}},
+		{`INSERT INTO ` + sch + `.oauthkit_families (name, expires_at) VALUES ('f', $1)`, []any{exp}},
+		{`INSERT INTO ` + sch + `.oauthkit_clients (id, secret_hash, name, redirect_uris, grant_types, scopes, auth_method, first_party, created_at)
+			VALUES ('c1', $1, 'Client one', '{https://app.example/cb}', '{authorization_code}', '{read}', 'client_secret_basic', true, $2)`,
+			[]any{hashBytes("secret"), now}},
+	} {
+		if _, err := pool.Exec(ctx, q.sql, q.args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := postgres.New(ctx, pool, postgres.WithSchema(schema))
+	if err != nil {
+		t.Fatalf("New on a version 2 schema: %v", err)
+	}
+	defer s.Close()
+	checkVersion(t, pool, schema)
+
+	tok, err := s.Token(ctx, store.HashSecret("access"))
+	if err != nil {
+		t.Fatalf("token of version 2 after migration: %v", err)
+	}
+	if tok.Subject != "user-1" || len(tok.Scopes) != 2 || len(tok.Audience) != 0 || tok.JKT != "" || tok.Nonce != "" || !tok.AuthTime.IsZero() {
+		t.Errorf("token of version 2 after migration = %+v", tok)
+	}
+	code, err := s.ConsumeToken(ctx, store.HashSecret("code"))
+	if !errors.Is(err, store.ErrConsumed) || code.RedirectURI != "https://app.example/cb" || code.Nonce != "" || code.ConsumedAt.IsZero() {
+		t.Errorf("consumed code of version 2 after migration = %+v, %v; want it with ErrConsumed", code, err)
+	}
+	c, err := s.Client(ctx, "c1")
+	if err != nil {
+		t.Fatalf("client of version 2 after migration: %v", err)
+	}
+	if c.Name != "Client one" || !c.SecretHash.Equal(store.HashSecret("secret")) || !c.FirstParty || c.JWKS != nil || c.Contacts != nil {
+		t.Errorf("client of version 2 after migration = %+v", c)
+	}
+	c.SoftwareID, c.PostLogoutRedirectURIs = "sw", []string{"https://app.example/bye"}
+	if err := s.UpdateClient(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := s.Client(ctx, "c1"); err != nil || c.SoftwareID != "sw" || len(c.PostLogoutRedirectURIs) != 1 {
+		t.Errorf("client metadata after migration: %+v, %v", c, err)
+	}
+	fresh := store.Token{Hash: store.HashSecret("fresh"), Kind: store.KindAccess, Family: "f", ClientID: "c1",
+		Audience: []string{"https://api.example/"}, JKT: "jkt", AuthTime: now, ExpiresAt: now.Add(time.Hour)}
+	if err := s.CreateToken(ctx, &fresh); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Token(ctx, fresh.Hash); err != nil || len(got.Audience) != 1 || got.JKT != "jkt" || got.AuthTime.IsZero() {
+		t.Errorf("new token after migration: %+v, %v", got, err)
 	}
 }

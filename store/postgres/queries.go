@@ -7,8 +7,9 @@ import (
 )
 
 const (
-	tokenCols  = `hash, kind, family, client_id, subject, username, scopes, issued_at, expires_at, redirect_uri, code_challenge`
-	clientCols = `id, secret_hash, name, redirect_uris, grant_types, scopes, auth_method, first_party, created_at`
+	tokenCols = `hash, kind, family, client_id, subject, username, scopes, issued_at, expires_at, redirect_uri, code_challenge,
+		audience, jkt, nonce, auth_time`
+	clientCols = `id, secret_hash, name, redirect_uris, grant_types, scopes, auth_method, first_party, created_at, metadata`
 )
 
 // queries holds every statement, with the schema filled in.
@@ -16,7 +17,8 @@ type queries struct {
 	createToken, createLoneToken, token         string
 	consumeToken, revokeToken                   string
 	revokeFamily, deleteFamily, revokeClient    string
-	createClient, client, clients, deleteClient string
+	createClient, updateClient, client, clients string
+	deleteClient                                string
 	cleanTokens, cleanFamilies                  string
 }
 
@@ -33,7 +35,7 @@ func newQueries(schema string) queries {
 				RETURNING revoked
 			), ins AS (
 				INSERT INTO T.oauthkit_tokens (` + tokenCols + `)
-				SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 FROM fam WHERE NOT fam.revoked
+				SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15 FROM fam WHERE NOT fam.revoked
 				ON CONFLICT (hash) DO NOTHING
 				RETURNING 1
 			)
@@ -41,7 +43,7 @@ func newQueries(schema string) queries {
 		// A token of no family joins none: no shared row for every
 		// client_credentials token to queue on.
 		createLoneToken: r.Replace(`INSERT INTO T.oauthkit_tokens (` + tokenCols + `)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 			ON CONFLICT (hash) DO NOTHING RETURNING false, true`),
 		token: r.Replace(`SELECT ` + tokenCols + ` FROM T.oauthkit_tokens
 			WHERE hash = $1 AND uses = 0 AND expires_at > $2`),
@@ -49,11 +51,15 @@ func newQueries(schema string) queries {
 				consumed_at = CASE uses WHEN 0 THEN $2 ELSE consumed_at END
 			WHERE hash = $1 AND expires_at > $2
 			RETURNING uses, consumed_at, ` + tokenCols),
-		revokeToken:   r.Replace(`DELETE FROM T.oauthkit_tokens WHERE hash = $1`),
-		revokeFamily:  r.Replace(`UPDATE T.oauthkit_families SET revoked = true WHERE name = $1`),
-		deleteFamily:  r.Replace(`DELETE FROM T.oauthkit_tokens WHERE family = $1`),
-		revokeClient:  r.Replace(`DELETE FROM T.oauthkit_tokens WHERE client_id = $1`),
-		createClient:  r.Replace(`INSERT INTO T.oauthkit_clients (` + clientCols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING`),
+		revokeToken:  r.Replace(`DELETE FROM T.oauthkit_tokens WHERE hash = $1`),
+		revokeFamily: r.Replace(`UPDATE T.oauthkit_families SET revoked = true WHERE name = $1`),
+		deleteFamily: r.Replace(`DELETE FROM T.oauthkit_tokens WHERE family = $1`),
+		revokeClient: r.Replace(`DELETE FROM T.oauthkit_tokens WHERE client_id = $1`),
+		createClient: r.Replace(`INSERT INTO T.oauthkit_clients (id, secret_hash, name, redirect_uris, grant_types, scopes,
+			auth_method, first_party, metadata, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+			ON CONFLICT (id) DO NOTHING`),
+		updateClient: r.Replace(`UPDATE T.oauthkit_clients SET secret_hash = $2, name = $3, redirect_uris = $4, grant_types = $5,
+			scopes = $6, auth_method = $7, first_party = $8, metadata = $9 WHERE id = $1`),
 		client:        r.Replace(`SELECT ` + clientCols + ` FROM T.oauthkit_clients WHERE id = $1`),
 		clients:       r.Replace(`SELECT ` + clientCols + ` FROM T.oauthkit_clients ORDER BY id`),
 		deleteClient:  r.Replace(`DELETE FROM T.oauthkit_clients WHERE id = $1`),

@@ -19,8 +19,13 @@ func (s *Store) CreateToken(ctx context.Context, t *store.Token) error {
 	if t.Family == "" {
 		q = s.q.createLoneToken
 	}
+	var authTime *time.Time // NULL when unknown
+	if !t.AuthTime.IsZero() {
+		authTime = &t.AuthTime
+	}
 	err := s.pool.QueryRow(ctx, q, t.Hash[:], int16(t.Kind), t.Family, t.ClientID,
 		t.Subject, t.Username, list(t.Scopes), t.IssuedAt, t.ExpiresAt, t.RedirectURI, t.CodeChallenge,
+		list(t.Audience), t.JKT, t.Nonce, authTime,
 	).Scan(&revoked, &inserted)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows): // a lone token whose hash is taken
@@ -110,14 +115,18 @@ func (s *Store) RevokeClient(ctx context.Context, clientID string) error {
 // scanToken reads tokenCols from row, after the destinations in pre.
 func scanToken(row pgx.Row, pre ...any) (store.Token, error) {
 	var (
-		t    store.Token
-		hash []byte
-		kind int16
+		t        store.Token
+		hash     []byte
+		kind     int16
+		authTime *time.Time
 	)
 	dest := append(pre, &hash, &kind, &t.Family, &t.ClientID, &t.Subject, &t.Username, &t.Scopes,
-		&t.IssuedAt, &t.ExpiresAt, &t.RedirectURI, &t.CodeChallenge)
+		&t.IssuedAt, &t.ExpiresAt, &t.RedirectURI, &t.CodeChallenge, &t.Audience, &t.JKT, &t.Nonce, &authTime)
 	if err := row.Scan(dest...); err != nil {
 		return store.Token{}, err
+	}
+	if authTime != nil {
+		t.AuthTime = *authTime
 	}
 	if len(hash) != len(t.Hash) {
 		return store.Token{}, fmt.Errorf("stored hash has %d bytes", len(hash))

@@ -20,6 +20,16 @@ redis.call('HSET', KEYS[1], unpack(ARGV, 2))
 redis.call('SADD', KEYS[2], ARGV[1])
 return 1`
 
+// updateClientLua replaces the fields of a registered client, keeping its
+// created_at.
+// KEYS: client. ARGV: fields….
+const updateClientLua = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local created = redis.call('HGET', KEYS[1], 'created_at') or '0'
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'created_at', created, unpack(ARGV))
+return 1`
+
 func (s *Store) clientKey(id string) string { return s.prefix + "client:" + id }
 func (s *Store) clientsKey() string         { return s.prefix + "clients" }
 
@@ -70,23 +80,15 @@ func (s *Store) Clients(ctx context.Context) ([]*store.Client, error) {
 	return out, nil
 }
 
-// CreateClient stores c, or returns store.ErrExists.
+// CreateClient stores c, or returns store.ErrExists. It refuses what
+// c.Validate refuses.
 func (s *Store) CreateClient(ctx context.Context, c *store.Client) error {
-	var lists [3][]byte
-	for i, l := range [][]string{c.RedirectURIs, c.GrantTypes, c.Scopes} {
-		var err error
-		if lists[i], err = json.Marshal(l); err != nil {
-			return fmt.Errorf("redis: create client: %w", err)
-		}
+	fields, err := clientFields(c)
+	if err != nil {
+		return fmt.Errorf("redis: create client: %w", err)
 	}
-	secret := ""
-	if !c.SecretHash.IsZero() {
-		secret = hex.EncodeToString(c.SecretHash[:])
-	}
-	n, err := s.createClient.Run(ctx, s.rdb, []string{s.clientKey(c.ID), s.clientsKey()}, c.ID,
-		"secret_hash", secret, "name", c.Name, "redirect_uris", lists[0], "grant_types", lists[1],
-		"scopes", lists[2], "auth_method", c.AuthMethod, "first_party", c.FirstParty,
-		"created_at", micros(c.CreatedAt)).Int()
+	args := append([]any{c.ID, "created_at", micros(c.CreatedAt)}, fields...)
+	n, err := s.createClient.Run(ctx, s.rdb, []string{s.clientKey(c.ID), s.clientsKey()}, args...).Int()
 	switch {
 	case err != nil:
 		return fmt.Errorf("redis: create client: %w", isDone(ctx, err))
@@ -94,6 +96,48 @@ func (s *Store) CreateClient(ctx context.Context, c *store.Client) error {
 		return store.ErrExists
 	}
 	return nil
+}
+
+// UpdateClient replaces the client with c.ID by c, keeping its created_at,
+// or returns store.ErrNotFound. It refuses what c.Validate refuses.
+func (s *Store) UpdateClient(ctx context.Context, c *store.Client) error {
+	fields, err := clientFields(c)
+	if err != nil {
+		return fmt.Errorf("redis: update client: %w", err)
+	}
+	n, err := s.updateClient.Run(ctx, s.rdb, []string{s.clientKey(c.ID)}, fields...).Int()
+	switch {
+	case err != nil:
+		return fmt.Errorf("redis: update client: %w", isDone(ctx, err))
+	case n == 0:
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+// clientFields validates c and returns the fields of its hash but
+// created_at, as name, value pairs.
+func clientFields(c *store.Client) ([]any, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	var lists [3][]byte
+	for i, l := range [][]string{c.RedirectURIs, c.GrantTypes, c.Scopes} {
+		var err error
+		if lists[i], err = json.Marshal(l); err != nil {
+			return nil, err
+		}
+	}
+	md, err := c.MarshalMetadata()
+	if err != nil {
+		return nil, err
+	}
+	secret := ""
+	if !c.SecretHash.IsZero() {
+		secret = hex.EncodeToString(c.SecretHash[:])
+	}
+	return []any{"secret_hash", secret, "name", c.Name, "redirect_uris", lists[0], "grant_types", lists[1],
+		"scopes", lists[2], "auth_method", c.AuthMethod, "first_party", c.FirstParty, "metadata", md}, nil
 }
 
 // DeleteClient removes the client with the given ID, if any. Tokens already
@@ -128,6 +172,10 @@ func decodeClient(id string, m map[string]string) (*store.Client, error) {
 		if err := json.Unmarshal([]byte(m[f.name]), f.dst); err != nil {
 			return nil, fmt.Errorf("stored %s of client %q: %w", f.name, id, err)
 		}
+	}
+	// metadata is absent from clients stored before it existed: none.
+	if err := c.UnmarshalMetadata([]byte(m["metadata"])); err != nil {
+		return nil, fmt.Errorf("client %q: %w", id, err)
 	}
 	var err error
 	c.CreatedAt, err = parseMicros(m["created_at"])

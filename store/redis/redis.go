@@ -18,7 +18,8 @@ type Store struct {
 	prefix string
 	now    func() time.Time
 
-	createToken, consumeToken, revokeFamily, revokeClient, createClient *goredis.Script
+	createToken, consumeToken, revokeFamily, revokeClient *goredis.Script
+	createClient, updateClient                            *goredis.Script
 }
 
 // Option configures a Store.
@@ -58,6 +59,7 @@ func New(ctx context.Context, rdb goredis.UniversalClient, opts ...Option) (*Sto
 		revokeFamily: goredis.NewScript(revokeFamilyLua),
 		revokeClient: goredis.NewScript(revokeClientLua),
 		createClient: goredis.NewScript(createClientLua),
+		updateClient: goredis.NewScript(updateClientLua),
 	}
 	for _, o := range opts {
 		o(s)

@@ -202,3 +202,49 @@ func BenchmarkStore(b *testing.B) {
 	s, _ := newStore(b, testClient(b))
 	storetest.Bench(b, s)
 }
+
+// TestOldRecords reads a token and a client stored by a version of this
+// package from before audience, DPoP, nonce, auth_time and client metadata:
+// their hashes lack those fields, and read back with them empty.
+func TestOldRecords(t *testing.T) {
+	ctx := t.Context()
+	rdb := testClient(t)
+	s, prefix := newStore(t, rdb)
+	now := time.Now()
+	h := store.HashSecret("old")
+	key := prefix + "token:" + hex.EncodeToString(h[:])
+	err := rdb.HSet(ctx, key, "kind", 3, "family", "f", "client_id", "c1", "subject", "user-1", "username", "alice",
+		"scopes", `["read"]`, "issued_at", now.UnixMicro(), "expires_at", now.Add(time.Hour).UnixMicro(),
+		"redirect_uri", "", "code_challenge", "", "uses", 0).Err()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb.PExpireAt(ctx, key, now.Add(time.Hour))
+	err = rdb.HSet(ctx, prefix+"client:c1", "secret_hash", "", "name", "Old", "redirect_uris", `["https://app.example/cb"]`,
+		"grant_types", `["authorization_code"]`, "scopes", `["read"]`, "auth_method", "none", "first_party", "0",
+		"created_at", now.UnixMicro()).Err()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb.SAdd(ctx, prefix+"clients", "c1")
+	tok, err := s.Token(ctx, h)
+	if err != nil || tok.Subject != "user-1" || len(tok.Audience) != 0 || tok.JKT != "" || tok.Nonce != "" || !tok.AuthTime.IsZero() {
+		t.Errorf("old token = %+v, %v", tok, err)
+	}
+	if tok, err := s.ConsumeToken(ctx, h); err != nil || tok.Family != "f" || !tok.AuthTime.IsZero() {
+		t.Errorf("ConsumeToken(old token) = %+v, %v", tok, err)
+	}
+	c, err := s.Client(ctx, "c1")
+	if err != nil || c.Name != "Old" || !c.Public() || c.JWKS != nil || c.Contacts != nil {
+		t.Fatalf("old client = %+v, %v", c, err)
+	}
+	c.SoftwareID = "sw"
+	if err := s.UpdateClient(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := s.Client(ctx, "c1"); err != nil || c.SoftwareID != "sw" || !sameMicros(c.CreatedAt, now) {
+		t.Errorf("old client after UpdateClient = %+v, %v", c, err)
+	}
+}
+
+func sameMicros(a, b time.Time) bool { return a.UnixMicro() == b.UnixMicro() }

@@ -96,11 +96,29 @@ func (s *Store) CreateToken(ctx context.Context, t *store.Token) error {
 	if t.Family != "" {
 		hasFamily = "1"
 	}
-	n, err := s.createToken.Run(ctx, s.rdb, keys, expMs, s.now().UnixMilli(), hasFamily,
+	args := []any{expMs, s.now().UnixMilli(), hasFamily,
 		"kind", int(t.Kind), "family", t.Family, "client_id", t.ClientID, "subject", t.Subject,
 		"username", t.Username, "scopes", scopes, "issued_at", micros(t.IssuedAt),
 		"expires_at", micros(t.ExpiresAt), "redirect_uri", t.RedirectURI,
-		"code_challenge", t.CodeChallenge, "uses", 0).Int()
+		"code_challenge", t.CodeChallenge, "uses", 0}
+	// The grant's properties only when set: a bearer token's hash stays
+	// as small as it was before they existed, and reads the same.
+	if len(t.Audience) > 0 {
+		audience, err := json.Marshal(t.Audience)
+		if err != nil {
+			return fmt.Errorf("redis: create token: %w", err)
+		}
+		args = append(args, "audience", audience)
+	}
+	for _, f := range [...]struct{ name, value string }{{"jkt", t.JKT}, {"nonce", t.Nonce}} {
+		if f.value != "" {
+			args = append(args, f.name, f.value)
+		}
+	}
+	if !t.AuthTime.IsZero() {
+		args = append(args, "auth_time", micros(t.AuthTime))
+	}
+	n, err := s.createToken.Run(ctx, s.rdb, keys, args...).Int()
 	switch {
 	case err != nil:
 		return fmt.Errorf("redis: create token: %w", isDone(ctx, err))
@@ -201,6 +219,7 @@ func (s *Store) decodeToken(h store.Hash, m map[string]string) (store.Token, err
 	t := store.Token{
 		Hash: h, Family: m["family"], ClientID: m["client_id"], Subject: m["subject"],
 		Username: m["username"], RedirectURI: m["redirect_uri"], CodeChallenge: m["code_challenge"],
+		JKT: m["jkt"], Nonce: m["nonce"],
 	}
 	kind, err := strconv.Atoi(m["kind"])
 	if err != nil {
@@ -215,6 +234,18 @@ func (s *Store) decodeToken(h store.Hash, m map[string]string) (store.Token, err
 	}
 	if t.ExpiresAt, err = parseMicros(m["expires_at"]); err != nil {
 		return store.Token{}, err
+	}
+	// Absent from tokens stored before these fields existed, and from
+	// tokens without them.
+	if a, ok := m["audience"]; ok {
+		if err := json.Unmarshal([]byte(a), &t.Audience); err != nil {
+			return store.Token{}, fmt.Errorf("stored audience: %w", err)
+		}
+	}
+	if at, ok := m["auth_time"]; ok {
+		if t.AuthTime, err = parseMicros(at); err != nil {
+			return store.Token{}, err
+		}
 	}
 	return t, nil
 }

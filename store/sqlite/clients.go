@@ -10,7 +10,7 @@ import (
 	"github.com/oauthkit/oauthkit/store"
 )
 
-const clientCols = `id, secret_hash, name, redirect_uris, grant_types, scopes, auth_method, first_party, created_at`
+const clientCols = `id, secret_hash, name, redirect_uris, grant_types, scopes, auth_method, first_party, created_at, metadata`
 
 // Client returns the client with the given ID, or store.ErrNotFound.
 func (s *Store) Client(ctx context.Context, id string) (*store.Client, error) {
@@ -41,26 +41,19 @@ func (s *Store) Clients(ctx context.Context) ([]*store.Client, error) {
 	return cs, nil
 }
 
-// CreateClient stores c, or returns store.ErrExists.
+// CreateClient stores c, or returns store.ErrExists. It refuses what
+// c.Validate refuses.
 func (s *Store) CreateClient(ctx context.Context, c *store.Client) error {
-	var lists [3]string
-	for i, l := range [][]string{c.RedirectURIs, c.GrantTypes, c.Scopes} {
-		var err error
-		if lists[i], err = encodeList(l); err != nil {
-			return fmt.Errorf("sqlite: create client: %w", err)
-		}
-	}
-	var secret []byte // NULL for a public client
-	if !c.SecretHash.IsZero() {
-		secret = c.SecretHash[:]
+	args, err := clientArgs(c)
+	if err != nil {
+		return fmt.Errorf("sqlite: create client: %w", err)
 	}
 	if err := s.lock(ctx); err != nil {
 		return err
 	}
 	defer s.unlock()
 	res, err := s.db.ExecContext(ctx, `INSERT INTO oauthkit_clients (`+clientCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-		c.ID, secret, c.Name, lists[0], lists[1], lists[2], c.AuthMethod, c.FirstParty, c.CreatedAt.UnixMicro())
+		VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (id) DO NOTHING`, args...)
 	if err != nil {
 		return fmt.Errorf("sqlite: create client: %w", isDone(ctx, err))
 	}
@@ -68,6 +61,52 @@ func (s *Store) CreateClient(ctx context.Context, c *store.Client) error {
 		return store.ErrExists
 	}
 	return nil
+}
+
+// UpdateClient replaces the client with c.ID by c, keeping its created_at,
+// or returns store.ErrNotFound. It refuses what c.Validate refuses.
+func (s *Store) UpdateClient(ctx context.Context, c *store.Client) error {
+	args, err := clientArgs(c)
+	if err != nil {
+		return fmt.Errorf("sqlite: update client: %w", err)
+	}
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	defer s.unlock()
+	res, err := s.db.ExecContext(ctx, `UPDATE oauthkit_clients SET secret_hash = ?2, name = ?3, redirect_uris = ?4,
+		grant_types = ?5, scopes = ?6, auth_method = ?7, first_party = ?8, metadata = ?10 WHERE id = ?1`, args...)
+	if err != nil {
+		return fmt.Errorf("sqlite: update client: %w", isDone(ctx, err))
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+// clientArgs validates c and returns its clientCols values, in order.
+func clientArgs(c *store.Client) ([]any, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	var lists [3]string
+	for i, l := range [][]string{c.RedirectURIs, c.GrantTypes, c.Scopes} {
+		var err error
+		if lists[i], err = encodeList(l); err != nil {
+			return nil, err
+		}
+	}
+	md, err := c.MarshalMetadata()
+	if err != nil {
+		return nil, err
+	}
+	var secret []byte // NULL for a public client
+	if !c.SecretHash.IsZero() {
+		secret = c.SecretHash[:]
+	}
+	return []any{c.ID, secret, c.Name, lists[0], lists[1], lists[2], c.AuthMethod, c.FirstParty,
+		c.CreatedAt.UnixMicro(), string(md)}, nil
 }
 
 // DeleteClient removes the client with the given ID, if any. Tokens already
@@ -93,9 +132,13 @@ func scanClients(rows *sql.Rows) ([]*store.Client, error) {
 			secret    []byte
 			lists     [3]string
 			createdAt int64
+			metadata  string
 		)
 		if err := rows.Scan(&c.ID, &secret, &c.Name, &lists[0], &lists[1], &lists[2],
-			&c.AuthMethod, &c.FirstParty, &createdAt); err != nil {
+			&c.AuthMethod, &c.FirstParty, &createdAt, &metadata); err != nil {
+			return nil, err
+		}
+		if err := c.UnmarshalMetadata([]byte(metadata)); err != nil {
 			return nil, err
 		}
 		if secret != nil && len(secret) != len(c.SecretHash) {

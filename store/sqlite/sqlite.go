@@ -169,6 +169,12 @@ BEGIN
 END;
 `, `
 CREATE INDEX IF NOT EXISTS oauthkit_tokens_client_id ON oauthkit_tokens (client_id);
+`, `
+ALTER TABLE oauthkit_tokens ADD COLUMN audience TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE oauthkit_tokens ADD COLUMN jkt TEXT NOT NULL DEFAULT '';
+ALTER TABLE oauthkit_tokens ADD COLUMN nonce TEXT NOT NULL DEFAULT '';
+ALTER TABLE oauthkit_tokens ADD COLUMN auth_time INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE oauthkit_clients ADD COLUMN metadata TEXT NOT NULL DEFAULT '{}';
 `}
 
 // migrate applies the migrations the database lacks, in one transaction.

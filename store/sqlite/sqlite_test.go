@@ -181,21 +181,48 @@ func BenchmarkStore(b *testing.B) {
 	storetest.Bench(b, s)
 }
 
-// TestMigrateClientIndex opens a database at schema version 1, from before
-// RevokeClient, and checks that opening it adds the index on client_id and
-// that its tokens can be revoked by client.
-func TestMigrateClientIndex(t *testing.T) {
-	ctx := t.Context()
-	s, path := newStore(t)
-	tok := store.Token{Hash: store.HashSecret("v1"), Kind: store.KindAccess, Family: "f", ClientID: "c1", ExpiresAt: time.Now().Add(time.Hour)}
-	if err := s.CreateToken(ctx, &tok); err != nil {
-		t.Fatal(err)
-	}
+// oldDatabase creates a database at schema version v, as this package
+// left it then, and returns its path and a connection to it.
+func oldDatabase(t *testing.T, v int) (string, *sql.DB) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "oauthkit.db")
 	db, err := sql.Open("sqlite", "file:"+path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	t.Cleanup(func() { db.Close() })
+	stmts := append([]string{`CREATE TABLE oauthkit_schema (version INTEGER NOT NULL)`}, sqlite.Migrations[:v]...)
+	stmts = append(stmts, fmt.Sprintf(`INSERT INTO oauthkit_schema VALUES (%d)`, v))
+	for _, q := range stmts {
+		if _, err := db.ExecContext(t.Context(), q); err != nil {
+			t.Fatalf("building a version %d database: %v", v, err)
+		}
+	}
+	return path, db
+}
+
+// checkVersion fails the test unless the database is at the latest schema
+// version.
+func checkVersion(t *testing.T, db *sql.DB) {
+	t.Helper()
+	var version int
+	if err := db.QueryRowContext(t.Context(), `SELECT version FROM oauthkit_schema`).Scan(&version); err != nil || version != len(sqlite.Migrations) {
+		t.Errorf("schema version after migration = %d (%v), want %d", version, err, len(sqlite.Migrations))
+	}
+}
+
+// TestMigrateClientIndex opens a database at schema version 1, from before
+// RevokeClient, with a token in it, and checks that opening it adds the
+// index on client_id and that the token can be revoked by client.
+func TestMigrateClientIndex(t *testing.T) {
+	ctx := t.Context()
+	path, db := oldDatabase(t, 1)
+	_, err := db.ExecContext(ctx, `INSERT INTO oauthkit_tokens
+		(hash, kind, family, client_id, subject, username, scopes, issued_at, expires_at, redirect_uri, code_challenge)
+		VALUES (?, 2, 'f', 'c1', '', '', '[]', 0, ?, '', '')`, hashBytes("v1"), time.Now().Add(time.Hour).UnixMicro())
+	if err != nil {
+		t.Fatal(err)
+	}
 	indexed := func() bool {
 		var n int
 		err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'oauthkit_tokens_client_id'`).Scan(&n)
@@ -204,28 +231,103 @@ func TestMigrateClientIndex(t *testing.T) {
 		}
 		return n == 1
 	}
-	if !indexed() {
-		t.Fatal("no index on oauthkit_tokens.client_id after Open")
+	if indexed() {
+		t.Fatal("a version 1 database has the index on client_id")
 	}
-	if _, err := db.ExecContext(ctx, `DROP INDEX oauthkit_tokens_client_id; UPDATE oauthkit_schema SET version = 1`); err != nil {
-		t.Fatal(err)
-	}
-	s2, err := sqlite.Open(ctx, path)
+	s, err := sqlite.Open(ctx, path)
 	if err != nil {
 		t.Fatalf("Open of a version 1 database: %v", err)
 	}
-	defer s2.Close()
+	defer s.Close()
 	if !indexed() {
 		t.Error("migrating from version 1 did not add the index on client_id")
 	}
-	var version int
-	if err := db.QueryRowContext(ctx, `SELECT version FROM oauthkit_schema`).Scan(&version); err != nil || version != 2 {
-		t.Errorf("schema version after migration = %d (%v), want 2", version, err)
+	checkVersion(t, db)
+	h := store.HashSecret("v1")
+	if _, err := s.Token(ctx, h); err != nil {
+		t.Fatalf("token of version 1 after migration: %v", err)
 	}
-	if err := s2.RevokeClient(ctx, "c1"); err != nil {
+	if err := s.RevokeClient(ctx, "c1"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s2.Token(ctx, tok.Hash); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.Token(ctx, h); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("token of a revoked client after migration: err = %v, want ErrNotFound", err)
 	}
+}
+
+// TestMigrateTokenProperties opens a database at schema version 2, from
+// before audience, DPoP, nonce, auth_time and client metadata, with a
+// consumed code, a token and a client in it: after migration all read back
+// as they were, with the new properties empty, and can take new values.
+func TestMigrateTokenProperties(t *testing.T) {
+	ctx := t.Context()
+	path, db := oldDatabase(t, 2)
+	now := time.Now()
+	exp := now.Add(time.Hour).UnixMicro()
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{`INSERT INTO oauthkit_tokens
+			(hash, kind, family, client_id, subject, username, scopes, issued_at, expires_at, redirect_uri, code_challenge)
+			VALUES (?, 2, 'f', 'c1', 'user-1', 'alice', '["read","write"]', ?, ?, '', '')`,
+			[]any{hashBytes("access"), now.UnixMicro(), exp}},
+		{`INSERT INTO oauthkit_tokens
+			(hash, kind, family, client_id, subject, username, scopes, issued_at, expires_at, redirect_uri, code_challenge, uses, consumed_at)
+			VALUES (?, 1, 'f', 'c1', 'user-1', 'alice', '["read"]', ?, ?, 'https://app.example/cb', 'chal', 1, ?)`,
+			[]any{hashBytes("code"), now.UnixMicro(), exp, now.UnixMicro()}},
+		{`INSERT INTO oauthkit_clients (id, secret_hash, name, redirect_uris, grant_types, scopes, auth_method, first_party, created_at)
+			VALUES ('c1', ?, 'Client one', '["https://app.example/cb"]', '["authorization_code"]', '["read"]', 'client_secret_basic', 1, ?)`,
+			[]any{hashBytes("secret"), now.UnixMicro()}},
+	} {
+		if _, err := db.ExecContext(ctx, q.sql, q.args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatalf("Open of a version 2 database: %v", err)
+	}
+	defer s.Close()
+	checkVersion(t, db)
+
+	tok, err := s.Token(ctx, store.HashSecret("access"))
+	if err != nil {
+		t.Fatalf("token of version 2 after migration: %v", err)
+	}
+	if tok.Subject != "user-1" || len(tok.Scopes) != 2 || tok.Audience != nil || tok.JKT != "" || tok.Nonce != "" || !tok.AuthTime.IsZero() {
+		t.Errorf("token of version 2 after migration = %+v", tok)
+	}
+	code, err := s.ConsumeToken(ctx, store.HashSecret("code"))
+	if !errors.Is(err, store.ErrConsumed) || code.RedirectURI != "https://app.example/cb" || code.Nonce != "" || code.ConsumedAt.IsZero() {
+		t.Errorf("consumed code of version 2 after migration = %+v, %v; want it with ErrConsumed", code, err)
+	}
+	c, err := s.Client(ctx, "c1")
+	if err != nil {
+		t.Fatalf("client of version 2 after migration: %v", err)
+	}
+	if c.Name != "Client one" || !c.SecretHash.Equal(store.HashSecret("secret")) || !c.FirstParty || c.JWKS != nil || c.Contacts != nil {
+		t.Errorf("client of version 2 after migration = %+v", c)
+	}
+	c.SoftwareID, c.PostLogoutRedirectURIs = "sw", []string{"https://app.example/bye"}
+	if err := s.UpdateClient(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := s.Client(ctx, "c1"); err != nil || c.SoftwareID != "sw" || len(c.PostLogoutRedirectURIs) != 1 {
+		t.Errorf("client metadata after migration: %+v, %v", c, err)
+	}
+	fresh := store.Token{Hash: store.HashSecret("fresh"), Kind: store.KindAccess, Family: "f", ClientID: "c1",
+		Audience: []string{"https://api.example/"}, JKT: "jkt", AuthTime: now, ExpiresAt: now.Add(time.Hour)}
+	if err := s.CreateToken(ctx, &fresh); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Token(ctx, fresh.Hash); err != nil || len(got.Audience) != 1 || got.JKT != "jkt" || got.AuthTime.IsZero() {
+		t.Errorf("new token after migration: %+v, %v", got, err)
+	}
+}
+
+// hashBytes returns the SHA-256 of s as the bytes a row keeps.
+func hashBytes(s string) []byte {
+	h := store.HashSecret(s)
+	return h[:]
 }

@@ -12,7 +12,8 @@ import (
 	"github.com/oauthkit/oauthkit/store"
 )
 
-const tokenCols = `hash, kind, family, client_id, subject, username, scopes, issued_at, expires_at, redirect_uri, code_challenge`
+const tokenCols = `hash, kind, family, client_id, subject, username, scopes, issued_at, expires_at, redirect_uri, code_challenge,
+	audience, jkt, nonce, auth_time`
 
 // prepare makes the statements of the hot paths.
 func (s *Store) prepare(ctx context.Context) error {
@@ -23,7 +24,7 @@ func (s *Store) prepare(ctx context.Context) error {
 		// The trigger oauthkit_tokens_join_family refuses a revoked family
 		// and records the family's latest expiry, in the same statement.
 		{&s.insertToken, `INSERT INTO oauthkit_tokens (` + tokenCols + `)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING`},
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING`},
 		{&s.selectToken, `SELECT ` + tokenCols + ` FROM oauthkit_tokens
 			WHERE hash = ? AND uses = 0 AND expires_at > ?`},
 		// Counting uses makes consumption one statement: the caller that
@@ -48,12 +49,17 @@ func (s *Store) CreateToken(ctx context.Context, t *store.Token) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: create token: %w", err)
 	}
+	audience, err := encodeList(t.Audience)
+	if err != nil {
+		return fmt.Errorf("sqlite: create token: %w", err)
+	}
 	if err := s.lock(ctx); err != nil {
 		return err
 	}
 	defer s.unlock()
 	res, err := s.insertToken.ExecContext(ctx, t.Hash[:], int(t.Kind), t.Family, t.ClientID, t.Subject,
-		t.Username, scopes, t.IssuedAt.UnixMicro(), t.ExpiresAt.UnixMicro(), t.RedirectURI, t.CodeChallenge)
+		t.Username, scopes, t.IssuedAt.UnixMicro(), t.ExpiresAt.UnixMicro(), t.RedirectURI, t.CodeChallenge,
+		audience, t.JKT, t.Nonce, micros(t.AuthTime))
 	if err != nil {
 		if strings.Contains(err.Error(), "oauthkit: family revoked") {
 			return store.ErrRevoked
@@ -158,14 +164,14 @@ func (s *Store) RevokeClient(ctx context.Context, clientID string) error {
 // scanToken reads tokenCols from row, after the destinations in pre.
 func scanToken(row *sql.Row, pre ...any) (store.Token, error) {
 	var (
-		t                   store.Token
-		hash                []byte
-		kind                int
-		scopes              string
-		issuedAt, expiresAt int64
+		t                             store.Token
+		hash                          []byte
+		kind                          int
+		scopes, audience              string
+		issuedAt, expiresAt, authTime int64
 	)
 	dest := append(pre, &hash, &kind, &t.Family, &t.ClientID, &t.Subject, &t.Username, &scopes,
-		&issuedAt, &expiresAt, &t.RedirectURI, &t.CodeChallenge)
+		&issuedAt, &expiresAt, &t.RedirectURI, &t.CodeChallenge, &audience, &t.JKT, &t.Nonce, &authTime)
 	if err := row.Scan(dest...); err != nil {
 		return store.Token{}, err
 	}
@@ -175,9 +181,25 @@ func scanToken(row *sql.Row, pre ...any) (store.Token, error) {
 	copy(t.Hash[:], hash)
 	t.Kind = store.Kind(kind)
 	t.IssuedAt, t.ExpiresAt = time.UnixMicro(issuedAt), time.UnixMicro(expiresAt)
+	if authTime != 0 {
+		t.AuthTime = time.UnixMicro(authTime)
+	}
 	var err error
-	t.Scopes, err = decodeList(scopes)
-	return t, err
+	if t.Scopes, err = decodeList(scopes); err != nil {
+		return store.Token{}, err
+	}
+	if t.Audience, err = decodeList(audience); err != nil {
+		return store.Token{}, err
+	}
+	return t, nil
+}
+
+// micros returns t in Unix microseconds, 0 for the zero time.
+func micros(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
 }
 
 // encodeList turns a string list into the JSON array stored for it.

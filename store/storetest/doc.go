@@ -20,13 +20,20 @@
 // atomic single-use consumption under concurrency, single-token, family and
 // client revocation, refresh-token rotation with reuse detection, context
 // cancellation, and ten thousand tokens in one store (2,500 under the race
-// detector, which slows pure-Go database engines tenfold). If the store also
-// implements [Dumper], the suite checks that no raw token reaches it.
+// detector, which slows pure-Go database engines tenfold). It round-trips
+// every field of a Token (audience, DPoP thumbprint, nonce and auth_time
+// included, through Token, ConsumeToken and ErrConsumed's copy) and of a
+// Client (through CreateClient, Client, Clients and UpdateClient), and checks
+// that CreateClient and UpdateClient refuse, with [store.Client.Validate]'s
+// RFC 7591 error code, what Validate refuses, storing nothing. If the store
+// also implements [Dumper], the suite checks that no raw token reaches it.
 //
 // What the suite accepts as equal: a nil slice and an empty one (a store may
-// return either), and two times less than a millisecond apart (a store may
-// keep milliseconds or microseconds, in any location). Everything else must
-// round-trip exactly.
+// return either), two times less than a millisecond apart (a store may keep
+// milliseconds or microseconds, in any location), two AuthTimes less than a
+// second apart (zero only equals zero), and two JWKS that are the same JSON
+// once compacted. Everything else must round-trip exactly; the comparison
+// covers fields added to Token and Client later without being told.
 //
 // [Bench] holds the benchmarks every backend reports: CreateToken and Token
 // (the lookup a resource server makes) under parallel load.

@@ -31,9 +31,10 @@ func testHashedAtRest(t *testing.T, s Store) {
 	if _, err := s.ConsumeToken(ctx, store.HashSecret(raws[0])); err != nil {
 		t.Fatal(err)
 	}
-	secret := rawToken()
+	secret, registration := rawToken(), rawToken()
 	c := newClient("hashed")
 	c.SecretHash = store.HashSecret(secret)
+	c.RegistrationTokenHash = store.HashSecret(registration)
 	if err := s.CreateClient(ctx, c); err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +45,7 @@ func testHashedAtRest(t *testing.T, s Store) {
 	if !bytes.Contains(dump, []byte(fam)) || !bytes.Contains(dump, []byte("hashed")) {
 		t.Fatalf("Dump does not show the stored records (no family %q, no client ID):\n%.2000s", fam, dump)
 	}
-	for _, raw := range append(raws, secret) {
+	for _, raw := range append(raws, secret, registration) {
 		body := raw[4:] // without the prefix
 		if bytes.Contains(dump, []byte(body)) {
 			t.Errorf("raw token %s found in what the store keeps", raw)
@@ -75,6 +76,7 @@ func testContextCanceled(t *testing.T, s Store) {
 		"RevokeFamily": func() error { return s.RevokeFamily(ctx, live.Family) },
 		"RevokeClient": func() error { return s.RevokeClient(ctx, live.ClientID) },
 		"CreateClient": func() error { return s.CreateClient(ctx, newClient("d")) },
+		"UpdateClient": func() error { return s.UpdateClient(ctx, fullClient("c")) },
 		"Client":       func() error { _, err := s.Client(ctx, "c"); return err },
 		"Clients":      func() error { _, err := s.Clients(ctx); return err },
 		"DeleteClient": func() error { return s.DeleteClient(ctx, "c") },
@@ -95,8 +97,10 @@ func testContextCanceled(t *testing.T, s Store) {
 	if _, err := s.Token(t.Context(), live.Hash); err != nil {
 		t.Errorf("token after canceled ConsumeToken/Revoke*: %v", err)
 	}
-	if _, err := s.Client(t.Context(), "c"); err != nil {
+	if c, err := s.Client(t.Context(), "c"); err != nil {
 		t.Errorf("client after canceled DeleteClient: %v", err)
+	} else if c.SoftwareID != "" {
+		t.Errorf("canceled UpdateClient changed the client")
 	}
 }
 
