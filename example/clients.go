@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/oauthkit/oauthkit/internal/loopback"
 	"github.com/oauthkit/oauthkit/store"
 )
 
@@ -134,8 +135,8 @@ func (r registration) client() (*store.Client, error) {
 }
 
 // checkRedirectURI accepts absolute URIs without fragment (RFC 6749 §3.1.2):
-// https, http on loopback hosts (RFC 8252 §7.3), or a private-use scheme
-// for native apps (RFC 8252 §7.1).
+// https, http on a loopback IP literal (RFC 8252 §7.3, §8.3), or a
+// private-use scheme for native apps (RFC 8252 §7.1).
 func checkRedirectURI(s string) error {
 	u, err := url.Parse(s)
 	if err != nil || !u.IsAbs() || u.Fragment != "" || strings.Contains(s, "#") {
@@ -144,8 +145,8 @@ func checkRedirectURI(s string) error {
 	switch u.Scheme {
 	case "https":
 	case "http":
-		if h := u.Hostname(); h != "127.0.0.1" && h != "::1" && h != "localhost" {
-			return fmt.Errorf("redirect_uri %q: http is allowed only on loopback hosts", s)
+		if !loopback.Host(u.Hostname()) {
+			return fmt.Errorf("redirect_uri %q: http is allowed only on a loopback IP literal (127.0.0.1, [::1])", s)
 		}
 	default:
 		if !strings.Contains(u.Scheme, ".") {
