@@ -200,7 +200,7 @@ func checkIssuer(iss string) error {
 		return fmt.Errorf("grant: Config.Issuer %q must use https (http only on a loopback IP literal such as 127.0.0.1 or [::1])", iss)
 	}
 	if p := strings.TrimSuffix(u.EscapedPath(), "/"); p != "" && !validPath(p) {
-		return fmt.Errorf("grant: Config.Issuer %q: the path may hold only unreserved characters and sub-delimiters, in non-empty segments other than . and ..", iss)
+		return fmt.Errorf("grant: Config.Issuer %q: the path may hold only unreserved characters and sub-delimiters, in non-empty segments other than \".\" and \"..\" (see Endpoints)", iss)
 	}
 	return nil
 }

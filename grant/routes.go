@@ -35,7 +35,11 @@ type Mux interface {
 // document publishes them.
 //
 // This is the one list of the Provider's routes: a new endpoint adds its
-// line here, and hosts that Mount get it.
+// line here (in the order of this list), and hosts that Mount get it. An
+// endpoint configured in Config.Endpoints takes p.Endpoints(); a
+// well-known document takes its own rule for issuers with a path (RFC
+// 8414 §3.1 inserts the well-known path before the issuer's path; OpenID
+// Connect Discovery §4 appends /.well-known/openid-configuration to it).
 func (p *Provider) Routes(pages Pages) []Route {
 	e := p.Endpoints()
 	rs := []Route{
