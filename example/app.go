@@ -171,11 +171,11 @@ func (a *app) routes() http.Handler {
 	p := a.provider
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", welcome)
-	mux.Handle("POST /login", p.LoginHandler())
-	mux.Handle("GET /oauth/authorize", a.authorize)
-	mux.Handle("POST /oauth/authorize", a.authorize)
-	mux.Handle("/oauth/token", p.TokenHandler())
-	a.mountTokenEndpoints(mux) // endpoints.go
+	// Every endpoint of the Provider, at the paths its metadata names:
+	// /login, /oauth/authorize, /oauth/token, /oauth/revoke,
+	// /oauth/introspect, /.well-known/oauth-authorization-server and
+	// /.well-known/jwks.json (grant.Provider.Routes lists them).
+	p.Mount(mux, grant.Pages{Authorize: a.authorize})
 	mux.Handle("GET /api/data", middleware.RequireOAuth(p, "read")(http.HandlerFunc(getData)))
 	mux.HandleFunc("GET /api/public", getData) // the twin of /api/data without a token, for load tests
 	mux.Handle("POST /api/data", middleware.RequireOAuth(p, "write")(http.HandlerFunc(postData)))

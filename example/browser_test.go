@@ -35,6 +35,26 @@ func chromiumPath(t *testing.T) string {
 	return ""
 }
 
+// newBrowser starts headless chromium for one test, closed at its end; the
+// context it returns bounds the test's browser work to 90 s.
+func newBrowser(t *testing.T, chromium string) context.Context {
+	t.Helper()
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(chromium),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(800, 700),
+	)
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(func() { cancelTimeout(); cancel(); cancelAlloc() })
+	return ctx
+}
+
 // TestBrowserAuthorizationCode drives the login and consent pages in real
 // headless Chromium: the authorize URL, the login form, Allow, the redirect
 // to the client (served by this test, on a loopback port the demo-spa
@@ -70,22 +90,7 @@ func TestBrowserAuthorizationCode(t *testing.T) {
 	verifier := oauth2.GenerateVerifier()
 	authURL := cfg.AuthCodeURL("browser-state", oauth2.S256ChallengeOption(verifier))
 
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromium),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(800, 700),
-	)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
-	defer cancelTimeout()
-
+	ctx := newBrowser(t, chromium)
 	err = chromedp.Do(ctx,
 		chromedp.Navigate(authURL),
 		chromedp.WaitVisible(chromedp.CSS(`input[name="username"]`)),

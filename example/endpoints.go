@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/http"
 
 	"github.com/oauthkit/oauthkit/grant"
 	"github.com/oauthkit/oauthkit/store"
@@ -48,15 +47,4 @@ func (a *app) tokenConfig(ctx context.Context, cfg *grant.Config, o options) err
 		ID: resourceClientID, Name: "Demo resource server (introspection only)",
 		AuthMethod: store.AuthSecretBasic, SecretHash: hash,
 	}, o.Logger)
-}
-
-// mountTokenEndpoints serves revocation, introspection, metadata and the
-// JWKS at the paths the metadata document names.
-func (a *app) mountTokenEndpoints(mux *http.ServeMux) {
-	p := a.provider
-	ep := p.Endpoints()
-	mux.Handle(ep.Revocation, p.RevokeHandler())
-	mux.Handle(ep.Introspection, p.IntrospectHandler())
-	mux.Handle(grant.MetadataPath, p.MetadataHandler())
-	mux.Handle(ep.JWKS, p.JWKSHandler())
 }

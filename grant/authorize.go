@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/oauthkit/oauthkit/internal/cors"
 	"github.com/oauthkit/oauthkit/store"
 )
 
@@ -73,8 +74,9 @@ const maxConsentForm = 8 << 10
 // The authorization request's parameters are read from the query string
 // (a GET). The handler first checks, without ever redirecting, that the
 // client exists and that redirect_uri is one it registered (exact match;
-// any port for http://127.0.0.1 and http://[::1]; omitted only when it
-// registered exactly one); then response_type=code, PKCE, scope. Then it
+// for a public client, any port of a loopback IP literal such as
+// http://127.0.0.1 or http://[::1]; omitted only when it registered exactly
+// one); then response_type=code, PKCE, scope. Then it
 // finds the user (AuthorizeOptions.Authenticate or the built-in login
 // page), asks for consent unless the client is first-party or consent was
 // remembered, and redirects to the client with code, state and iss (RFC
@@ -407,8 +409,8 @@ func clientName(c *store.Client) string {
 
 // redirectOrigin is what the consent page says the user goes back to.
 func redirectOrigin(uri string) string {
-	if o := webOrigin(uri, false); o != "" {
-		return o
+	if o, ok := cors.OriginOf(uri); ok {
+		return o.String()
 	}
 	if u, err := url.Parse(uri); err == nil && u.Scheme != "" {
 		return "the application (" + u.Scheme + ":)"

@@ -31,6 +31,7 @@ const (
 	azFirst = "first" // public, first-party: no consent page
 	azMulti = "multi" // public, two redirect URIs
 	azNoAC  = "noac"  // confidential, client_credentials only
+	azLoop  = "loop"  // confidential, Basic, the same loopback redirect URI as azSPA
 
 	azWebRedirect = "https://client.example/cb"
 	azSPARedirect = "http://127.0.0.1:9/callback"
@@ -42,6 +43,7 @@ type azEnv struct {
 	t       *testing.T
 	p       *grant.Provider
 	st      *memory.Store
+	clk     *oauthtest.Clock
 	srv     *httptest.Server
 	secrets map[string]string
 }
@@ -53,13 +55,14 @@ func newAZEnv(t *testing.T, opts grant.AuthorizeOptions, mutate ...func(*grant.C
 	// not run out under a slow -race run.
 	clk := oauthtest.NewClock(time.Now())
 	st := memory.New(memory.WithClock(clk.Now), memory.WithPasswordParams(password.Params{Memory: 1024, Time: 1, Threads: 1}))
-	e := &azEnv{t: t, st: st, secrets: map[string]string{}}
+	e := &azEnv{t: t, st: st, clk: clk, secrets: map[string]string{}}
 	code := []string{store.GrantAuthorizationCode, store.GrantRefreshToken}
 	for _, c := range []*store.Client{
 		{ID: azWeb, Name: "Web App", AuthMethod: store.AuthSecretBasic, RedirectURIs: []string{azWebRedirect}, GrantTypes: code, Scopes: []string{"read", "write"}},
 		{ID: azSPA, Name: "Single-page app", AuthMethod: store.AuthNone, RedirectURIs: []string{azSPARedirect}, GrantTypes: code, Scopes: []string{"read", "write"}},
 		{ID: azFirst, Name: "First party", AuthMethod: store.AuthNone, FirstParty: true, RedirectURIs: []string{azWebRedirect}, GrantTypes: code, Scopes: []string{"read"}},
 		{ID: azMulti, Name: "Two URIs", AuthMethod: store.AuthNone, RedirectURIs: []string{azWebRedirect, "https://client.example/other"}, GrantTypes: code, Scopes: []string{"read"}},
+		{ID: azLoop, Name: "Loopback web app", AuthMethod: store.AuthSecretBasic, RedirectURIs: []string{azSPARedirect}, GrantTypes: code, Scopes: []string{"read"}},
 		{ID: azNoAC, Name: "Service", AuthMethod: store.AuthSecretBasic, RedirectURIs: []string{azWebRedirect}, GrantTypes: []string{store.GrantClientCredentials}, Scopes: []string{"read"}},
 	} {
 		if c.AuthMethod != store.AuthNone {
@@ -97,8 +100,7 @@ func newAZEnv(t *testing.T, opts grant.AuthorizeOptions, mutate ...func(*grant.C
 	if err != nil {
 		t.Fatal(err)
 	}
-	mux.Handle("/oauth/authorize", az)
-	mux.Handle("/oauth/token", p.TokenHandler())
+	p.Mount(mux, grant.Pages{Authorize: az})
 	mux.Handle("GET /api/data", middleware.RequireOAuth(p, "read")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, `{"data": "This is protected data."}`)
 	})))

@@ -49,7 +49,7 @@ func validateAuthorize(q url.Values, unique bool, c *store.Client, pkceOptional 
 	if len(q["redirect_uri"]) > 1 {
 		return nil, errRequest("the request has more than one redirect_uri"), nil
 	}
-	target, ok := matchRedirectURI(c.RedirectURIs, q.Get("redirect_uri"))
+	target, ok := matchRedirectURI(c.RedirectURIs, q.Get("redirect_uri"), c.Public())
 	if !ok {
 		return nil, errRequest("the redirect_uri is not one the client registered"), nil
 	}

@@ -293,3 +293,31 @@ func TestCodeBoundToClient(t *testing.T) {
 		t.Fatalf("%d %q, want 400 invalid_grant", s, ec)
 	}
 }
+
+// TestAuthorizeLoopbackAnyPortPublicOnly: the RFC 8252 §7.3 exception
+// (any port for a loopback redirect URI) is for native and browser apps,
+// which are public clients; a confidential client's loopback URI matches
+// exactly, port included.
+func TestAuthorizeLoopbackAnyPortPublicOnly(t *testing.T) {
+	e := newAZEnv(t, grant.AuthorizeOptions{})
+	c := noRedirects()
+	for _, tc := range []struct {
+		client, uri string
+		ok          bool
+	}{
+		{azSPA, "http://127.0.0.1:10/callback", true},
+		{azSPA, "http://127.0.0.1/callback", true},
+		{azLoop, azSPARedirect, true},
+		{azLoop, "http://127.0.0.1:10/callback", false},
+		{azLoop, "http://127.0.0.1/callback", false},
+	} {
+		q := url.Values{"client_id": {tc.client}, "response_type": {"code"}, "state": {"s"}, "redirect_uri": {tc.uri},
+			"code_challenge": {strings.Repeat("a", 43)}, "code_challenge_method": {"S256"}}
+		p := e.get(c, e.srv.URL+"/oauth/authorize?"+q.Encode())
+		login := p.status == http.StatusOK && strings.Contains(p.body, `name="password"`)
+		refused := p.status == http.StatusBadRequest && p.header.Get("Location") == "" && strings.Contains(p.body, "redirect_uri")
+		if tc.ok && !login || !tc.ok && !refused {
+			t.Errorf("%s %s: status %d, Location %q; want ok=%v", tc.client, tc.uri, p.status, p.header.Get("Location"), tc.ok)
+		}
+	}
+}

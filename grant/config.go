@@ -8,8 +8,10 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
+	"github.com/oauthkit/oauthkit/internal/loopback"
 	"github.com/oauthkit/oauthkit/store"
 )
 
@@ -94,9 +96,9 @@ type Config struct {
 	// service runs behind a proxy you trust to set X-Forwarded-For.
 	ClientAddr func(r *http.Request) string
 
-	// Endpoints are the paths the host mounts the handlers at, for the
-	// metadata document (RFC 8414). Each empty field takes its default; see
-	// [Endpoints].
+	// Endpoints are the paths of the handlers, relative to the issuer (under
+	// its path, if it has one), for the metadata document (RFC 8414) and
+	// Provider.Routes. Each empty field takes its default; see [Endpoints].
 	Endpoints Endpoints
 	// ScopesSupported, if set, is published as scopes_supported in the
 	// metadata document. Default none published.
@@ -140,6 +142,10 @@ func (c *Config) setDefaults() error {
 	if err := checkIssuer(c.Issuer); err != nil {
 		return err
 	}
+	c.Endpoints.setDefaults()
+	if err := c.Endpoints.check(c.Issuer); err != nil {
+		return err
+	}
 	if err := c.checkGrantTypes(); err != nil { // grants.go
 		return err
 	}
@@ -178,20 +184,21 @@ func (c *Config) setDefaults() error {
 }
 
 // checkIssuer enforces RFC 8414 §2: https, no query or fragment; http only
-// on loopback hosts for development.
+// on a loopback IP literal (package loopback), for development. The path,
+// if any, takes only the characters Endpoints paths may use (endpoints.go):
+// the routes are mounted under it.
 func checkIssuer(iss string) error {
 	u, err := url.Parse(iss)
-	if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+	if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil || strings.HasSuffix(iss, "?") || strings.HasSuffix(iss, "#") {
 		return fmt.Errorf("grant: Config.Issuer %q must be an absolute URL without query or fragment", iss)
 	}
-	if u.Scheme == "https" || u.Scheme == "http" && isLoopback(u.Hostname()) {
-		return nil
+	if u.Scheme != "https" && (u.Scheme != "http" || !loopback.Host(u.Hostname())) {
+		return fmt.Errorf("grant: Config.Issuer %q must use https (http only on a loopback IP literal such as 127.0.0.1 or [::1])", iss)
 	}
-	return fmt.Errorf("grant: Config.Issuer %q must use https (http only on loopback)", iss)
-}
-
-func isLoopback(host string) bool {
-	return host == "localhost" || host == "::1" || len(host) > 4 && host[:4] == "127."
+	if p := strings.TrimSuffix(u.EscapedPath(), "/"); p != "" && !validPath(p) {
+		return fmt.Errorf("grant: Config.Issuer %q: the path may hold only unreserved characters and sub-delimiters, in non-empty segments other than \".\" and \"..\" (see Endpoints)", iss)
+	}
+	return nil
 }
 
 func remoteHost(r *http.Request) string {

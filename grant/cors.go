@@ -1,119 +1,138 @@
 package grant
 
 import (
+	"context"
 	"net/http"
-	"slices"
-	"strings"
+	"sync/atomic"
+	"time"
 
+	"golang.org/x/sync/singleflight"
+
+	"github.com/oauthkit/oauthkit/internal/cors"
 	"github.com/oauthkit/oauthkit/store"
 )
 
-// CORS for the token endpoint (and the revocation endpoint), so that
-// browser-based public clients can call it: a cross-origin response is
-// readable only by an origin of one of the calling client's registered
-// redirect URIs (RFC 8252 §7.3 loopback URIs match on any port). Cookies
-// are never involved: no Access-Control-Allow-Credentials.
+// CORS, so that browser-based apps can call the Provider (the mechanism is
+// internal/cors; this file says which origins may read what):
 //
-// A token request from a public client (form body, no Authorization
-// header) is a CORS "simple request" and needs no preflight. A preflight
-// carries no client_id, so it is granted only to an origin that some
+//   - the metadata document and the JWKS are public: every origin may read
+//     them (Access-Control-Allow-Origin: *);
+//   - the token and revocation endpoints answer a cross-origin request
+//     readably only for an origin of one of the calling client's registered
+//     redirect URIs. For a public client a loopback redirect URI stands for
+//     every port of its host (RFC 8252 §7.3); a confidential client's
+//     matches exactly.
+//
+// Cookies are never involved: no Access-Control-Allow-Credentials.
+//
+// A token or revocation request from a public client (a form body, no
+// Authorization header) is a CORS "simple request" and needs no preflight.
+// A preflight carries no client_id, so it is granted to an origin that some
 // registered client's redirect URIs have, which the provider can tell only
 // when Config.Clients is a store.ClientRegistry; otherwise preflights are
 // refused, which only stops browsers from sending an Authorization header.
+// The origins of all clients are listed once per preflightOriginsTTL, not
+// per preflight; a newly registered client's origin is thus granted
+// preflights within that time. Whether a response is readable is always
+// decided from the authenticated client itself.
 
-// corsMaxAge is how long browsers may cache a preflight answer, in seconds.
-const corsMaxAge = "600"
+// preflightOriginsTTL is how long the origins of every registered client
+// are kept for answering preflights.
+const preflightOriginsTTL = 30 * time.Second
 
-// cors wraps an endpoint with CORS preflight handling. The endpoint must call
-// p.allowOrigin once it knows the calling client.
+// listClientsTimeout bounds the listing of the clients for preflights.
+const listClientsTimeout = 5 * time.Second
+
+// publicCORS lets every origin read a public document.
+func publicCORS(h http.HandlerFunc) http.Handler {
+	pol := &cors.Policy{Public: true, Methods: []string{http.MethodGet, http.MethodHead}, Headers: []string{"*"}}
+	return pol.Wrap(h)
+}
+
+// cors wraps an endpoint that clients call from browsers. The endpoint must
+// call p.allowOrigin once it knows the calling client.
 func (p *Provider) cors(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		origin := r.Header.Get("Origin")
-		if origin == "" {
-			h.ServeHTTP(w, r)
-			return
-		}
-		w.Header().Add("Vary", "Origin")
-		if r.Method != http.MethodOptions || r.Header.Get("Access-Control-Request-Method") == "" {
-			h.ServeHTTP(w, r)
-			return
-		}
-		p.preflight(w, r, origin)
-	})
-}
-
-// preflight answers a CORS preflight request.
-func (p *Provider) preflight(w http.ResponseWriter, r *http.Request, origin string) {
-	noStore(w.Header())
-	if r.Header.Get("Access-Control-Request-Method") != http.MethodPost || !corsHeadersAllowed(r.Header.Values("Access-Control-Request-Headers")) || !p.anyClientOrigin(r, origin) {
-		w.WriteHeader(http.StatusNoContent)
-		return
+	pol := &cors.Policy{
+		Methods:        []string{http.MethodPost},
+		Headers:        []string{"Authorization", "Content-Type"},
+		Expose:         []string{"WWW-Authenticate", "Retry-After"},
+		MaxAge:         10 * time.Minute,
+		AllowPreflight: p.anyClientOrigin,
 	}
-	h := w.Header()
-	h.Set("Access-Control-Allow-Origin", origin)
-	h.Set("Access-Control-Allow-Methods", http.MethodPost)
-	h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
-	h.Set("Access-Control-Max-Age", corsMaxAge)
-	w.WriteHeader(http.StatusNoContent)
-}
-
-// corsHeadersAllowed reports whether a preflight asks only for headers the
-// endpoints read.
-func corsHeadersAllowed(vals []string) bool {
-	for _, v := range vals {
-		for name := range strings.SplitSeq(v, ",") {
-			switch strings.ToLower(strings.TrimSpace(name)) {
-			case "", "authorization", "content-type":
-			default:
-				return false
-			}
-		}
-	}
-	return true
-}
-
-// anyClientOrigin reports whether origin belongs to some registered client.
-func (p *Provider) anyClientOrigin(r *http.Request, origin string) bool {
-	reg, ok := p.cfg.Clients.(store.ClientRegistry)
-	if !ok {
-		return false
-	}
-	clients, err := reg.Clients(r.Context())
-	if err != nil {
-		p.cfg.Logger.ErrorContext(r.Context(), "grant: listing clients for a CORS preflight failed", "err", err)
-		return false
-	}
-	return slices.ContainsFunc(clients, func(c *store.Client) bool { return clientHasOrigin(c, origin) })
+	return pol.Wrap(h)
 }
 
 // allowOrigin lets the request's Origin read the response when it is an
 // origin of c's registered redirect URIs. Call it before writing the
 // response, once the client is authenticated.
 func (p *Provider) allowOrigin(w http.ResponseWriter, r *http.Request, c *store.Client) {
-	origin := r.Header.Get("Origin")
-	if origin == "" || !clientHasOrigin(c, origin) {
-		return
+	if o, ok := cors.RequestOrigin(r); ok && clientHasOrigin(c, o) {
+		cors.Allow(w, o)
 	}
-	w.Header().Set("Access-Control-Allow-Origin", origin)
-	w.Header().Set("Access-Control-Expose-Headers", "WWW-Authenticate, Retry-After")
 }
 
-// clientHasOrigin reports whether origin is the origin of one of c's
-// redirect URIs.
-func clientHasOrigin(c *store.Client, origin string) bool {
+// clientHasOrigin reports whether o is the origin of one of c's redirect
+// URIs; for a public client, any port of a loopback one.
+func clientHasOrigin(c *store.Client, o cors.Origin) bool {
 	for _, uri := range c.RedirectURIs {
-		if o := webOrigin(uri, false); o != "" && o == origin {
-			return true
-		}
-		// RFC 8252 §7.3: a loopback redirect URI allows any port.
-		if isLoopbackURI(uri) && isLoopbackURI(origin) && webOrigin(uri, true) == webOrigin(origin, true) {
+		if reg, ok := cors.OriginOf(uri); ok && cors.Match(reg, o, c.Public()) {
 			return true
 		}
 	}
 	return false
 }
 
-// isLoopbackURI reports whether uri starts with an RFC 8252 loopback prefix.
-func isLoopbackURI(uri string) bool {
-	return slices.ContainsFunc(loopbackPrefixes[:], func(pre string) bool { return strings.HasPrefix(uri, pre) })
+// originCache keeps the origins of every registered client for
+// preflights; a field of Provider, ready at its zero value.
+type originCache struct {
+	set    atomic.Pointer[clientOrigins]
+	flight singleflight.Group
+}
+
+// clientOrigins is the origin set of all clients at one time.
+type clientOrigins struct {
+	set     cors.Set
+	expires time.Time
+}
+
+// anyClientOrigin reports whether o belongs to some registered client.
+func (p *Provider) anyClientOrigin(r *http.Request, o cors.Origin) bool {
+	reg, ok := p.cfg.Clients.(store.ClientRegistry)
+	if !ok {
+		return false
+	}
+	now := p.cfg.Now()
+	if s := p.origins.set.Load(); s != nil && now.Before(s.expires) {
+		return s.set.Contains(o)
+	}
+	v, err, _ := p.origins.flight.Do("", func() (any, error) {
+		if s := p.origins.set.Load(); s != nil && now.Before(s.expires) {
+			return s, nil
+		}
+		// Shared by every preflight waiting: not cancelled with this one.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), listClientsTimeout)
+		defer cancel()
+		clients, err := reg.Clients(ctx)
+		if err != nil {
+			return nil, err
+		}
+		s := &clientOrigins{expires: now.Add(preflightOriginsTTL)}
+		for _, c := range clients {
+			for _, uri := range c.RedirectURIs {
+				if o, ok := cors.OriginOf(uri); ok {
+					s.set.Add(o, c.Public())
+				}
+			}
+		}
+		p.origins.set.Store(s)
+		return s, nil
+	})
+	if err != nil {
+		p.cfg.Logger.ErrorContext(r.Context(), "grant: listing clients for a CORS preflight failed", "err", err)
+		if s := p.origins.set.Load(); s != nil {
+			return s.set.Contains(o) // the last list, rather than none
+		}
+		return false
+	}
+	return v.(*clientOrigins).set.Contains(o)
 }

@@ -10,9 +10,10 @@ import (
 // tokens — the current one and those still listed from before — for
 // resource servers to verify them (the jwks_uri of the metadata): public
 // parts only, each with its kid, alg and use "sig". Without JWT access
-// tokens the set is empty. Caches may keep it five minutes.
+// tokens the set is empty. Caches may keep it five minutes, and any origin
+// may read it (CORS, without credentials).
 func (p *Provider) JWKSHandler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return publicCORS(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)

@@ -9,37 +9,17 @@ import (
 	"github.com/oauthkit/oauthkit/store"
 )
 
-// Endpoints are the paths, relative to the issuer's origin, at which the
-// host mounts a Provider's handlers. MetadataHandler publishes them; it
-// cannot see the host's mux, so keep them in step (Provider.Endpoints gives
-// the values to mount at).
-type Endpoints struct {
-	Authorize     string // AuthorizeHandler; default /oauth/authorize
-	Token         string // TokenHandler; default /oauth/token
-	Revocation    string // RevokeHandler; default /oauth/revoke
-	Introspection string // IntrospectHandler; default /oauth/introspect
-	JWKS          string // JWKSHandler, published only for JWT access tokens; default /.well-known/jwks.json
-}
+// Endpoints returns the paths to mount the handlers at on the issuer's
+// host: Config.Endpoints, defaults filled in, under the issuer's path.
+// [Provider.Routes] lists them with their handlers.
+func (p *Provider) Endpoints() Endpoints { return p.cfg.Endpoints.under(issuerPath(p.cfg.Issuer)) }
 
-// MetadataPath is where RFC 8414 §3 puts the metadata document of an
-// issuer without a path component.
-const MetadataPath = "/.well-known/oauth-authorization-server"
+// MetadataURL returns the URL of the authorization server metadata
+// document (RFC 8414 §3.1): MetadataPath on the issuer's host, followed by
+// the issuer's path if it has one.
+func (p *Provider) MetadataURL() string { return originOf(p.cfg.Issuer) + p.metadataPath() }
 
-func (e *Endpoints) setDefaults() {
-	def := func(s *string, v string) {
-		if *s == "" {
-			*s = v
-		}
-	}
-	def(&e.Authorize, "/oauth/authorize")
-	def(&e.Token, "/oauth/token")
-	def(&e.Revocation, "/oauth/revoke")
-	def(&e.Introspection, "/oauth/introspect")
-	def(&e.JWKS, "/.well-known/jwks.json")
-}
-
-// Endpoints returns the endpoint paths in use, defaults filled in.
-func (p *Provider) Endpoints() Endpoints { return p.cfg.Endpoints }
+func (p *Provider) metadataPath() string { return MetadataPath + issuerPath(p.cfg.Issuer) }
 
 // metadata is RFC 8414 §2's document.
 type metadata struct {
@@ -61,14 +41,15 @@ type metadata struct {
 }
 
 // MetadataHandler returns the authorization server metadata document (RFC
-// 8414), built from the Provider's configuration: serve it at
-// [MetadataPath] (for an issuer with a path, RFC 8414 §3.1 inserts
-// MetadataPath between the host and that path). The authorization
-// endpoint and PKCE methods are listed only when the authorization_code
-// grant is on, jwks_uri only for JWT access tokens.
+// 8414), built from the Provider's configuration: serve it at the path of
+// [Provider.MetadataURL] ([MetadataPath] for an issuer without a path;
+// [Provider.Routes] does). The endpoint URLs are the issuer followed by
+// Config.Endpoints. The authorization endpoint and PKCE methods are listed
+// only when the authorization_code grant is on, jwks_uri only for JWT
+// access tokens. Any origin may read it (CORS, without credentials).
 func (p *Provider) MetadataHandler() http.Handler {
 	body := p.metadata()
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return publicCORS(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
@@ -79,7 +60,7 @@ func (p *Provider) MetadataHandler() http.Handler {
 }
 
 func (p *Provider) metadata() metadata {
-	base := originOf(p.cfg.Issuer)
+	base := strings.TrimSuffix(p.cfg.Issuer, "/")
 	e := p.cfg.Endpoints
 	secretMethods := []string{store.AuthSecretBasic, store.AuthSecretPost}
 	md := metadata{
@@ -112,6 +93,18 @@ func originOf(iss string) string {
 	scheme, rest, _ := strings.Cut(iss, "://")
 	host, _, _ := strings.Cut(rest, "/")
 	return scheme + "://" + host
+}
+
+// issuerPath returns the path of an issuer URL already checked by
+// checkIssuer, without its terminating "/" (RFC 8414 §3.1): "" for an
+// issuer without a path.
+func issuerPath(iss string) string {
+	_, rest, _ := strings.Cut(iss, "://")
+	_, path, _ := strings.Cut(rest, "/")
+	if path = strings.TrimSuffix(path, "/"); path == "" {
+		return ""
+	}
+	return "/" + path
 }
 
 // writePublicJSON writes a public document that caches may keep briefly.

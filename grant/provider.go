@@ -19,8 +19,9 @@ type Provider struct {
 	cfg      Config
 	engine   *server.Server
 	throttle *throttle
-	keys     keyStore // JWT signing keys (keys.go); nil for opaque tokens
-	subkeys  subkeys  // derived from Config.Secret (subkey.go)
+	keys     keyStore    // JWT signing keys (keys.go); nil for opaque tokens
+	subkeys  subkeys     // derived from Config.Secret (subkey.go)
+	origins  originCache // the origins of all clients, for CORS preflights (cors.go)
 }
 
 // NewProvider checks cfg, fills in its defaults and returns a Provider.

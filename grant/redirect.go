@@ -3,6 +3,8 @@ package grant
 import (
 	"net/url"
 	"strings"
+
+	"github.com/oauthkit/oauthkit/internal/loopback"
 )
 
 // matchRedirectURI finds the registered redirect URI that sent designates,
@@ -11,12 +13,14 @@ import (
 // parsing, decoding or case folding: "look-alike" URIs (another port, scheme
 // or path, a prefix, a suffix, userinfo, percent-encoded dot segments, a
 // trailing slash, a change of case) never match. The only exception is RFC
-// 8252 §7.3: for a registered http://127.0.0.1 or http://[::1] URI, any port
-// (or none) matches, since native apps listen on an ephemeral port.
+// 8252 §7.3, for native apps, which listen on an ephemeral port: when
+// anyLoopbackPort (the client is public), a registered http URI on a
+// loopback IP literal (package loopback: 127.0.0.1, [::1], …) matches with
+// any port, or none, the rest unchanged byte for byte.
 //
 // An omitted redirect_uri (sent == "") designates the registered URI when
 // exactly one is registered (RFC 6749 §3.1.2.3).
-func matchRedirectURI(registered []string, sent string) (string, bool) {
+func matchRedirectURI(registered []string, sent string, anyLoopbackPort bool) (string, bool) {
 	if sent == "" {
 		if len(registered) == 1 && registered[0] != "" {
 			return registered[0], true
@@ -27,46 +31,68 @@ func matchRedirectURI(registered []string, sent string) (string, bool) {
 		if reg == "" {
 			continue
 		}
-		if sent == reg || loopbackMatch(reg, sent) {
+		if sent == reg || anyLoopbackPort && loopbackMatch(reg, sent) {
 			return sent, true
 		}
 	}
 	return "", false
 }
 
-// loopbackPrefixes are the loopback IP literals of RFC 8252 §7.3. The name
-// "localhost" is deliberately absent (§8.3: it may resolve elsewhere).
-var loopbackPrefixes = [...]string{"http://127.0.0.1", "http://[::1]"}
-
 // loopbackMatch reports whether sent equals the loopback URI reg except for
 // the port.
 func loopbackMatch(reg, sent string) bool {
-	for _, pre := range loopbackPrefixes {
-		if !strings.HasPrefix(reg, pre) || !strings.HasPrefix(sent, pre) {
-			continue
-		}
-		regRest, ok1 := skipPort(reg[len(pre):])
-		sentRest, ok2 := skipPort(sent[len(pre):])
-		return ok1 && ok2 && regRest == sentRest && (regRest == "" || regRest[0] == '/' || regRest[0] == '?')
-	}
-	return false
+	regHost, regRest, ok1 := splitLoopbackURI(reg)
+	sentHost, sentRest, ok2 := splitLoopbackURI(sent)
+	return ok1 && ok2 && regHost == sentHost && regRest == sentRest
 }
 
-// skipPort strips an optional ":port" (1 to 5 digits, at most 65535) from
-// the start of s.
-func skipPort(s string) (string, bool) {
-	if s == "" || s[0] != ':' {
-		return s, true
+// splitLoopbackURI splits an http URI whose host is a loopback IP literal
+// into that host as written (brackets included) and what follows the port
+// (path, query, fragment). The port, if any, is 1 to 5 digits, at most
+// 65535.
+func splitLoopbackURI(uri string) (host, rest string, ok bool) {
+	after, ok := strings.CutPrefix(uri, "http://")
+	if !ok {
+		return "", "", false
 	}
-	n, port := 1, 0
-	for n < len(s) && n <= 5 && '0' <= s[n] && s[n] <= '9' {
-		port = port*10 + int(s[n]-'0')
-		n++
+	end := strings.IndexAny(after, "/?#")
+	if end < 0 {
+		end = len(after)
 	}
-	if n == 1 || port > 65535 || n < len(s) && '0' <= s[n] && s[n] <= '9' {
-		return "", false
+	authority, rest := after[:end], after[end:]
+	host, name, port := authority, authority, ""
+	if strings.HasPrefix(authority, "[") {
+		i := strings.IndexByte(authority, ']')
+		if i < 0 {
+			return "", "", false
+		}
+		host, name, port = authority[:i+1], authority[1:i], authority[i+1:]
+	} else if i := strings.IndexByte(authority, ':'); i >= 0 {
+		host, name, port = authority[:i], authority[:i], authority[i:]
 	}
-	return s[n:], true
+	if !loopback.Host(name) || !validPort(port) {
+		return "", "", false
+	}
+	return host, rest, true
+}
+
+// validPort reports whether p is empty or ":" and 1 to 5 digits, at most
+// 65535.
+func validPort(p string) bool {
+	if p == "" {
+		return true
+	}
+	if p[0] != ':' || len(p) < 2 || len(p) > 6 {
+		return false
+	}
+	n := 0
+	for i := 1; i < len(p); i++ {
+		if p[i] < '0' || p[i] > '9' {
+			return false
+		}
+		n = n*10 + int(p[i]-'0')
+	}
+	return n <= 65535
 }
 
 // redirectWith returns uri with params added to its query, keeping the
@@ -81,22 +107,4 @@ func redirectWith(uri string, params url.Values) string {
 		sep = "&"
 	}
 	return uri + sep + params.Encode()
-}
-
-// webOrigin returns the RFC 6454 origin of an http or https URI, or "" for
-// any other. For loopback URIs the port is dropped when anyPort, matching
-// RFC 8252 §7.3.
-func webOrigin(uri string, anyPort bool) string {
-	u, err := url.Parse(uri)
-	if err != nil || u.Host == "" || u.User != nil || u.Scheme != "http" && u.Scheme != "https" {
-		return ""
-	}
-	host := strings.ToLower(u.Host)
-	if anyPort && u.Scheme == "http" && (u.Hostname() == "127.0.0.1" || u.Hostname() == "::1") {
-		host = strings.ToLower(u.Hostname())
-		if strings.Contains(host, ":") {
-			host = "[" + host + "]"
-		}
-	}
-	return u.Scheme + "://" + host
 }

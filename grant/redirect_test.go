@@ -2,9 +2,12 @@ package grant
 
 import (
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/oauthkit/oauthkit/internal/cors"
+	"github.com/oauthkit/oauthkit/internal/loopback"
 	"github.com/oauthkit/oauthkit/store"
 )
 
@@ -16,6 +19,13 @@ func TestMatchRedirectURI(t *testing.T) {
 		sent, want string
 		ok         bool
 	}{
+		{[]string{"http://127.3.2.1:8080/cb"}, "http://127.3.2.1:9/cb", "http://127.3.2.1:9/cb", true},
+		{[]string{"http://[0:0:0:0:0:0:0:1]:8080/cb"}, "http://[0:0:0:0:0:0:0:1]/cb", "http://[0:0:0:0:0:0:0:1]/cb", true},
+		{[]string{"http://[0:0:0:0:0:0:0:1]:8080/cb"}, "http://[::1]:8080/cb", "", false},
+		{[]string{"http://127.attacker.example:8080/cb"}, "http://127.attacker.example:9/cb", "", false},
+		{[]string{"http://localhost:8080/cb"}, "http://localhost:9/cb", "", false},
+		{[]string{"http://[::ffff:127.0.0.1]:8080/cb"}, "http://[::ffff:127.0.0.1]:9/cb", "", false},
+		{[]string{"http://127.0.0.1:8080/cb"}, "http://127.0.0.1:8080#/cb", "", false},
 		{web, "https://client.example/cb", "https://client.example/cb", true},
 		{web, "", "https://client.example/cb", true},
 		{append(web, "https://client.example/two"), "", "", false},
@@ -35,22 +45,37 @@ func TestMatchRedirectURI(t *testing.T) {
 		{loop, "https://127.0.0.1:8080/callback", "", false},
 		{[]string{"http://127.0.0.1.evil/x"}, "http://127.0.0.1.evil:1/x", "", false},
 	} {
-		got, ok := matchRedirectURI(tc.reg, tc.sent)
+		got, ok := matchRedirectURI(tc.reg, tc.sent, true)
 		if got != tc.want || ok != tc.ok {
-			t.Errorf("matchRedirectURI(%q, %q) = %q, %v; want %q, %v", tc.reg, tc.sent, got, ok, tc.want, tc.ok)
+			t.Errorf("matchRedirectURI(%q, %q, true) = %q, %v; want %q, %v", tc.reg, tc.sent, got, ok, tc.want, tc.ok)
+		}
+		// Without the loopback exception (confidential clients) only the
+		// registered URI itself matches.
+		exact := tc.ok && (tc.sent == "" || slices.Contains(tc.reg, tc.sent))
+		if _, ok := matchRedirectURI(tc.reg, tc.sent, false); ok != exact {
+			t.Errorf("matchRedirectURI(%q, %q, false) = %v, want %v", tc.reg, tc.sent, ok, exact)
 		}
 	}
 }
 
 func TestClientHasOrigin(t *testing.T) {
-	c := &store.Client{RedirectURIs: []string{"https://app.example/cb", "http://127.0.0.1:8080/callback", "com.example.app:/cb"}}
-	for origin, want := range map[string]bool{
-		"https://app.example": true, "http://127.0.0.1:3000": true, "http://127.0.0.1": true,
-		"https://app.example:8443": false, "http://app.example": false, "https://evil.example": false,
-		"http://127.0.0.1.evil.com": false, "http://localhost:8080": false, "null": false, "com.example.app:": false,
+	uris := []string{"https://app.example/cb", "http://127.0.0.1:8080/callback", "com.example.app:/cb", "https://port.example:443/cb"}
+	public := &store.Client{AuthMethod: store.AuthNone, RedirectURIs: uris}
+	confidential := &store.Client{AuthMethod: store.AuthSecretBasic, RedirectURIs: uris}
+	for origin, want := range map[string][2]bool{ // public, confidential
+		"https://app.example": {true, true}, "http://127.0.0.1:8080": {true, true}, "https://port.example": {true, true},
+		"http://127.0.0.1:3000": {true, false}, "http://127.0.0.1": {true, false},
+		"https://app.example:8443": {false, false}, "http://app.example": {false, false}, "https://evil.example": {false, false},
+		"http://127.0.0.1.evil.com": {false, false}, "http://localhost:8080": {false, false}, "http://[::1]:8080": {false, false},
 	} {
-		if got := clientHasOrigin(c, origin); got != want {
-			t.Errorf("clientHasOrigin(%q) = %v, want %v", origin, got, want)
+		o, ok := cors.ParseOrigin(origin)
+		if !ok {
+			t.Fatalf("ParseOrigin(%q)", origin)
+		}
+		for i, c := range []*store.Client{public, confidential} {
+			if got := clientHasOrigin(c, o); got != want[i] {
+				t.Errorf("clientHasOrigin(%s client, %q) = %v, want %v", c.AuthMethod, origin, got, want[i])
+			}
 		}
 	}
 }
@@ -68,7 +93,10 @@ func FuzzMatchRedirectURI(f *testing.F) {
 		f.Add(s[0], s[1])
 	}
 	f.Fuzz(func(t *testing.T, reg, sent string) {
-		got, ok := matchRedirectURI([]string{reg}, sent)
+		if _, ok := matchRedirectURI([]string{reg}, sent, false); ok && sent != reg && sent != "" {
+			t.Fatalf("without the loopback exception %q matched registered %q", sent, reg)
+		}
+		got, ok := matchRedirectURI([]string{reg}, sent, true)
 		if !ok {
 			return
 		}
@@ -91,7 +119,7 @@ func FuzzMatchRedirectURI(f *testing.F) {
 		}
 		if su.Scheme != "http" || su.Hostname() != ru.Hostname() || su.User != nil ||
 			su.EscapedPath() != ru.EscapedPath() || su.RawQuery != ru.RawQuery || su.Fragment != ru.Fragment ||
-			(su.Hostname() != "127.0.0.1" && su.Hostname() != "::1") {
+			!loopback.Host(su.Hostname()) {
 			t.Fatalf("%q matched registered %q", sent, reg)
 		}
 	})
@@ -127,7 +155,7 @@ func FuzzAuthorizeRequest(f *testing.F) {
 		if req == nil || req.client != c {
 			t.Fatalf("no page error, but request %+v", req)
 		}
-		if _, ok := matchRedirectURI(c.RedirectURIs, req.redirectURI); !ok {
+		if _, ok := matchRedirectURI(c.RedirectURIs, req.redirectURI, true); !ok {
 			t.Fatalf("would redirect to unregistered %q", req.redirectURI)
 		}
 		if redirect == nil && !isS256Challenge(req.challenge) {

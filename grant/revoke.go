@@ -27,8 +27,11 @@ const CodeUnsupportedTokenType = "unsupported_token_type"
 // clients' tokens are never revoked. A hint other than the two above gets
 // 400 unsupported_token_type. Every response carries Cache-Control:
 // no-store.
+//
+// Browser-based clients may call it cross-origin from the origins of their
+// registered redirect URIs, as the token endpoint (see cors.go).
 func (p *Provider) RevokeHandler() http.Handler {
-	return http.HandlerFunc(p.serveRevoke)
+	return p.cors(http.HandlerFunc(p.serveRevoke))
 }
 
 func (p *Provider) serveRevoke(w http.ResponseWriter, r *http.Request) {
@@ -38,6 +41,7 @@ func (p *Provider) serveRevoke(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	p.allowOrigin(w, r, c)
 	raw, hint := form.Get("token"), form.Get("token_type_hint")
 	switch {
 	case raw == "":

@@ -90,12 +90,7 @@ func newEPServer(t *testing.T, mutate ...func(*grant.Config)) *epServer {
 		t.Fatal(err)
 	}
 	e.p = p
-	ep := p.Endpoints()
-	mux.Handle(ep.Token, p.TokenHandler())
-	mux.Handle(ep.Revocation, p.RevokeHandler())
-	mux.Handle(ep.Introspection, p.IntrospectHandler())
-	mux.Handle(ep.JWKS, p.JWKSHandler())
-	mux.Handle(grant.MetadataPath, p.MetadataHandler())
+	p.Mount(mux, grant.Pages{})
 	mux.Handle("GET /api/data", middleware.RequireOAuth(p, "read")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, `{"data": "This is protected data."}`)
 	})))

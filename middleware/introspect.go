@@ -44,6 +44,10 @@ type IntrospectionConfig struct {
 	// HTTPClient calls the endpoint. Default a client with a 10 second
 	// timeout.
 	HTTPClient *http.Client
+	// Timeout bounds each call to the endpoint, whatever HTTPClient's own
+	// timeout (the call also ends with the request that needs it). Default
+	// 10 seconds.
+	Timeout time.Duration
 	// Logger receives endpoint failures. Default slog.Default().
 	Logger *slog.Logger
 	// Now is the clock. Default time.Now.
@@ -82,6 +86,9 @@ func NewIntrospectionValidator(cfg IntrospectionConfig) (*IntrospectionValidator
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 10 * time.Second
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -122,6 +129,8 @@ func (v *IntrospectionValidator) ValidateToken(ctx context.Context, raw string) 
 const maxIntrospectionBytes = 64 << 10
 
 func (v *IntrospectionValidator) introspect(ctx context.Context, raw string) (*introspection, error) {
+	ctx, cancel := context.WithTimeout(ctx, v.cfg.Timeout)
+	defer cancel()
 	form := url.Values{"token": {raw}, "token_type_hint": {"access_token"}}.Encode()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, v.cfg.URL, strings.NewReader(form))
 	if err != nil {

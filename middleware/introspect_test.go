@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -117,5 +118,57 @@ func TestIntrospectionValidatorFailures(t *testing.T) {
 		if _, err := middleware.NewIntrospectionValidator(cfg); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+}
+
+// TestIntrospectionTimeout: an authorization server that never answers
+// costs a request at most Timeout, whatever the HTTP client's own timeout.
+func TestIntrospectionTimeout(t *testing.T) {
+	hang := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-hang:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(func() { close(hang); srv.Close() })
+	clk := &tclock{t: t0}
+	v := newIntrospector(t, &fakeAS{srv: srv}, clk, func(c *middleware.IntrospectionConfig) {
+		c.HTTPClient = &http.Client{} // no timeout of its own
+		c.Timeout = 50 * time.Millisecond
+		c.Logger = slog.New(slog.DiscardHandler)
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_, err := v.ValidateToken(ctx, "good")
+	if err == nil || errors.Is(err, middleware.ErrInvalidToken) || ctx.Err() != nil {
+		t.Fatalf("err = %v, ctx.Err() = %v; want a validator failure well before the request's own deadline", err, ctx.Err())
+	}
+}
+
+// TestIntrospectionAnswerBounded: an answer larger than 64 KiB (here an
+// endless one) is refused.
+func TestIntrospectionAnswerBounded(t *testing.T) {
+	var sent atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(`{"active":true,"scope":"`))
+		chunk := make([]byte, 32<<10)
+		for i := range chunk {
+			chunk[i] = 'a'
+		}
+		for range 1024 { // 32 MiB, unless the client hangs up
+			n, err := w.Write(chunk)
+			sent.Add(int64(n))
+			if err != nil {
+				return
+			}
+		}
+	}))
+	t.Cleanup(srv.Close)
+	v := newIntrospector(t, &fakeAS{srv: srv}, &tclock{t: t0}, func(c *middleware.IntrospectionConfig) {
+		c.Logger = slog.New(slog.DiscardHandler)
+	})
+	if _, err := v.ValidateToken(context.Background(), "good"); err == nil || errors.Is(err, middleware.ErrInvalidToken) {
+		t.Fatalf("oversized answer: %v, want a validator failure", err)
 	}
 }

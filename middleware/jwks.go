@@ -8,11 +8,12 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
-	"net/url"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/sync/singleflight"
 )
 
 // JWKSConfig configures a [JWKSValidator]. URL, Issuer and Audience are
@@ -34,9 +35,11 @@ type JWKSConfig struct {
 	// most 5 minutes.
 	ClockSkew time.Duration
 	// MinRefreshInterval is the least time between two fetches of the key
-	// set; a token with an unknown kid triggers a fetch only this long
-	// after the last one, so that forged kids cannot hammer the
-	// authorization server. Default 30 seconds.
+	// set: a token with an unknown kid triggers a fetch only this long
+	// after the last successful one, so that forged kids cannot hammer the
+	// authorization server. A failed fetch is retried sooner, after a
+	// backoff of 1 second that doubles with each consecutive failure, up to
+	// MinRefreshInterval. Default 30 seconds.
 	MinRefreshInterval time.Duration
 	// MaxKeyAge is how long a fetched key set is used before it is fetched
 	// again (keys withdrawn by the server stop working after at most this
@@ -48,6 +51,11 @@ type JWKSConfig struct {
 	// HTTPClient fetches the key set. Default a client with a 10 second
 	// timeout.
 	HTTPClient *http.Client
+	// FetchTimeout bounds each fetch of the key set, whatever HTTPClient's
+	// own timeout. A fetch runs on its own context: a request that gives up
+	// (or whose client goes away) while waiting for it does not cancel it.
+	// Default 10 seconds.
+	FetchTimeout time.Duration
 	// Logger receives key set fetch failures. Default slog.Default().
 	Logger *slog.Logger
 	// Now is the clock. Default time.Now.
@@ -63,7 +71,9 @@ type JWKSConfig struct {
 // parsed and verified by go-jose; only public signature keys of the set
 // are used, each with the one algorithm of its type. The key set is
 // fetched on first use, again after MaxKeyAge, and when a token names an
-// unknown kid (at most once per MinRefreshInterval).
+// unknown kid (at most once per MinRefreshInterval). Requests that need a
+// fetch at the same time share one; after a failed fetch, requests that
+// need one fail at once (500) until a short backoff has passed.
 //
 // Token.Subject is the token's sub as sent, except for a token a client
 // holds for itself — sub is ClientSubjectPrefix + its client_id, as an
@@ -78,8 +88,10 @@ type JWKSValidator struct {
 	keys  atomic.Pointer[jwkSet]
 	cache *tokenCache
 
-	fetchMu   sync.Mutex // one fetch at a time
-	lastFetch time.Time  // under fetchMu: the last attempt, successful or not
+	flight   singleflight.Group // one fetch at a time, shared by every request waiting for it
+	mu       sync.Mutex         // guards the backoff below
+	failures int                // consecutive failed fetches
+	retryAt  time.Time          // after a failure: no fetch before
 }
 
 // jwkSet is a fetched key set.
@@ -129,6 +141,9 @@ func NewJWKSValidator(cfg JWKSConfig) (*JWKSValidator, error) {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
 	}
+	if cfg.FetchTimeout <= 0 {
+		cfg.FetchTimeout = 10 * time.Second
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -136,19 +151,6 @@ func NewJWKSValidator(cfg JWKSConfig) (*JWKSValidator, error) {
 		cfg.Now = time.Now
 	}
 	return &JWKSValidator{cfg: cfg, cache: newTokenCache(cfg.CacheSize)}, nil
-}
-
-// checkEndpoint accepts https URLs, and http on loopback hosts.
-func checkEndpoint(s string) error {
-	u, err := url.Parse(s)
-	if err != nil || u.Host == "" {
-		return fmt.Errorf("%q is not an absolute URL", s)
-	}
-	h := u.Hostname()
-	if u.Scheme == "https" || u.Scheme == "http" && (h == "localhost" || h == "::1" || len(h) > 4 && h[:4] == "127.") {
-		return nil
-	}
-	return fmt.Errorf("%q must use https (http only on loopback)", s)
 }
 
 // ValidateToken implements Validator.
@@ -185,12 +187,14 @@ func (v *JWKSValidator) key(ctx context.Context, kid string, now time.Time) (pub
 			return k, nil
 		}
 	}
-	ks, err := v.refresh(ctx, ks, now)
-	if ks == nil {
-		return publicKey{}, err
+	ks, err := v.refresh(ctx, ks)
+	if ks != nil {
+		if k, ok := ks.lookup(kid); ok {
+			return k, nil // from a stale set too, when the fetch failed
+		}
 	}
-	if k, ok := ks.lookup(kid); ok {
-		return k, nil
+	if err != nil {
+		return publicKey{}, err
 	}
 	return publicKey{}, fmt.Errorf("%w: no key for kid %q", ErrInvalidToken, kid)
 }
@@ -208,36 +212,67 @@ func (ks *jwkSet) lookup(kid string) (publicKey, bool) {
 	return publicKey{}, false
 }
 
-// refresh fetches the key set unless another caller just did or the last
-// attempt was too recent. It returns the newest set it has (possibly
-// seen, the one the caller had) and, if it has none, why.
-func (v *JWKSValidator) refresh(ctx context.Context, seen *jwkSet, now time.Time) (*jwkSet, error) {
-	v.fetchMu.Lock()
-	defer v.fetchMu.Unlock()
-	if ks := v.keys.Load(); ks != seen {
-		return ks, nil // fetched while we waited
+// refresh gets a newer key set than seen, the one the caller has (nil for
+// none): it joins the fetch in flight or starts one, and waits for it as
+// long as ctx lets it. The fetch goes on when ctx ends. It returns the
+// newest set there is (possibly seen) and, when the fetch failed or is
+// held back by the backoff, why.
+func (v *JWKSValidator) refresh(ctx context.Context, seen *jwkSet) (*jwkSet, error) {
+	ch := v.flight.DoChan("", func() (any, error) { return v.fetchOnce(ctx, seen) })
+	select {
+	case res := <-ch:
+		ks, _ := res.Val.(*jwkSet)
+		return ks, res.Err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%w: %v while waiting for the key set", errUnavailable, ctx.Err())
 	}
-	if !v.lastFetch.IsZero() && now.Sub(v.lastFetch) < v.cfg.MinRefreshInterval {
-		if seen == nil {
-			return nil, fmt.Errorf("%w: waiting %v before fetching again", errUnavailable, v.cfg.MinRefreshInterval)
-		}
-		return seen, nil
+}
+
+// fetchOnce fetches the key set unless it changed since the caller saw it,
+// was fetched less than MinRefreshInterval ago, or the backoff after a
+// failure holds. It runs alone (in v.flight), on a context of its own.
+func (v *JWKSValidator) fetchOnce(ctx context.Context, seen *jwkSet) (*jwkSet, error) {
+	now := v.cfg.Now()
+	ks := v.keys.Load()
+	if ks != seen {
+		return ks, nil // fetched since the caller looked
 	}
-	v.lastFetch = now
-	keys, err := v.fetch(ctx)
+	if ks != nil && now.Sub(ks.fetched) < min(v.cfg.MinRefreshInterval, v.cfg.MaxKeyAge) {
+		return ks, nil // an unknown kid does not make it fetch again yet
+	}
+	v.mu.Lock()
+	retryAt := v.retryAt
+	v.mu.Unlock()
+	if now.Before(retryAt) {
+		return ks, fmt.Errorf("%w: the last fetch failed; next attempt in %v", errUnavailable, retryAt.Sub(now))
+	}
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), v.cfg.FetchTimeout)
+	defer cancel()
+	keys, err := v.fetch(fctx)
+	v.mu.Lock()
 	if err != nil {
-		v.cfg.Logger.ErrorContext(ctx, "middleware: fetching the JWKS failed", "url", v.cfg.URL, "err", err)
-		if seen == nil {
-			return nil, fmt.Errorf("%w: %v", errUnavailable, err)
-		}
-		return seen, nil
+		v.failures++
+		v.retryAt = now.Add(v.backoff(v.failures))
+	} else {
+		v.failures, v.retryAt = 0, time.Time{}
 	}
-	ks := &jwkSet{keys: keys, fetched: now}
-	if seen != nil && !maps.EqualFunc(seen.keys, keys, publicKey.equal) {
+	v.mu.Unlock()
+	if err != nil {
+		v.cfg.Logger.ErrorContext(fctx, "middleware: fetching the JWKS failed", "url", v.cfg.URL, "err", err)
+		return ks, fmt.Errorf("%w: %v", errUnavailable, err)
+	}
+	next := &jwkSet{keys: keys, fetched: now}
+	if ks != nil && !maps.EqualFunc(ks.keys, keys, publicKey.equal) {
 		v.cache.clear() // a withdrawn key takes its tokens with it
 	}
-	v.keys.Store(ks)
-	return ks, nil
+	v.keys.Store(next)
+	return next, nil
+}
+
+// backoff is the wait after the nth consecutive failed fetch: 1 second,
+// doubling, at most MinRefreshInterval.
+func (v *JWKSValidator) backoff(n int) time.Duration {
+	return min(time.Second<<min(n-1, 16), v.cfg.MinRefreshInterval)
 }
 
 // maxJWKSBytes bounds a fetched key set.

@@ -4,12 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/oauthkit/oauthkit/internal/loopback"
 )
 
 // RFC 7591 §3.2.2 error codes, as a [ValidationError] carries them.
@@ -253,23 +254,12 @@ func webURI(s string, loopbackHTTP bool) string {
 	case u.Scheme == "https":
 		return ""
 	case u.Scheme == "http" && loopbackHTTP:
-		if !loopbackIP(u.Hostname()) {
+		if !loopback.Host(u.Hostname()) {
 			return "uses http, which is allowed only on a loopback IP literal (127.0.0.1, [::1]; not localhost)"
 		}
 		return ""
 	}
 	return "must use https"
-}
-
-// loopbackIP reports whether host is an IP literal in 127.0.0.0/8 or ::1
-// (no zone, no IPv4-mapped form). Host names never are: "localhost" may
-// resolve elsewhere (RFC 8252 §8.3).
-func loopbackIP(host string) bool {
-	ip, err := netip.ParseAddr(host)
-	if err != nil || ip.Zone() != "" {
-		return false
-	}
-	return ip.Is4() && ip.As4()[0] == 127 || ip == netip.IPv6Loopback()
 }
 
 // token reports whether s is valid UTF-8 of printable characters without
