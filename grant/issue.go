@@ -21,47 +21,62 @@ type issued struct {
 	expiresIn time.Duration
 }
 
-// issue creates an access token, and a refresh token when withRefresh, in
-// family (a new family when empty). It refuses a user whose ID a client's
-// subject could equal (subject.go).
-func (p *Provider) issue(ctx context.Context, gt string, c *store.Client, u *store.User, scopes []string, family string, withRefresh bool) (*issued, error) {
+// issue creates an access token, and a refresh token when withRefresh, for
+// client c and user u (nil for client_credentials), in the grant g: g
+// carries what every token of the grant shares (see grantOf), its family
+// included (a new family when empty). It refuses a user whose ID a
+// client's subject could equal (subject.go).
+func (p *Provider) issue(ctx context.Context, gt string, c *store.Client, u *store.User, g store.Token, withRefresh bool) (*issued, error) {
 	if err := checkSubject(u); err != nil {
 		return nil, err
 	}
-	if family == "" && withRefresh {
+	if g.Family == "" && withRefresh {
 		// A grant of more than one token gets a family, so that it can be
 		// revoked whole. A lone access token (client_credentials) needs
 		// none, and the store is spared the bookkeeping.
-		family = uuid.NewString()
+		g.Family = uuid.NewString()
 	}
-	now := p.cfg.Now()
-	out := &issued{grantType: gt, client: c, subject: u, scopes: scopes, family: family, expiresIn: p.cfg.AccessTokenTTL}
+	g.ClientID, g.Subject, g.Username = c.ID, "", ""
+	if u != nil {
+		g.Subject, g.Username = u.ID, u.Username
+	}
+	g.IssuedAt = p.cfg.Now()
+	out := &issued{grantType: gt, client: c, subject: u, scopes: g.Scopes, family: g.Family, expiresIn: p.cfg.AccessTokenTTL}
 	var err error
-	if out.access, err = p.store(ctx, PrefixAccessToken, store.KindAccess, c, u, scopes, family, now, p.cfg.AccessTokenTTL); err != nil {
+	if out.access, err = p.store(ctx, PrefixAccessToken, store.KindAccess, g, p.cfg.AccessTokenTTL); err != nil {
 		return nil, err
 	}
 	if withRefresh {
-		if out.refresh, err = p.store(ctx, PrefixRefreshToken, store.KindRefresh, c, u, scopes, family, now, p.cfg.RefreshTokenTTL); err != nil {
+		if out.refresh, err = p.store(ctx, PrefixRefreshToken, store.KindRefresh, g, p.cfg.RefreshTokenTTL); err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
 }
 
-// store generates one token and keeps its hash.
-func (p *Provider) store(ctx context.Context, prefix string, kind store.Kind, c *store.Client, u *store.User, scopes []string, family string, now time.Time, ttl time.Duration) (string, error) {
-	raw, h, err := p.newValue(prefix, kind, c, u, scopes, now, ttl) // jwt.go
+// grantOf returns what every token of a grant takes over from the token it
+// comes from (the code it was exchanged for, the refresh token it
+// rotates): the one place to extend when store.Token gains a property of
+// the grant. The scopes are the grant's (RFC 6749 §6); a request that
+// narrows them narrows the access token only.
+func grantOf(t store.Token) store.Token {
+	return store.Token{
+		Family: t.Family, ClientID: t.ClientID, Subject: t.Subject, Username: t.Username,
+		Scopes: t.Scopes, Audience: t.Audience, JKT: t.JKT, AuthTime: t.AuthTime,
+	}
+}
+
+// store generates one token of kind in grant g, issued at g.IssuedAt, and
+// keeps its hash.
+func (p *Provider) store(ctx context.Context, prefix string, kind store.Kind, g store.Token, ttl time.Duration) (string, error) {
+	t := g
+	t.Kind, t.ExpiresAt = kind, g.IssuedAt.Add(ttl)
+	raw, h, err := p.newValue(prefix, &t) // jwt.go
 	if err != nil {
 		return "", err
 	}
-	t := &store.Token{
-		Hash: h, Kind: kind, Family: family, ClientID: c.ID, Scopes: scopes,
-		IssuedAt: now, ExpiresAt: now.Add(ttl),
-	}
-	if u != nil {
-		t.Subject, t.Username = u.ID, u.Username
-	}
-	if err := p.cfg.Tokens.CreateToken(ctx, t); err != nil {
+	t.Hash = h
+	if err := p.cfg.Tokens.CreateToken(ctx, &t); err != nil {
 		return "", err
 	}
 	return raw, nil

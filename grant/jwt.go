@@ -3,7 +3,6 @@ package grant
 import (
 	"encoding/base64"
 	"strings"
-	"time"
 
 	"github.com/oauthkit/oauthkit/store"
 )
@@ -38,32 +37,32 @@ type jwtClaims struct {
 	Scope    string `json:"scope,omitempty"`
 }
 
-// newValue makes the value of a new token: random for every kind, a signed
-// JWT for access tokens when the format says so.
-func (p *Provider) newValue(prefix string, kind store.Kind, c *store.Client, u *store.User, scopes []string, now time.Time, ttl time.Duration) (string, store.Hash, error) {
-	if kind != store.KindAccess || p.cfg.AccessTokenFormat != FormatJWT {
+// newValue makes the value of new token t (its hash aside): random for
+// every kind, a signed JWT for access tokens when the format says so.
+func (p *Provider) newValue(prefix string, t *store.Token) (string, store.Hash, error) {
+	if t.Kind != store.KindAccess || p.cfg.AccessTokenFormat != FormatJWT {
 		return newSecret(prefix)
 	}
 	jti, _, err := newSecret("")
 	if err != nil {
 		return "", store.Hash{}, err
 	}
-	return p.signAccessToken(p.keys.Load().signer(""), jti, c, u, scopes, now, now.Add(ttl))
+	return p.signAccessToken(p.keys.Load().signer(""), jti, t)
 }
 
-// signAccessToken signs an RFC 9068 access token with s. The same
-// arguments give the same token when s signs deterministically, which is
-// what lets a refresh retry reproduce the first answer (refresh_retry.go).
-func (p *Provider) signAccessToken(s *signer, jti string, c *store.Client, u *store.User, scopes []string, iat, exp time.Time) (string, store.Hash, error) {
+// signAccessToken signs RFC 9068 access token t with s. The same arguments
+// give the same token, since s signs deterministically, which is what lets
+// a refresh retry reproduce the first answer (refresh_retry.go).
+func (p *Provider) signAccessToken(s *signer, jti string, t *store.Token) (string, store.Hash, error) {
 	cl := jwtClaims{
-		Jti: jti, Iss: p.cfg.Issuer, Sub: clientSubject(c.ID), Aud: p.cfg.Audience,
-		Exp: exp.Unix(), Iat: iat.Unix(), ClientID: c.ID, Scope: joinScopes(scopes),
+		Jti: jti, Iss: p.cfg.Issuer, Sub: clientSubject(t.ClientID), Aud: p.cfg.Audience,
+		Exp: t.ExpiresAt.Unix(), Iat: t.IssuedAt.Unix(), ClientID: t.ClientID, Scope: joinScopes(t.Scopes),
 	}
 	if len(p.cfg.Audience) == 1 {
 		cl.Aud = p.cfg.Audience[0]
 	}
-	if u != nil {
-		cl.Sub = u.ID // else the client, in its namespace (RFC 9068 §2.2, §5)
+	if t.Subject != "" {
+		cl.Sub = t.Subject // else the client, in its namespace (RFC 9068 §2.2, §5)
 	}
 	raw, err := s.sign(typAccessToken, cl)
 	if err != nil {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"mime"
 	"net/http"
+
+	"github.com/oauthkit/oauthkit/store"
 )
 
 // maxLoginBytes bounds a login request body.
@@ -74,7 +76,7 @@ func (p *Provider) serveLogin(w http.ResponseWriter, r *http.Request) {
 		p.refuse(ctx, w, ev, e)
 		return
 	}
-	out, err := p.issue(ctx, "password", c, u, c.Scopes, "", p.refreshAllowed(c))
+	out, err := p.issue(ctx, "password", c, u, store.Token{Scopes: c.Scopes}, p.refreshAllowed(c))
 	if err != nil {
 		p.cfg.Logger.ErrorContext(ctx, "grant: issuing login tokens failed", "err", err)
 		p.refuse(ctx, w, ev, errServer)

@@ -85,7 +85,7 @@ func (m *manager) clientCredentials(ctx context.Context, c *store.Client, scope 
 		return nil, e
 	}
 	// RFC 6749 §4.4.3: no refresh token for client credentials.
-	return m.p.issue(ctx, store.GrantClientCredentials, c, nil, scopes, "", false)
+	return m.p.issue(ctx, store.GrantClientCredentials, c, nil, store.Token{Scopes: scopes}, false)
 }
 
 func (m *manager) password(ctx context.Context, c *store.Client, u *store.User, scope string) (*issued, error) {
@@ -96,7 +96,7 @@ func (m *manager) password(ctx context.Context, c *store.Client, u *store.User, 
 	if e != nil {
 		return nil, e
 	}
-	return m.p.issue(ctx, store.GrantPassword, c, u, scopes, "", m.p.refreshAllowed(c))
+	return m.p.issue(ctx, store.GrantPassword, c, u, store.Token{Scopes: scopes}, m.p.refreshAllowed(c))
 }
 
 // refreshAllowed reports whether tokens for c come with a refresh token.
@@ -135,7 +135,7 @@ func (m *manager) exchangeCode(ctx context.Context, c *store.Client, tgr *oauth2
 		return nil, errGrant("code_verifier is missing or does not match the code_challenge")
 	}
 	u := &store.User{ID: code.Subject, Username: code.Username}
-	return m.p.issue(ctx, store.GrantAuthorizationCode, c, u, code.Scopes, code.Family, m.p.refreshAllowed(c))
+	return m.p.issue(ctx, store.GrantAuthorizationCode, c, u, grantOf(code), m.p.refreshAllowed(c))
 }
 
 // verifyPKCE checks an RFC 7636 S256 code_verifier against the challenge, in

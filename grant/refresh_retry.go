@@ -90,18 +90,6 @@ func (p *Provider) withinGrace(old store.Token) bool {
 	return -grace < d && d < grace
 }
 
-// inherit returns what every token of a rotation takes over from the
-// refresh token it replaces: the one place to extend when store.Token
-// gains a property of the grant (audience, DPoP key, auth time...).
-// The scopes are the grant's (RFC 6749 §6): a request that narrows them
-// narrows the access token only.
-func inherit(old store.Token) store.Token {
-	return store.Token{
-		Family: old.Family, ClientID: old.ClientID, Subject: old.Subject, Username: old.Username,
-		Scopes: old.Scopes,
-	}
-}
-
 // derive returns the HMAC, under the refresh retry subkey, of label, the
 // presented refresh token, the family and issue time of its stored record,
 // and the extra parts. The stored properties keep the values out of reach
@@ -155,7 +143,7 @@ func (p *Provider) rotate(ctx context.Context, c *store.Client, old store.Token,
 	// The refresh token first: its stored issue time is the rotation's, from
 	// which the access token's times follow, whoever stores them.
 	now := p.cfg.Now().Truncate(time.Millisecond) // what every store keeps exactly
-	rt := inherit(old)
+	rt := grantOf(old)
 	rawRefresh := p.derivedSecret(PrefixRefreshToken, labelRefresh, old, presented)
 	rt.Hash, rt.Kind = store.HashSecret(rawRefresh), store.KindRefresh
 	rt.IssuedAt, rt.ExpiresAt = now, now.Add(p.cfg.RefreshTokenTTL)
@@ -171,7 +159,7 @@ func (p *Provider) rotate(ctx context.Context, c *store.Client, old store.Token,
 		return nil, errors.New("grant: a derived refresh token matches another token")
 	}
 
-	at := inherit(old)
+	at := grantOf(old)
 	at.Kind, at.Scopes = store.KindAccess, scopes
 	at.IssuedAt, at.ExpiresAt = storedRT.IssuedAt, storedRT.IssuedAt.Add(p.cfg.AccessTokenTTL)
 	scope := canonicalScope(scopes)
@@ -179,7 +167,7 @@ func (p *Provider) rotate(ctx context.Context, c *store.Client, old store.Token,
 	if p.cfg.AccessTokenFormat == FormatJWT {
 		s := p.keys.Load().signer("")
 		jti := base64.RawURLEncoding.EncodeToString(p.derive(labelJTI, old, presented, scope, s.jwk.KeyID))
-		if rawAccess, at.Hash, err = p.signAccessToken(s, jti, c, u, scopes, at.IssuedAt, at.ExpiresAt); err != nil {
+		if rawAccess, at.Hash, err = p.signAccessToken(s, jti, &at); err != nil {
 			return nil, err
 		}
 	} else {

@@ -1,0 +1,71 @@
+package grant
+
+import (
+	"context"
+	"net/url"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/oauthkit/oauthkit/store"
+)
+
+// TestGrantPropertiesCarriedOver: what a code says of its grant (audience,
+// DPoP key, auth time) is carried by every token exchanged for it, and by
+// every rotation of their refresh token, also on a retry. A new property of
+// store.Token that grantOf forgets fails here.
+func TestGrantPropertiesCarriedOver(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	secret, sh, _ := NewClientSecret()
+	web := &store.Client{ID: "web", AuthMethod: store.AuthSecretBasic, SecretHash: sh, Scopes: []string{"read"},
+		GrantTypes: []string{store.GrantAuthorizationCode, store.GrantRefreshToken}, RedirectURIs: []string{"https://web.example.com/cb"}}
+	if err := f.st.CreateClient(ctx, web); err != nil {
+		t.Fatal(err)
+	}
+	f.secrets["web"] = secret
+	now := f.clock.Now()
+	want := store.Token{
+		Audience: []string{"https://api.example.com/mcp"},
+		JKT:      "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I",
+		AuthTime: now.Add(-time.Minute).Truncate(time.Second),
+	}
+	code, h, _ := newSecret(PrefixCode)
+	c := want
+	c.Hash, c.Kind, c.Family, c.ClientID, c.Subject, c.Username = h, store.KindCode, "fam", "web", "1", "user1"
+	c.Scopes, c.IssuedAt, c.ExpiresAt, c.Nonce = []string{"read"}, now, now.Add(time.Minute), "n-0S6_WzA2Mj"
+	if err := f.st.CreateToken(ctx, &c); err != nil {
+		t.Fatal(err)
+	}
+	check := func(what, raw string) {
+		t.Helper()
+		got, err := f.st.Token(ctx, store.HashSecret(raw))
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if !reflect.DeepEqual(got.Audience, want.Audience) || got.JKT != want.JKT || !got.AuthTime.Equal(want.AuthTime) || got.Family != "fam" || got.Nonce != "" {
+			t.Errorf("%s carries %+v", what, got)
+		}
+	}
+	r := f.post("/oauth/token", url.Values{"grant_type": {"authorization_code"}, "code": {code}}, "web", secret)
+	if r.status != 200 {
+		t.Fatalf("exchange: %d %s", r.status, r.raw)
+	}
+	check("access token from the code", r.str("access_token"))
+	check("refresh token from the code", r.str("refresh_token"))
+	rt := r.str("refresh_token")
+	for i := range 2 {
+		r = f.refresh("web", rt, "")
+		if r.status != 200 {
+			t.Fatalf("refresh %d: %d %s", i, r.status, r.raw)
+		}
+		check("rotated access token", r.str("access_token"))
+		check("rotated refresh token", r.str("refresh_token"))
+		retry := f.refresh("web", rt, "")
+		if retry.status != 200 || retry.str("refresh_token") != r.str("refresh_token") {
+			t.Fatalf("retry %d: %d %s", i, retry.status, retry.raw)
+		}
+		rt = r.str("refresh_token")
+		f.clock.Advance(time.Minute)
+	}
+}
