@@ -143,7 +143,10 @@ func (a *authorizer) request(w http.ResponseWriter, r *http.Request) (*authReque
 		a.p.cfg.Logger.InfoContext(ctx, "grant: authorization request refused", "client_id", q.Get("client_id"), "error", page.Description)
 		a.errorPage(w, r, page)
 		return nil, false
-	case redirect != nil:
+	case redirect == nil:
+		req.resources, redirect = a.p.requestedResources(ctx, req.client, q["resource"]) // resource.go
+	}
+	if redirect != nil {
 		a.p.cfg.Logger.InfoContext(ctx, "grant: authorization request refused", "client_id", req.client.ID, "error", redirect.Code, "description", redirect.Description)
 		a.redirectError(w, r, req, redirect)
 		return nil, false
@@ -320,7 +323,7 @@ func (p *Provider) newCode(ctx context.Context, req *authRequest, u *store.User)
 		Hash: h, Kind: store.KindCode, Family: uuid.NewString(),
 		ClientID: req.client.ID, Subject: u.ID, Username: u.Username, Scopes: req.scopes,
 		IssuedAt: now, ExpiresAt: now.Add(p.cfg.CodeTTL),
-		RedirectURI: req.sentURI, CodeChallenge: req.challenge,
+		RedirectURI: req.sentURI, CodeChallenge: req.challenge, Audience: req.resources,
 	})
 	if err != nil {
 		return "", err

@@ -16,17 +16,19 @@ type authRequest struct {
 	state       string   // returned unchanged
 	scopes      []string // what the client asked for, resolved
 	challenge   string   // PKCE S256 code_challenge; "" only when PKCE is optional
+	resources   []string // RFC 8707 resources asked for, canonical (resource.go)
 }
 
 // parseAuthorizeQuery parses the authorization request's query string. It
-// reports false when a parameter appears twice (RFC 6749 §3.1).
+// reports false when a parameter appears twice (RFC 6749 §3.1), but
+// resource (RFC 8707 §2).
 func parseAuthorizeQuery(raw string) (url.Values, bool, error) {
 	q, err := url.ParseQuery(raw)
 	if err != nil {
 		return nil, false, err
 	}
-	for _, v := range q {
-		if len(v) > 1 {
+	for k, v := range q {
+		if len(v) > 1 && k != "resource" {
 			return q, false, nil
 		}
 	}

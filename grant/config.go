@@ -121,10 +121,16 @@ type Config struct {
 	// valid while it is listed. Required for FormatJWT; see
 	// [Provider.SetSigningKeys] to rotate at run time.
 	SigningKeys []SigningKey
-	// Audience is the aud of access tokens: the resource servers they are
-	// meant for. Required for FormatJWT (RFC 9068 §2.2); also reported by
-	// introspection. Default none.
+	// Audience is the aud of access tokens issued for no particular
+	// resource (a request without RFC 8707 resource parameters): the
+	// resource servers they are meant for. Required for FormatJWT (RFC
+	// 9068 §2.2); also reported by introspection and ValidateToken. A token
+	// requested for resources has those instead (Resources). Default none.
 	Audience []string
+	// Resources are the RFC 8707 resource indicators clients may name:
+	// the resource servers the provider issues tokens for (resource.go).
+	// Default none: every resource parameter is refused with invalid_target.
+	Resources Resources
 
 	// Logger receives refusals (at Info) and internal errors (at Error).
 	// Default slog.Default().
@@ -169,6 +175,9 @@ func (c *Config) setDefaults() error {
 		return errors.New("grant: token lifetimes must be positive, and CodeTTL at most 10 minutes")
 	}
 	if err := c.setTokenDefaults(); err != nil {
+		return err
+	}
+	if err := c.Resources.check(); err != nil { // resource.go
 		return err
 	}
 	if c.ClientAddr == nil {

@@ -28,10 +28,11 @@ import (
 // reqState carries what the handler in front of the engine established, to
 // the engine's callbacks and the Manager.
 type reqState struct {
-	client *store.Client
-	addr   string      // the client address, for throttling
-	user   *store.User // set by the password callback
-	result *issued     // set by the Manager
+	client    *store.Client
+	addr      string      // the client address, for throttling
+	user      *store.User // set by the password callback
+	resources []string    // the request's resource parameters, canonical (resource.go)
+	result    *issued     // set by the Manager
 }
 
 type stateKey struct{}

@@ -27,6 +27,13 @@ type issued struct {
 // included (a new family when empty). It refuses a user whose ID a
 // client's subject could equal (subject.go).
 func (p *Provider) issue(ctx context.Context, gt string, c *store.Client, u *store.User, g store.Token, withRefresh bool) (*issued, error) {
+	return p.issueNarrowed(ctx, gt, c, u, g, g.Audience, withRefresh)
+}
+
+// issueNarrowed is issue with an access token for the resources aud, the
+// grant's or a subset of them (RFC 8707); the refresh token keeps the
+// grant's.
+func (p *Provider) issueNarrowed(ctx context.Context, gt string, c *store.Client, u *store.User, g store.Token, aud []string, withRefresh bool) (*issued, error) {
 	if err := checkSubject(u); err != nil {
 		return nil, err
 	}
@@ -42,8 +49,10 @@ func (p *Provider) issue(ctx context.Context, gt string, c *store.Client, u *sto
 	}
 	g.IssuedAt = p.cfg.Now()
 	out := &issued{grantType: gt, client: c, subject: u, scopes: g.Scopes, family: g.Family, expiresIn: p.cfg.AccessTokenTTL}
+	at := g
+	at.Audience = aud
 	var err error
-	if out.access, err = p.store(ctx, PrefixAccessToken, store.KindAccess, g, p.cfg.AccessTokenTTL); err != nil {
+	if out.access, err = p.store(ctx, PrefixAccessToken, store.KindAccess, at, p.cfg.AccessTokenTTL); err != nil {
 		return nil, err
 	}
 	if withRefresh {

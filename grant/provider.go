@@ -87,7 +87,7 @@ func (p *Provider) ValidateTokenInto(ctx context.Context, raw string, into *midd
 		IssuedAt:  t.IssuedAt,
 		ExpiresAt: t.ExpiresAt,
 		Issuer:    p.cfg.Issuer,
-		Audience:  p.cfg.Audience,
+		Audience:  p.audience(&t), // resource.go
 	}
 	if jwt {
 		into.ID = jwtID(raw)
