@@ -131,6 +131,9 @@ type Config struct {
 	// the resource servers the provider issues tokens for (resource.go).
 	// Default none: every resource parameter is refused with invalid_target.
 	Resources Resources
+	// Registration configures dynamic client registration (RFC 7591,
+	// RFC 7592; register.go). Default off.
+	Registration Registration
 
 	// Logger receives refusals (at Info) and internal errors (at Error).
 	// Default slog.Default().
@@ -178,6 +181,9 @@ func (c *Config) setDefaults() error {
 		return err
 	}
 	if err := c.Resources.check(); err != nil { // resource.go
+		return err
+	}
+	if err := c.checkRegistration(); err != nil { // register.go
 		return err
 	}
 	if c.ClientAddr == nil {

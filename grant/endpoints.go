@@ -19,6 +19,7 @@ type Endpoints struct {
 	Introspection string // IntrospectHandler; default /oauth/introspect
 	JWKS          string // JWKSHandler, published only for JWT access tokens; default /.well-known/jwks.json
 	Login         string // LoginHandler, mounted only with Config.LoginClientID and never published; default /login
+	Registration  string // RegistrationHandler (RFC 7591), with the client configuration endpoint (RFC 7592) beneath it, mounted with Config.Registration on; default /oauth/register
 }
 
 // MetadataPath is where RFC 8414 §3 puts the metadata document of an
@@ -39,6 +40,7 @@ func (e *Endpoints) setDefaults() {
 	def(&e.Introspection, "/oauth/introspect")
 	def(&e.JWKS, "/.well-known/jwks.json")
 	def(&e.Login, "/login")
+	def(&e.Registration, "/oauth/register")
 }
 
 // check refuses paths that cannot be mounted as they are, and two
@@ -65,12 +67,13 @@ func (e *Endpoints) fields() []endpointField {
 	return []endpointField{
 		{"Authorize", e.Authorize}, {"Token", e.Token}, {"Revocation", e.Revocation},
 		{"Introspection", e.Introspection}, {"JWKS", e.JWKS}, {"Login", e.Login},
+		{"Registration", e.Registration},
 	}
 }
 
 // under returns e with prefix put before every path.
 func (e Endpoints) under(prefix string) Endpoints {
-	for _, s := range []*string{&e.Authorize, &e.Token, &e.Revocation, &e.Introspection, &e.JWKS, &e.Login} {
+	for _, s := range []*string{&e.Authorize, &e.Token, &e.Revocation, &e.Introspection, &e.JWKS, &e.Login, &e.Registration} {
 		*s = prefix + *s
 	}
 	return e

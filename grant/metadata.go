@@ -38,6 +38,9 @@ type metadata struct {
 	IntrospectionAuthMethods      []string `json:"introspection_endpoint_auth_methods_supported"`
 	CodeChallengeMethodsSupported []string `json:"code_challenge_methods_supported,omitempty"`
 	IssParameterSupported         bool     `json:"authorization_response_iss_parameter_supported"`
+
+	RegistrationEndpoint string `json:"registration_endpoint,omitempty"`                 // RFC 7591 (register.go)
+	CIMDSupported        bool   `json:"client_id_metadata_document_supported,omitempty"` // cimd.go
 }
 
 // MetadataHandler returns the authorization server metadata document (RFC
@@ -83,6 +86,9 @@ func (p *Provider) metadata() metadata {
 	}
 	if p.cfg.AccessTokenFormat == FormatJWT {
 		md.JWKSURI = base + e.JWKS
+	}
+	if p.cfg.Registration.on() {
+		md.RegistrationEndpoint = base + e.Registration
 	}
 	return md
 }

@@ -30,7 +30,9 @@ type Mux interface {
 // mount it at: the token, revocation and introspection endpoints, the
 // metadata document at its RFC 8414 §3.1 URL (see MetadataURL), the JWKS
 // (empty without JWT access tokens), LoginHandler when
-// Config.LoginClientID is set, and the handlers of pages that are not nil.
+// Config.LoginClientID is set, the registration and client configuration
+// endpoints when Config.Registration is on, and the handlers of pages that
+// are not nil.
 // Paths follow Config.Endpoints under the issuer's path, as the metadata
 // document publishes them.
 //
@@ -54,6 +56,10 @@ func (p *Provider) Routes(pages Pages) []Route {
 	}
 	if p.cfg.LoginClientID != "" {
 		rs = append(rs, Route{e.Login, p.LoginHandler()})
+	}
+	if p.cfg.Registration.on() { // register.go
+		h := p.RegistrationHandler()
+		rs = append(rs, Route{e.Registration, h}, Route{e.Registration + "/{client_id}", h})
 	}
 	return rs
 }
