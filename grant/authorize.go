@@ -130,7 +130,12 @@ func (a *authorizer) request(w http.ResponseWriter, r *http.Request) (*authReque
 	}
 	var c *store.Client
 	if id := q["client_id"]; len(id) == 1 && id[0] != "" {
-		c, err = a.p.cfg.Clients.Client(ctx, id[0])
+		c, err = a.p.client(ctx, id[0]) // cimd.go
+		if e := cimdRefusal(err); e != nil {
+			a.p.cfg.Logger.InfoContext(ctx, "grant: authorization request refused", "client_id", id[0], "error", e.Description)
+			a.errorPage(w, r, e)
+			return nil, false
+		}
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			a.p.cfg.Logger.ErrorContext(ctx, "grant: client lookup failed", "err", err)
 			a.errorPage(w, r, errServer)
@@ -364,7 +369,7 @@ func (a *authorizer) loginPage(w http.ResponseWriter, r *http.Request, req *auth
 
 func (a *authorizer) consentPage(w http.ResponseWriter, r *http.Request, req *authRequest, sess *session, u *store.User) {
 	err := a.pages.render(w, a.pages.consent, http.StatusOK, req.redirectURI, ConsentPage{
-		ClientName: clientName(req.client), ClientID: req.client.ID, Username: u.Username,
+		ClientName: clientName(req.client), ClientID: req.client.ID, ClientHost: clientHost(req.client), Username: u.Username,
 		Scopes: a.scopeInfo(req.scopes), RedirectOrigin: redirectOrigin(req.redirectURI),
 		CSRFToken: a.p.csrfToken(sess), Style: a.pages.style,
 	})

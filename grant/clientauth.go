@@ -56,7 +56,7 @@ func (p *Provider) authenticateClient(ctx context.Context, r *http.Request, form
 			return nil, basic, errSlowDown(wait)
 		}
 	}
-	c, err := p.cfg.Clients.Client(ctx, id)
+	c, err := p.client(ctx, id) // cimd.go
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		p.cfg.Logger.ErrorContext(ctx, "grant: client lookup failed", "err", err)
 		return nil, basic, errServer

@@ -134,6 +134,9 @@ type Config struct {
 	// Registration configures dynamic client registration (RFC 7591,
 	// RFC 7592; register.go). Default off.
 	Registration Registration
+	// ClientIDMetadata configures Client ID Metadata Documents: client IDs
+	// that are https URLs of the clients' metadata (cimd.go). Default off.
+	ClientIDMetadata ClientIDMetadata
 
 	// Logger receives refusals (at Info) and internal errors (at Error).
 	// Default slog.Default().
@@ -186,6 +189,7 @@ func (c *Config) setDefaults() error {
 	if err := c.checkRegistration(); err != nil { // register.go
 		return err
 	}
+	c.checkCIMD() // cimd.go
 	if c.ClientAddr == nil {
 		c.ClientAddr = remoteHost
 	}

@@ -20,7 +20,7 @@ type manager struct{ p *Provider }
 var _ oauth2.Manager = (*manager)(nil)
 
 func (m *manager) GetClient(ctx context.Context, id string) (oauth2.ClientInfo, error) {
-	c, err := m.p.cfg.Clients.Client(ctx, id)
+	c, err := m.p.client(ctx, id) // cimd.go
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, oerrors.ErrInvalidClient
 	}

@@ -87,6 +87,7 @@ func (p *Provider) metadata() metadata {
 	if p.cfg.AccessTokenFormat == FormatJWT {
 		md.JWKSURI = base + e.JWKS
 	}
+	md.CIMDSupported = p.cfg.ClientIDMetadata.Enabled
 	if p.cfg.Registration.on() {
 		md.RegistrationEndpoint = base + e.Registration
 	}

@@ -22,6 +22,7 @@ type Provider struct {
 	keys     keyStore    // JWT signing keys (keys.go); nil for opaque tokens
 	subkeys  subkeys     // derived from Config.Secret (subkey.go)
 	origins  originCache // the origins of all clients, for CORS preflights (cors.go)
+	cimd     *cimd       // client ID metadata documents; nil when off (cimd.go)
 }
 
 // NewProvider checks cfg, fills in its defaults and returns a Provider.
@@ -35,6 +36,7 @@ func NewProvider(cfg Config) (*Provider, error) {
 		return nil, err
 	}
 	p := &Provider{cfg: cfg, throttle: newThrottle(cfg.Now), subkeys: sk}
+	p.cimd = newCIMD(&p.cfg)
 	p.engine = newEngine(p)
 	if cfg.AccessTokenFormat == FormatJWT {
 		ks, _ := newKeySet(cfg.SigningKeys) // checked by setDefaults
