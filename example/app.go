@@ -24,8 +24,9 @@ type options struct {
 	Clients []*store.Client // replaces the demo clients when not nil
 	Logger  *slog.Logger
 
-	AccessToken string // access token format: "opaque" (default) or "jwt" (endpoints.go)
-	Secret      []byte // the provider secret (grant.Config.Secret), from $OAUTHKIT_SESSION_KEY; nil: a random one (sessionkey.go)
+	AccessToken string   // access token format: "opaque" (default) or "jwt" (endpoints.go)
+	Resources   []string // -resource: the RFC 8707 resources tokens may be issued for (mcpauth.go)
+	Secret      []byte   // the provider secret (grant.Config.Secret), from $OAUTHKIT_SESSION_KEY; nil: a random one (sessionkey.go)
 
 	Store     backend                 // clients and tokens (store.go); nil means a new memory store
 	StoreName string                  // describes Store in the banner
@@ -99,6 +100,7 @@ func newApp(ctx context.Context, o options) (*app, error) {
 	if err := a.tokenConfig(ctx, &cfg, o); err != nil { // endpoints.go
 		return nil, err
 	}
+	mcpConfig(&cfg, o) // mcpauth.go
 	if o.tune != nil {
 		o.tune(&cfg)
 	}
@@ -159,6 +161,8 @@ var routeTable = []route{
 	{"POST /oauth/token", "token endpoint (client_credentials, password, refresh_token, authorization_code)"},
 	{"POST /oauth/revoke", "token revocation (RFC 7009)"},
 	{"POST /oauth/introspect", "token introspection (RFC 7662), for demo-resource"},
+	{"POST /oauth/register", "dynamic client registration (RFC 7591), open to public clients"},
+	{"/oauth/register/{id}", "GET, PUT, DELETE a registration (RFC 7592) with its registration access token"},
 	{"GET /.well-known/oauth-authorization-server", "authorization server metadata (RFC 8414)"},
 	{"GET /.well-known/jwks.json", "signing keys of JWT access tokens (-access-token jwt)"},
 	{"GET /api/data", "protected, scope read"},

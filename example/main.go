@@ -38,6 +38,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	accessToken := fs.String("access-token", "opaque", "access token format: opaque or jwt (RFC 9068)")
 	clientsFile := fs.String("clients", "", "JSON file of client registrations (RFC 7591 fields) replacing the demo clients")
 	storeSpec := fs.String("store", defaultStore(), storeUsage)
+	var resources []string
+	fs.Func("resource", "`URL` of a resource server tokens may be issued for (RFC 8707 resource indicator), such as http://127.0.0.1:8081/mcp; repeatable", func(s string) error {
+		resources = append(resources, s)
+		return nil
+	})
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -45,7 +50,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		*issuer = "http://" + *addr
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	o := options{Issuer: *issuer, Logger: logger, AccessToken: *accessToken}
+	o := options{Issuer: *issuer, Logger: logger, AccessToken: *accessToken, Resources: resources}
 	key, err := sessionKey()
 	if err != nil {
 		fmt.Fprintf(stderr, "example: %v\n", err)
