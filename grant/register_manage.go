@@ -154,11 +154,11 @@ func (rg *registrar) remove(ctx context.Context, w http.ResponseWriter, c *store
 		writeError(w, rg.internal(ctx, err))
 		return
 	}
-	if err := rg.p.cfg.Tokens.RevokeClient(ctx, c.ID); err != nil {
+	rg.p.cfg.Logger.InfoContext(ctx, "grant: client registration deleted", "client_id", c.ID)
+	if err := rg.p.RevokeClient(ctx, c.ID); err != nil { // revoke.go
 		writeError(w, rg.internal(ctx, err))
 		return
 	}
-	rg.p.cfg.Logger.InfoContext(ctx, "grant: client registration deleted", "client_id", c.ID)
 	noStore(w.Header())
 	w.WriteHeader(http.StatusNoContent)
 }
