@@ -241,12 +241,17 @@ func (a *authorizer) login(w http.ResponseWriter, r *http.Request, req *authRequ
 	}
 	u, e := a.p.checkPassword(ctx, a.p.cfg.ClientAddr(r), name, pw)
 	if e != nil {
-		a.p.cfg.Logger.InfoContext(ctx, "grant: login refused", "client_id", req.client.ID, "error", e.Code, "addr", a.p.cfg.ClientAddr(r))
+		a.p.logRefusal(ctx, "grant: login refused", e, "client_id", req.client.ID, "addr", a.p.cfg.ClientAddr(r))
 		a.p.writeSession(w, sess)
 		switch e.Code {
 		case CodeSlowDown:
 			w.Header().Set("Retry-After", retryAfter(e))
 			a.loginPage(w, r, req, sess, http.StatusTooManyRequests, name, "Too many failed attempts. Wait "+retryAfter(e)+" seconds and try again.")
+		case CodeTemporarilyUnavailable:
+			w.Header().Set("Retry-After", retryAfter(e))
+			a.loginPage(w, r, req, sess, http.StatusServiceUnavailable, name, "The server is busy. Wait "+retryAfter(e)+" seconds and try again.")
+		case CodeInvalidRequest:
+			a.loginPage(w, r, req, sess, http.StatusBadRequest, "", "That username contains characters that are not allowed.")
 		case CodeInvalidGrant:
 			a.loginPage(w, r, req, sess, http.StatusUnauthorized, name, "The username or password is incorrect.")
 		default:

@@ -25,14 +25,19 @@ const (
 // SecretHash; a public client (AuthMethod [AuthNone]) has none.
 type Client struct {
 	ID           string
-	SecretHash   Hash      // SHA-256 of the client secret; zero for public clients
-	Name         string    // shown on the consent page
-	RedirectURIs []string  // matched exactly (RFC 9700 §2.1)
-	GrantTypes   []string  // the grants this client may use
-	Scopes       []string  // the scopes it may ask for; empty means none beyond the provider's defaults
-	AuthMethod   string    // AuthSecretBasic, AuthSecretPost or AuthNone
-	FirstParty   bool      // trusted by the host: consent may be skipped
-	CreatedAt    time.Time // when it was registered
+	SecretHash   Hash     // SHA-256 of the client secret; zero for public clients
+	Name         string   // shown on the consent page
+	RedirectURIs []string // matched exactly (RFC 9700 §2.1)
+	GrantTypes   []string // the grants this client may use
+	Scopes       []string // the scopes it may ask for; empty means none beyond the provider's defaults
+	AuthMethod   string   // AuthSecretBasic, AuthSecretPost or AuthNone
+	FirstParty   bool     // trusted by the host: consent may be skipped
+	// StrictAuthMethod makes the client authenticate with exactly
+	// AuthMethod. Default false: a confidential client may use
+	// client_secret_basic or client_secret_post, whichever it sends;
+	// AuthMethod is the one advertised.
+	StrictAuthMethod bool
+	CreatedAt        time.Time // when it was registered
 }
 
 // Public reports whether c authenticates with no secret (RFC 6749 §2.1).

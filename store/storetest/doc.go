@@ -21,7 +21,10 @@
 // client revocation, refresh-token rotation with reuse detection, context
 // cancellation, and ten thousand tokens in one store (2,500 under the race
 // detector, which slows pure-Go database engines tenfold). If the store also
-// implements [Dumper], the suite checks that no raw token reaches it.
+// implements [Dumper], the suite checks that no raw token reaches it; if it
+// implements the optional [store.AttemptCounter] (shared throttling), the
+// suite checks that too ([RunAttemptCounter]: bursts, refill, refunds,
+// resets, atomic reservations under concurrency).
 //
 // What the suite accepts as equal: a nil slice and an empty one (a store may
 // return either), and two times less than a millisecond apart (a store may
