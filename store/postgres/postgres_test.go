@@ -67,7 +67,7 @@ type dumpable struct {
 // form of the row (bytea in hex).
 func (d dumpable) Dump(ctx context.Context) ([]byte, error) {
 	var out []byte
-	for _, table := range []string{"oauthkit_clients", "oauthkit_families", "oauthkit_tokens"} {
+	for _, table := range []string{"oauthkit_clients", "oauthkit_families", "oauthkit_tokens", "oauthkit_attempts"} {
 		rows, err := d.pool.Query(ctx, "SELECT r::text FROM "+pgx.Identifier{d.schema, table}.Sanitize()+" r")
 		if err != nil {
 			return nil, err
@@ -215,8 +215,8 @@ func TestMigrateClientIndex(t *testing.T) {
 		t.Error("migrating from version 1 did not add the index on client_id")
 	}
 	var version int
-	if err := pool.QueryRow(ctx, `SELECT version FROM `+sch+`.oauthkit_schema`).Scan(&version); err != nil || version != 2 {
-		t.Errorf("schema version after migration = %d (%v), want 2", version, err)
+	if err := pool.QueryRow(ctx, `SELECT version FROM `+sch+`.oauthkit_schema`).Scan(&version); err != nil || version != 3 {
+		t.Errorf("schema version after migration = %d (%v), want the latest, 3", version, err)
 	}
 	if err := s2.RevokeClient(ctx, "c1"); err != nil {
 		t.Fatal(err)

@@ -19,6 +19,7 @@ type Store struct {
 	now    func() time.Time
 
 	createToken, consumeToken, revokeFamily, revokeClient, createClient *goredis.Script
+	reserveAttempt, refundAttempt                                       *goredis.Script
 }
 
 // Option configures a Store.
@@ -58,6 +59,9 @@ func New(ctx context.Context, rdb goredis.UniversalClient, opts ...Option) (*Sto
 		revokeFamily: goredis.NewScript(revokeFamilyLua),
 		revokeClient: goredis.NewScript(revokeClientLua),
 		createClient: goredis.NewScript(createClientLua),
+
+		reserveAttempt: goredis.NewScript(reserveAttemptLua),
+		refundAttempt:  goredis.NewScript(refundAttemptLua),
 	}
 	for _, o := range opts {
 		o(s)
