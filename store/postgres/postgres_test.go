@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/oauthkit/oauthkit/internal/sharedtest"
 	"github.com/oauthkit/oauthkit/store"
 	"github.com/oauthkit/oauthkit/store/postgres"
 	"github.com/oauthkit/oauthkit/store/storetest"
@@ -224,4 +225,26 @@ func TestMigrateClientIndex(t *testing.T) {
 	if _, err := s2.Token(ctx, tok.Hash); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("token of a revoked client after migration: err = %v, want ErrNotFound", err)
 	}
+}
+
+// TestSharedThrottle: two Providers, each with its own handle on one
+// schema, share the throttling counts.
+func TestSharedThrottle(t *testing.T) {
+	pool := testPool(t)
+	schema := newSchema(t, pool)
+	open := func() *postgres.Store {
+		s, err := postgres.New(t.Context(), pool, postgres.WithSchema(schema))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	sharedtest.Throttle(t, open(), open())
+}
+
+// TestSyntaxBeforeTheDatabase: a NUL in a client_id used to reach
+// PostgreSQL and come back as a 500.
+func TestSyntaxBeforeTheDatabase(t *testing.T) {
+	sharedtest.Syntax(t, newStore(t, testPool(t)))
 }
