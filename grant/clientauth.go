@@ -62,9 +62,15 @@ type credentials struct {
 // it or the Provider is strict); a public client by sending no secret.
 // Secrets are compared as SHA-256 hashes in constant time; an unknown
 // client costs the same hash and gets the same invalid_client as a wrong
-// secret. Every secret is an attempt reserved with the throttle before it
-// is compared; a correct one never counts as a failure, and clears the
-// client's count at that address.
+// secret.
+//
+// Secret guessing is throttled like password guessing, per client and
+// address, but the check is cheap and a service may run many at once: so
+// no attempt is reserved. A client or address in its wait is refused
+// before the secret is looked at; a correct secret takes nothing and
+// clears the client's count at that address (it never counts as a
+// failure, whichever method carried it); every wrong one is charged in
+// full, beyond the limit as a debt (internal/throttle).
 func (p *Provider) authenticateClient(ctx context.Context, cr credentials, addr string) (*store.Client, *Error) {
 	c, err := p.lookupClient(ctx, cr.ids)
 	if err != nil {
@@ -79,15 +85,14 @@ func (p *Provider) authenticateClient(ctx context.Context, cr credentials, addr 
 		if confidential {
 			account = "client\x00" + c.ID
 		}
-		a, e := p.reserve(ctx, account, addr)
-		if e != nil {
+		if e := p.throttleWait(ctx, account, addr); e != nil {
 			return nil, e
 		}
-		if secretMatches(c, cr.secrets) && confidential {
-			p.settle(ctx, a, true)
-		} else {
-			return nil, errClient(cr.basic) // the attempt stays taken
+		if !secretMatches(c, cr.secrets) || !confidential {
+			p.throttleFailed(ctx, account, addr)
+			return nil, errClient(cr.basic)
 		}
+		p.throttleSucceeded(ctx, account, addr)
 	}
 	if c == nil || !p.methodAllowed(c, cr.method) {
 		return nil, errClient(cr.basic)

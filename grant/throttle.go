@@ -99,6 +99,36 @@ func (p *Provider) reserve(ctx context.Context, account, addr string) (*throttle
 	return a, nil
 }
 
+// throttleWait refuses an attempt for account from addr while it must
+// wait, before anything is checked, without taking anything.
+func (p *Provider) throttleWait(ctx context.Context, account, addr string) *Error {
+	wait, err := p.throttle.Wait(ctx, account, addr)
+	switch {
+	case errors.Is(err, throttle.ErrFull):
+		return errBusy(wait)
+	case err != nil:
+		p.cfg.Logger.ErrorContext(ctx, "grant: throttle counter failed", "err", err)
+		return errServer
+	case wait > 0:
+		return errSlowDown(wait)
+	}
+	return nil
+}
+
+// throttleFailed charges a failed check; throttleSucceeded clears the
+// count after a successful one.
+func (p *Provider) throttleFailed(ctx context.Context, account, addr string) {
+	if err := p.throttle.Failed(ctx, account, addr); err != nil && !errors.Is(err, throttle.ErrFull) {
+		p.cfg.Logger.ErrorContext(ctx, "grant: throttle counter failed", "err", err)
+	}
+}
+
+func (p *Provider) throttleSucceeded(ctx context.Context, account, addr string) {
+	if err := p.throttle.Succeeded(ctx, account, addr); err != nil {
+		p.cfg.Logger.ErrorContext(ctx, "grant: throttle counter failed", "err", err)
+	}
+}
+
 // settle ends attempt a when it did not fail: cleared when it succeeded,
 // given back when it was never checked. A failure needs nothing: the
 // attempt stays taken.

@@ -260,3 +260,22 @@ func TestClientNotBlockedByFlood(t *testing.T) {
 		}
 	}
 }
+
+// TestParallelCorrectSecretsNeverThrottled: a service asking for tokens
+// many at a time from one address is never throttled by its own correct
+// secret, by either method.
+func TestParallelCorrectSecretsNeverThrottled(t *testing.T) {
+	f := newFixture(t)
+	h := f.p.TokenHandler()
+	got := parallel(100, func(i int) int {
+		r := httptest.NewRequest("POST", "/oauth/token", strings.NewReader("grant_type=client_credentials"))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.SetBasicAuth([]string{svcClient, postClient}[i%2], f.secrets[[]string{svcClient, postClient}[i%2]])
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w.Code
+	})
+	if got[200] != 100 {
+		t.Fatalf("100 parallel correct requests: %v", got)
+	}
+}

@@ -22,21 +22,26 @@ type Limit struct {
 // counting to each process. The PostgreSQL and Redis backends implement
 // it, and store/storetest checks it.
 //
+// A key's state is a bucket of l.Burst attempts refilled one per l.Every.
 // Keys are opaque strings of at most 64 bytes of printable ASCII (the
-// throttle passes fixed-size hashes). A key unknown to the store has its
-// full Burst. Every method takes the caller's clock reading, so that all
+// throttle passes fixed-size hashes); a key unknown to the store has a
+// full bucket. Every method takes the caller's clock reading, so that all
 // instances and tests agree on time, and should be safe for concurrent
-// use: ReserveAttempt in particular is atomic, so that N concurrent calls
-// on a key with k attempts left grant exactly min(N, k).
+// use; ChargeAttempt in particular is atomic, so that of N concurrent
+// charges on a bucket with k attempts left exactly min(N, k) report no
+// excess.
 type AttemptCounter interface {
-	// ReserveAttempt takes one attempt under key at time now, allowed by
-	// l. It returns zero if the attempt was taken; otherwise it takes
-	// nothing and returns how long until one will be available.
-	ReserveAttempt(ctx context.Context, key string, l Limit, now time.Time) (wait time.Duration, err error)
-	// RefundAttempt gives back one attempt taken under key, as if it had
-	// not been taken, never beyond l.Burst. A key with nothing taken
-	// should be left alone.
+	// AttemptWait reports how long until key has an attempt left at time
+	// now: zero if it has one. It changes nothing.
+	AttemptWait(ctx context.Context, key string, l Limit, now time.Time) (time.Duration, error)
+	// ChargeAttempt takes one attempt under key, whether or not one is
+	// left: beyond the bucket it is a debt that lengthens the wait. It
+	// returns the excess: zero if the attempt was within the limit,
+	// otherwise how long until the bucket, debt paid, has one again.
+	ChargeAttempt(ctx context.Context, key string, l Limit, now time.Time) (excess time.Duration, err error)
+	// RefundAttempt gives back one charged attempt, never beyond a full
+	// bucket. A key with nothing charged should be left alone.
 	RefundAttempt(ctx context.Context, key string, l Limit, now time.Time) error
-	// ResetAttempts forgets key: its next reservation has the full Burst.
+	// ResetAttempts forgets key: its bucket is full again.
 	ResetAttempts(ctx context.Context, key string) error
 }

@@ -14,7 +14,7 @@ import (
 
 // ErrFull means a Table is full of active lockouts and cannot count a new
 // key: the attempt is refused rather than let through uncounted (see
-// [Table]). The wait returned with it is when the first lockout may end.
+// [Table]). The excess returned with it is when the first lockout may end.
 var ErrFull = errors.New("throttle: table full of active lockouts")
 
 // EntryBytes is what one key costs a Table: its share of the map, the
@@ -66,8 +66,31 @@ func tableKey(key string) [keyBytes]byte {
 	return [keyBytes]byte(sum[:keyBytes])
 }
 
-// ReserveAttempt implements store.AttemptCounter.
-func (t *Table) ReserveAttempt(_ context.Context, key string, l store.Limit, now time.Time) (time.Duration, error) {
+// AttemptWait implements store.AttemptCounter.
+func (t *Table) AttemptWait(_ context.Context, key string, _ store.Limit, now time.Time) (time.Duration, error) {
+	k := tableKey(key)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	lim := t.m[k]
+	if lim == nil {
+		if len(t.m) >= t.max && !t.makeRoom(now) {
+			// A failure could not be counted: fail closed.
+			return max(t.fullUntil.Sub(now), time.Millisecond), ErrFull
+		}
+		return 0, nil
+	}
+	// A reservation cancelled at once, under the table's lock: the
+	// limiter's own arithmetic for the wait, and no change.
+	r := lim.ReserveN(now, 1)
+	d := r.DelayFrom(now)
+	r.CancelAt(now)
+	return d, nil
+}
+
+// ChargeAttempt implements store.AttemptCounter: a reservation that is
+// never cancelled, so that beyond the bucket the limiter's tokens go
+// negative, the debt.
+func (t *Table) ChargeAttempt(_ context.Context, key string, l store.Limit, now time.Time) (time.Duration, error) {
 	k := tableKey(key)
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -79,12 +102,7 @@ func (t *Table) ReserveAttempt(_ context.Context, key string, l store.Limit, now
 		lim = rate.NewLimiter(rate.Every(l.Every), l.Burst)
 		t.m[k] = lim
 	}
-	r := lim.ReserveN(now, 1)
-	if d := r.DelayFrom(now); d > 0 {
-		r.CancelAt(now) // refused: nothing taken
-		return d, nil
-	}
-	return 0, nil
+	return lim.ReserveN(now, 1).DelayFrom(now), nil
 }
 
 // RefundAttempt implements store.AttemptCounter. A bucket that is full

@@ -1,6 +1,7 @@
 package throttle
 
 import (
+	"context"
 	"runtime"
 	"strconv"
 	"testing"
@@ -28,7 +29,7 @@ func TestEntryBytes(t *testing.T) {
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 	for i := range n {
-		if _, err := tb.ReserveAttempt(t.Context(), "key-"+strconv.Itoa(i), five, t0); err != nil {
+		if _, err := tb.ChargeAttempt(t.Context(), "key-"+strconv.Itoa(i), five, t0); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -52,7 +53,7 @@ func TestTableBoundedNeverDropsLockouts(t *testing.T) {
 	tb := NewTable(keys * EntryBytes)
 	lock := func(k string, at time.Time) {
 		for range five.Burst {
-			if w, err := tb.ReserveAttempt(ctx, k, five, at); err != nil || w != 0 {
+			if w, err := tb.ChargeAttempt(ctx, k, five, at); err != nil || w != 0 {
 				t.Fatalf("%s: %v %v", k, w, err)
 			}
 		}
@@ -62,7 +63,7 @@ func TestTableBoundedNeverDropsLockouts(t *testing.T) {
 		lock("locked-"+strconv.Itoa(i), t0)
 	}
 	for i := range 10 * keys {
-		if _, err := tb.ReserveAttempt(ctx, "flood-"+strconv.Itoa(i), five, t0); err != nil {
+		if _, err := tb.ChargeAttempt(ctx, "flood-"+strconv.Itoa(i), five, t0); err != nil {
 			t.Fatalf("flood key %d: %v (the table still has room to make)", i, err)
 		}
 		if n := tb.Len(); n > keys {
@@ -70,7 +71,7 @@ func TestTableBoundedNeverDropsLockouts(t *testing.T) {
 		}
 	}
 	for i := range keys / 2 {
-		if w, _ := tb.ReserveAttempt(ctx, "locked-"+strconv.Itoa(i), five, t0); w == 0 {
+		if w, _ := tb.AttemptWait(ctx, "locked-"+strconv.Itoa(i), five, t0); w == 0 {
 			t.Fatalf("lockout %d was dropped", i)
 		}
 	}
@@ -78,16 +79,18 @@ func TestTableBoundedNeverDropsLockouts(t *testing.T) {
 	for i := keys / 2; i < keys; i++ {
 		lock("locked-"+strconv.Itoa(i), t0)
 	}
-	w, err := tb.ReserveAttempt(ctx, "newcomer", five, t0)
-	if err != ErrFull || w <= 0 || w > five.Every {
-		t.Fatalf("new key in a table of lockouts: wait %v, %v; want ErrFull within one Every", w, err)
+	for _, op := range []func(context.Context, string, store.Limit, time.Time) (time.Duration, error){tb.ChargeAttempt, tb.AttemptWait} {
+		w, err := op(ctx, "newcomer", five, t0)
+		if err != ErrFull || w <= 0 || w > five.Every {
+			t.Fatalf("new key in a table of lockouts: wait %v, %v; want ErrFull within one Every", w, err)
+		}
 	}
 	// Keys already held are served as usual.
-	if w, err := tb.ReserveAttempt(ctx, "locked-3", five, t0.Add(five.Every)); err != nil || w != 0 {
+	if w, err := tb.AttemptWait(ctx, "locked-3", five, t0.Add(five.Every)); err != nil || w != 0 {
 		t.Fatalf("held key after its lockout: %v %v", w, err)
 	}
 	// When lockouts end, room is made again.
-	if w, err := tb.ReserveAttempt(ctx, "newcomer", five, t0.Add(five.Every)); err != nil || w != 0 {
+	if w, err := tb.ChargeAttempt(ctx, "newcomer", five, t0.Add(five.Every)); err != nil || w != 0 {
 		t.Fatalf("new key after the lockouts ended: %v %v", w, err)
 	}
 }
@@ -96,7 +99,7 @@ func TestTableBoundedNeverDropsLockouts(t *testing.T) {
 // costs nothing any more.
 func TestTableRefundDropsFullBuckets(t *testing.T) {
 	tb := NewTable(0)
-	_, _ = tb.ReserveAttempt(t.Context(), "k", five, t0)
+	_, _ = tb.ChargeAttempt(t.Context(), "k", five, t0)
 	_ = tb.RefundAttempt(t.Context(), "k", five, t0)
 	if n := tb.Len(); n != 0 {
 		t.Fatalf("%d keys held after a full refund", n)

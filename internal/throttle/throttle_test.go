@@ -122,3 +122,33 @@ func TestUnusedGivesBack(t *testing.T) {
 		}
 	}
 }
+
+// TestCheapCheckDiscipline: with Wait, Failed and Succeeded, correct
+// secrets in flight at once take nothing, and parallel failures are all
+// charged: beyond the limit they lengthen the wait instead of buying
+// guesses.
+func TestCheapCheckDiscipline(t *testing.T) {
+	ctx := t.Context()
+	th, clk := newThrottle()
+	for range 100 {
+		if w, err := th.Wait(ctx, "client\x00svc", "192.0.2.1"); err != nil || w != 0 {
+			t.Fatalf("correct secrets in flight: wait %v, %v", w, err)
+		}
+	}
+	var wg sync.WaitGroup
+	for range 40 {
+		wg.Go(func() { _ = th.Failed(ctx, "client\x00svc", "192.0.2.66") })
+	}
+	wg.Wait()
+	w, _ := th.Wait(ctx, "client\x00svc", "192.0.2.66")
+	if want := time.Duration(40-pairLimit.Burst+1) * pairLimit.Every; w < want {
+		t.Fatalf("after 40 parallel failures: wait %v, want at least %v (the debt)", w, want)
+	}
+	clk.advance(w)
+	if w, _ := th.Wait(ctx, "client\x00svc", "192.0.2.66"); w != 0 {
+		t.Fatalf("debt paid: wait %v", w)
+	}
+	if err := th.Succeeded(ctx, "client\x00svc", "192.0.2.66"); err != nil {
+		t.Fatal(err)
+	}
+}

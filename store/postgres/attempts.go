@@ -13,31 +13,31 @@ import (
 
 var _ store.AttemptCounter = (*Store)(nil)
 
-// ReserveAttempt implements store.AttemptCounter with the generic cell
-// rate algorithm in one statement, so that every instance on the database
-// shares the count.
-func (s *Store) ReserveAttempt(ctx context.Context, key string, l store.Limit, now time.Time) (time.Duration, error) {
-	args := []any{key, now.UnixMicro(), l.Every.Microseconds(), int64(l.Burst) * l.Every.Microseconds()}
-	var (
-		taken bool
-		wait  int64
-	)
-	err := s.pool.QueryRow(ctx, s.q.reserveAttempt, args...).Scan(&taken, &wait)
-	if err == nil && taken {
-		return 0, nil
-	}
-	if errors.Is(err, pgx.ErrNoRows) || err == nil && wait <= 0 {
-		// Refused by a version newer than this statement's snapshot:
-		// read the wait again.
-		err = s.pool.QueryRow(ctx, s.q.attemptWait, args...).Scan(&wait)
-	}
-	if err != nil {
-		return 0, fmt.Errorf("postgres: reserve attempt: %w", isDone(ctx, err))
-	}
-	if wait <= 0 {
-		wait = 1000 // refunded meanwhile: try again soon
+// attemptArgs are the arguments every attempts statement takes: key, now,
+// every and burst·every, in µs.
+func attemptArgs(key string, l store.Limit, now time.Time) []any {
+	return []any{key, now.UnixMicro(), l.Every.Microseconds(), int64(l.Burst) * l.Every.Microseconds()}
+}
+
+// AttemptWait implements store.AttemptCounter.
+func (s *Store) AttemptWait(ctx context.Context, key string, l store.Limit, now time.Time) (time.Duration, error) {
+	var wait int64
+	err := s.pool.QueryRow(ctx, s.q.attemptWait, attemptArgs(key, l, now)...).Scan(&wait)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return 0, fmt.Errorf("postgres: attempt wait: %w", isDone(ctx, err))
 	}
 	return time.Duration(wait) * time.Microsecond, nil
+}
+
+// ChargeAttempt implements store.AttemptCounter with the generic cell rate
+// algorithm in one statement, so that every instance on the database
+// shares the count.
+func (s *Store) ChargeAttempt(ctx context.Context, key string, l store.Limit, now time.Time) (time.Duration, error) {
+	var excess int64
+	if err := s.pool.QueryRow(ctx, s.q.chargeAttempt, attemptArgs(key, l, now)...).Scan(&excess); err != nil {
+		return 0, fmt.Errorf("postgres: charge attempt: %w", isDone(ctx, err))
+	}
+	return time.Duration(excess) * time.Microsecond, nil
 }
 
 // RefundAttempt implements store.AttemptCounter.

@@ -18,7 +18,7 @@ type queries struct {
 	revokeFamily, deleteFamily, revokeClient    string
 	createClient, client, clients, deleteClient string
 	cleanTokens, cleanFamilies, cleanAttempts   string
-	reserveAttempt, attemptWait, refundAttempt  string
+	chargeAttempt, attemptWait, refundAttempt   string
 	resetAttempts                               string
 }
 
@@ -62,23 +62,13 @@ func newQueries(schema string) queries {
 		cleanTokens:   r.Replace(`DELETE FROM T.oauthkit_tokens WHERE hash IN (SELECT hash FROM T.oauthkit_tokens WHERE expires_at <= $1 LIMIT $2)`),
 		cleanAttempts: r.Replace(`DELETE FROM T.oauthkit_attempts WHERE key IN (SELECT key FROM T.oauthkit_attempts WHERE tat <= $1 LIMIT $2)`),
 		// GCRA: tat is the theoretical arrival time (µs); an attempt is
-		// allowed when max(tat, now) + every <= now + burst·every. The
-		// upsert locks the row and judges its latest version, so
-		// concurrent reservations are serialised. When it refuses, the
-		// second SELECT reads the wait, from the statement's snapshot,
-		// which may be older than the version judged: the caller reads it
-		// again if it looks like no wait.
-		reserveAttempt: r.Replace(`WITH up AS (
-				INSERT INTO T.oauthkit_attempts AS a (key, tat) VALUES ($1, $2::bigint + $3::bigint)
-				ON CONFLICT (key) DO UPDATE SET tat = greatest(a.tat, $2) + $3
-				WHERE greatest(a.tat, $2) + $3 <= $2 + $4
-				RETURNING 1
-			)
-			SELECT true, 0::bigint FROM up
-			UNION ALL
-			SELECT false, greatest(tat, $2) + $3 - ($2 + $4) FROM T.oauthkit_attempts
-			WHERE key = $1 AND NOT EXISTS (SELECT 1 FROM up)`),
-		attemptWait:   r.Replace(`SELECT greatest(tat, $2) + $3 - ($2 + $4) FROM T.oauthkit_attempts WHERE key = $1`),
+		// within the limit when max(tat, now) + every <= now + burst·every.
+		// A charge always moves tat on (beyond the limit, a debt); the
+		// upsert locks the row, so concurrent charges are serialised.
+		chargeAttempt: r.Replace(`INSERT INTO T.oauthkit_attempts AS a (key, tat) VALUES ($1, $2::bigint + $3::bigint)
+			ON CONFLICT (key) DO UPDATE SET tat = greatest(a.tat, $2) + $3
+			RETURNING greatest(tat - ($2 + $4), 0)`),
+		attemptWait:   r.Replace(`SELECT greatest(greatest(tat, $2) + $3 - ($2 + $4), 0) FROM T.oauthkit_attempts WHERE key = $1`),
 		refundAttempt: r.Replace(`UPDATE T.oauthkit_attempts SET tat = greatest(tat - $3, $2) WHERE key = $1 AND tat > $2`),
 		resetAttempts: r.Replace(`DELETE FROM T.oauthkit_attempts WHERE key = $1`),
 		cleanFamilies: r.Replace(`DELETE FROM T.oauthkit_families WHERE name IN (SELECT name FROM T.oauthkit_families WHERE expires_at <= $1 LIMIT $2)`),

@@ -19,7 +19,7 @@ type Store struct {
 	now    func() time.Time
 
 	createToken, consumeToken, revokeFamily, revokeClient, createClient *goredis.Script
-	reserveAttempt, refundAttempt                                       *goredis.Script
+	chargeAttempt, refundAttempt                                        *goredis.Script
 }
 
 // Option configures a Store.
@@ -60,8 +60,8 @@ func New(ctx context.Context, rdb goredis.UniversalClient, opts ...Option) (*Sto
 		revokeClient: goredis.NewScript(revokeClientLua),
 		createClient: goredis.NewScript(createClientLua),
 
-		reserveAttempt: goredis.NewScript(reserveAttemptLua),
-		refundAttempt:  goredis.NewScript(refundAttemptLua),
+		chargeAttempt: goredis.NewScript(chargeAttemptLua),
+		refundAttempt: goredis.NewScript(refundAttemptLua),
 	}
 	for _, o := range opts {
 		o(s)

@@ -38,19 +38,31 @@ func testAttempts(t *testing.T, newStore func(t *testing.T) Store) {
 }
 
 // attemptT0 is the suite's clock reading: the counter must take the
-// caller's time, whatever its own clock says.
+// caller's time, whatever its own clock says. Each test's readings never
+// go back, as one process's clock does not.
 var attemptT0 = time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC)
 
 var attemptLimit = store.Limit{Burst: 3, Every: time.Minute}
 
-// reserve calls ReserveAttempt and fails the test on an error.
-func reserve(t *testing.T, c store.AttemptCounter, key string, l store.Limit, at time.Duration) time.Duration {
+// charge calls ChargeAttempt at attemptT0+at and fails the test on an
+// error.
+func charge(t *testing.T, c store.AttemptCounter, key string, l store.Limit, at time.Duration) time.Duration {
 	t.Helper()
-	wait, err := c.ReserveAttempt(t.Context(), key, l, attemptT0.Add(at))
+	excess, err := c.ChargeAttempt(t.Context(), key, l, attemptT0.Add(at))
 	if err != nil {
-		t.Fatalf("ReserveAttempt(%s, +%v): %v", key, at, err)
+		t.Fatalf("ChargeAttempt(%s, +%v): %v", key, at, err)
 	}
-	return wait
+	return excess
+}
+
+// wait calls AttemptWait at attemptT0+at and fails the test on an error.
+func wait(t *testing.T, c store.AttemptCounter, key string, l store.Limit, at time.Duration) time.Duration {
+	t.Helper()
+	w, err := c.AttemptWait(t.Context(), key, l, attemptT0.Add(at))
+	if err != nil {
+		t.Fatalf("AttemptWait(%s, +%v): %v", key, at, err)
+	}
+	return w
 }
 
 // near reports whether got is want within a millisecond.
@@ -61,46 +73,60 @@ func near(got, want time.Duration) bool {
 
 func testAttemptsBurst(t *testing.T, c store.AttemptCounter) {
 	key := "burst-" + rawToken()[4:20]
+	for range 10 {
+		if w := wait(t, c, key, attemptLimit, 0); w != 0 {
+			t.Fatalf("unknown key: wait %v", w)
+		}
+	}
 	for i := range attemptLimit.Burst {
-		if w := reserve(t, c, key, attemptLimit, 0); w != 0 {
-			t.Fatalf("attempt %d of a burst of %d refused (wait %v)", i+1, attemptLimit.Burst, w)
+		if x := charge(t, c, key, attemptLimit, 0); x != 0 {
+			t.Fatalf("attempt %d of a burst of %d: excess %v (AttemptWait must not charge)", i+1, attemptLimit.Burst, x)
 		}
 	}
-	// Refused, and a refusal takes nothing: the wait stays the same.
-	for range 3 {
-		if w := reserve(t, c, key, attemptLimit, 0); !near(w, time.Minute) {
-			t.Fatalf("over the burst: wait %v, want 1m", w)
-		}
+	if w := wait(t, c, key, attemptLimit, 0); !near(w, time.Minute) {
+		t.Fatalf("after the burst: wait %v, want 1m", w)
 	}
-	if w := reserve(t, c, key, attemptLimit, 20*time.Second); !near(w, 40*time.Second) {
-		t.Fatalf("20s later: wait %v, want 40s", w)
+	// Beyond the bucket, charges are a debt: each lengthens the wait.
+	if x := charge(t, c, key, attemptLimit, 0); !near(x, time.Minute) {
+		t.Fatalf("first charge over the burst: excess %v, want 1m", x)
 	}
-	// Another key is untouched.
-	if w := reserve(t, c, "other-"+key, attemptLimit, 0); w != 0 {
-		t.Fatalf("another key refused: %v", w)
+	if x := charge(t, c, key, attemptLimit, 0); !near(x, 2*time.Minute) {
+		t.Fatalf("second charge over the burst: excess %v, want 2m", x)
+	}
+	if w := wait(t, c, key, attemptLimit, 0); !near(w, 3*time.Minute) {
+		t.Fatalf("in debt of two: wait %v, want 3m", w)
+	}
+	if w := wait(t, c, key, attemptLimit, 20*time.Second); !near(w, 3*time.Minute-20*time.Second) {
+		t.Fatalf("20s later: wait %v, want 2m40s", w)
+	}
+	if w := wait(t, c, key, attemptLimit, 3*time.Minute); w != 0 {
+		t.Fatalf("debt paid: wait %v", w)
+	}
+	if w := wait(t, c, "other-"+key, attemptLimit, 0); w != 0 {
+		t.Fatalf("another key: wait %v", w)
 	}
 }
 
 func testAttemptsRefill(t *testing.T, c store.AttemptCounter) {
 	key := "refill-" + rawToken()[4:20]
 	for range attemptLimit.Burst {
-		reserve(t, c, key, attemptLimit, 0)
+		charge(t, c, key, attemptLimit, 0)
 	}
-	if w := reserve(t, c, key, attemptLimit, time.Minute); w != 0 {
-		t.Fatalf("one Every later: refused, wait %v", w)
+	if x := charge(t, c, key, attemptLimit, time.Minute); x != 0 {
+		t.Fatalf("one Every later: excess %v", x)
 	}
-	if w := reserve(t, c, key, attemptLimit, time.Minute); !near(w, time.Minute) {
+	if w := wait(t, c, key, attemptLimit, time.Minute); !near(w, time.Minute) {
 		t.Fatalf("after the refilled attempt: wait %v, want 1m", w)
 	}
 	// Long quiet: the whole burst again, and no more.
 	later := time.Hour
 	for i := range attemptLimit.Burst {
-		if w := reserve(t, c, key, attemptLimit, later); w != 0 {
-			t.Fatalf("after an hour, attempt %d refused: %v", i+1, w)
+		if x := charge(t, c, key, attemptLimit, later); x != 0 {
+			t.Fatalf("after an hour, attempt %d: excess %v", i+1, x)
 		}
 	}
-	if w := reserve(t, c, key, attemptLimit, later); w == 0 {
-		t.Fatal("after an hour, more than the burst allowed")
+	if x := charge(t, c, key, attemptLimit, later); x == 0 {
+		t.Fatal("after an hour, more than the burst within the limit")
 	}
 }
 
@@ -108,19 +134,22 @@ func testAttemptsRefund(t *testing.T, c store.AttemptCounter) {
 	ctx := t.Context()
 	key := "refund-" + rawToken()[4:20]
 	for range attemptLimit.Burst {
-		reserve(t, c, key, attemptLimit, 0)
+		charge(t, c, key, attemptLimit, 0)
 	}
 	if err := c.RefundAttempt(ctx, key, attemptLimit, attemptT0); err != nil {
 		t.Fatal(err)
 	}
-	if w := reserve(t, c, key, attemptLimit, 0); w != 0 {
+	if w := wait(t, c, key, attemptLimit, 0); w != 0 {
 		t.Fatalf("a refunded attempt is not available: wait %v", w)
 	}
-	if w := reserve(t, c, key, attemptLimit, 0); w == 0 {
+	if x := charge(t, c, key, attemptLimit, 0); x != 0 {
+		t.Fatalf("charging the refunded attempt: excess %v", x)
+	}
+	if x := charge(t, c, key, attemptLimit, 0); x == 0 {
 		t.Fatal("a refund gave more than one attempt")
 	}
-	// Refunds never raise a bucket beyond its burst, and one on an
-	// unknown key is harmless.
+	// Refunds never raise a bucket beyond full, and one on an unknown key
+	// is harmless.
 	fresh := "fresh-" + key
 	for range 3 {
 		if err := c.RefundAttempt(ctx, fresh, attemptLimit, attemptT0); err != nil {
@@ -128,9 +157,9 @@ func testAttemptsRefund(t *testing.T, c store.AttemptCounter) {
 		}
 	}
 	for range attemptLimit.Burst {
-		reserve(t, c, fresh, attemptLimit, 0)
+		charge(t, c, fresh, attemptLimit, 0)
 	}
-	if w := reserve(t, c, fresh, attemptLimit, 0); w == 0 {
+	if x := charge(t, c, fresh, attemptLimit, 0); x == 0 {
 		t.Fatal("refunds on a full bucket raised it beyond its burst")
 	}
 }
@@ -138,14 +167,14 @@ func testAttemptsRefund(t *testing.T, c store.AttemptCounter) {
 func testAttemptsReset(t *testing.T, c store.AttemptCounter) {
 	key := "reset-" + rawToken()[4:20]
 	for range attemptLimit.Burst + 2 {
-		reserve(t, c, key, attemptLimit, 0)
+		charge(t, c, key, attemptLimit, 0)
 	}
 	if err := c.ResetAttempts(t.Context(), key); err != nil {
 		t.Fatal(err)
 	}
 	for i := range attemptLimit.Burst {
-		if w := reserve(t, c, key, attemptLimit, 0); w != 0 {
-			t.Fatalf("after a reset, attempt %d refused: %v", i+1, w)
+		if x := charge(t, c, key, attemptLimit, 0); x != 0 {
+			t.Fatalf("after a reset, attempt %d: excess %v", i+1, x)
 		}
 	}
 	if err := c.ResetAttempts(t.Context(), "never-"+key); err != nil {
@@ -153,32 +182,36 @@ func testAttemptsReset(t *testing.T, c store.AttemptCounter) {
 	}
 }
 
-// testAttemptsConcurrent: N concurrent reservations on one key with k
-// attempts left grant exactly k.
+// testAttemptsConcurrent: of N concurrent charges on a bucket with k
+// attempts left, exactly k are within the limit, and all N are counted.
 func testAttemptsConcurrent(t *testing.T, c store.AttemptCounter) {
 	key := "concurrent-" + rawToken()[4:20]
 	l := store.Limit{Burst: 5, Every: time.Hour}
 	var (
-		wg      sync.WaitGroup
-		mu      sync.Mutex
-		granted int
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		within int
 	)
-	for range 40 {
+	const n = 40
+	for range n {
 		wg.Go(func() {
-			wait, err := c.ReserveAttempt(t.Context(), key, l, attemptT0)
+			excess, err := c.ChargeAttempt(t.Context(), key, l, attemptT0)
 			if err != nil {
 				t.Error(err)
 				return
 			}
-			if wait == 0 {
+			if excess == 0 {
 				mu.Lock()
-				granted++
+				within++
 				mu.Unlock()
 			}
 		})
 	}
 	wg.Wait()
-	if granted != l.Burst {
-		t.Fatalf("40 concurrent reservations on a burst of %d granted %d", l.Burst, granted)
+	if within != l.Burst {
+		t.Fatalf("%d concurrent charges on a burst of %d: %d within the limit", n, l.Burst, within)
+	}
+	if w := wait(t, c, key, l, 0); !near(w, time.Duration(n-l.Burst+1)*l.Every) {
+		t.Fatalf("after %d charges: wait %v, want %v", n, w, time.Duration(n-l.Burst+1)*l.Every)
 	}
 }
