@@ -50,6 +50,9 @@ var (
 const defaultPasswordChecks = 4
 
 func (t *Throttle) setDefaults(tokens store.TokenStore) error {
+	if t.MaxPasswordChecks < 0 || t.TableBytes < 0 {
+		return errors.New("grant: Throttle.MaxPasswordChecks and TableBytes must not be negative")
+	}
 	if t.Counter == nil {
 		if c, ok := tokens.(store.AttemptCounter); ok {
 			t.Counter = c
@@ -71,9 +74,6 @@ func (t *Throttle) setDefaults(tokens store.TokenStore) error {
 	if t.MaxPasswordChecks == 0 {
 		t.MaxPasswordChecks = defaultPasswordChecks
 	}
-	if t.MaxPasswordChecks < 0 || t.TableBytes < 0 {
-		return errors.New("grant: Throttle.MaxPasswordChecks and TableBytes must not be negative")
-	}
 	return nil
 }
 
@@ -91,7 +91,7 @@ func (p *Provider) reserve(ctx context.Context, account, addr string) (*throttle
 	case errors.Is(err, throttle.ErrFull):
 		return nil, errBusy(wait)
 	case err != nil:
-		p.cfg.Logger.ErrorContext(ctx, "grant: throttle counter failed", "err", err)
+		p.logCounterError(ctx, err)
 		return nil, errServer
 	case wait > 0:
 		return nil, errSlowDown(wait)
@@ -107,7 +107,7 @@ func (p *Provider) throttleWait(ctx context.Context, account, addr string) *Erro
 	case errors.Is(err, throttle.ErrFull):
 		return errBusy(wait)
 	case err != nil:
-		p.cfg.Logger.ErrorContext(ctx, "grant: throttle counter failed", "err", err)
+		p.logCounterError(ctx, err)
 		return errServer
 	case wait > 0:
 		return errSlowDown(wait)
@@ -119,13 +119,13 @@ func (p *Provider) throttleWait(ctx context.Context, account, addr string) *Erro
 // count after a successful one.
 func (p *Provider) throttleFailed(ctx context.Context, account, addr string) {
 	if err := p.throttle.Failed(ctx, account, addr); err != nil && !errors.Is(err, throttle.ErrFull) {
-		p.cfg.Logger.ErrorContext(ctx, "grant: throttle counter failed", "err", err)
+		p.logCounterError(ctx, err)
 	}
 }
 
 func (p *Provider) throttleSucceeded(ctx context.Context, account, addr string) {
 	if err := p.throttle.Succeeded(ctx, account, addr); err != nil {
-		p.cfg.Logger.ErrorContext(ctx, "grant: throttle counter failed", "err", err)
+		p.logCounterError(ctx, err)
 	}
 }
 
@@ -140,7 +140,15 @@ func (p *Provider) settle(ctx context.Context, a *throttle.Attempt, succeeded bo
 		err = a.Unused(ctx)
 	}
 	if err != nil {
-		p.cfg.Logger.ErrorContext(ctx, "grant: throttle counter failed", "err", err)
+		p.logCounterError(ctx, err)
+	}
+}
+
+// logCounterError logs a failure of the throttle's counter at Error,
+// sampled: when a shared store is down, every request would say so.
+func (p *Provider) logCounterError(ctx context.Context, err error) {
+	if ok, held := p.logs.Allow("counter error"); ok {
+		p.cfg.Logger.ErrorContext(ctx, "grant: throttle counter failed", "err", err, "suppressed", held)
 	}
 }
 
