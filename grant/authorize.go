@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/oauthkit/oauthkit/internal/logsample"
 	"github.com/oauthkit/oauthkit/store"
 )
 
@@ -369,6 +370,10 @@ func (a *authorizer) consentPage(w http.ResponseWriter, r *http.Request, req *au
 
 // errorPage answers with an HTML error page: never a redirect.
 func (a *authorizer) errorPage(w http.ResponseWriter, r *http.Request, e *Error) {
+	if e.Status < http.StatusInternalServerError { // 500s are logged with their cause
+		a.p.logRefusal(r.Context(), "grant: authorization request refused", e,
+			"client_id", logsample.Clip(r.URL.Query().Get("client_id")), "addr", a.p.cfg.ClientAddr(r))
+	}
 	title := errorTitles[e.Status]
 	if title == "" {
 		title = errorTitles[http.StatusBadRequest]
