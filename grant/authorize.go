@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/oauthkit/oauthkit/internal/cors"
+	"github.com/oauthkit/oauthkit/internal/logsample"
 	"github.com/oauthkit/oauthkit/store"
 )
 
@@ -243,12 +244,17 @@ func (a *authorizer) login(w http.ResponseWriter, r *http.Request, req *authRequ
 	}
 	u, e := a.p.checkPassword(ctx, a.p.cfg.ClientAddr(r), name, pw)
 	if e != nil {
-		a.p.cfg.Logger.InfoContext(ctx, "grant: login refused", "client_id", req.client.ID, "error", e.Code, "addr", a.p.cfg.ClientAddr(r))
+		a.p.logRefusal(ctx, "grant: login refused", e, "client_id", req.client.ID, "addr", a.p.cfg.ClientAddr(r))
 		a.p.writeSession(w, sess)
 		switch e.Code {
 		case CodeSlowDown:
 			w.Header().Set("Retry-After", retryAfter(e))
 			a.loginPage(w, r, req, sess, http.StatusTooManyRequests, name, "Too many failed attempts. Wait "+retryAfter(e)+" seconds and try again.")
+		case CodeTemporarilyUnavailable:
+			w.Header().Set("Retry-After", retryAfter(e))
+			a.loginPage(w, r, req, sess, http.StatusServiceUnavailable, name, "The server is busy. Wait "+retryAfter(e)+" seconds and try again.")
+		case CodeInvalidRequest:
+			a.loginPage(w, r, req, sess, http.StatusBadRequest, "", "That username contains characters that are not allowed.")
 		case CodeInvalidGrant:
 			a.loginPage(w, r, req, sess, http.StatusUnauthorized, name, "The username or password is incorrect.")
 		default:
@@ -370,6 +376,10 @@ func (a *authorizer) consentPage(w http.ResponseWriter, r *http.Request, req *au
 
 // errorPage answers with an HTML error page: never a redirect.
 func (a *authorizer) errorPage(w http.ResponseWriter, r *http.Request, e *Error) {
+	if e.Status < http.StatusInternalServerError { // 500s are logged with their cause
+		a.p.logRefusal(r.Context(), "grant: authorization request refused", e,
+			"client_id", logsample.Clip(r.URL.Query().Get("client_id")), "addr", a.p.cfg.ClientAddr(r))
+	}
 	title := errorTitles[e.Status]
 	if title == "" {
 		title = errorTitles[http.StatusBadRequest]

@@ -91,10 +91,15 @@ type Config struct {
 	// It cannot replace the standard ones.
 	ExtraTokenFields func(ctx context.Context, t IssuedToken) map[string]any
 
+	// ClientAuth configures client authentication; see [ClientAuth].
+	ClientAuth ClientAuth
+
 	// ClientAddr returns the client address that throttling counts
 	// failures by. Default: the host of r.RemoteAddr. Set it when the
 	// service runs behind a proxy you trust to set X-Forwarded-For.
 	ClientAddr func(r *http.Request) string
+	// Throttle configures brute-force throttling; see [Throttle].
+	Throttle Throttle
 
 	// Endpoints are the paths of the handlers, relative to the issuer (under
 	// its path, if it has one), for the metadata document (RFC 8414) and
@@ -126,8 +131,9 @@ type Config struct {
 	// introspection. Default none.
 	Audience []string
 
-	// Logger receives refusals (at Info) and internal errors (at Error).
-	// Default slog.Default().
+	// Logger receives issued tokens and refusals (at Info; refusals
+	// sampled, with client-supplied values cut short) and internal errors
+	// (at Error). It never sees a secret. Default slog.Default().
 	Logger *slog.Logger
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
@@ -169,6 +175,9 @@ func (c *Config) setDefaults() error {
 		return errors.New("grant: token lifetimes must be positive, and CodeTTL at most 10 minutes")
 	}
 	if err := c.setTokenDefaults(); err != nil {
+		return err
+	}
+	if err := c.Throttle.setDefaults(c.Tokens); err != nil {
 		return err
 	}
 	if c.ClientAddr == nil {
@@ -213,4 +222,14 @@ func remoteHost(r *http.Request) string {
 		host = host[1 : len(host)-1]
 	}
 	return host
+}
+
+// ClientAuth configures client authentication at the token, revocation
+// and introspection endpoints. The zero value is the default.
+type ClientAuth struct {
+	// StrictMethod makes every confidential client authenticate with
+	// exactly its registered AuthMethod, as store.Client.StrictAuthMethod
+	// does for one client. Default false: client_secret_basic and
+	// client_secret_post are both accepted, whichever the client sends.
+	StrictMethod bool
 }

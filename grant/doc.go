@@ -24,7 +24,9 @@
 // one revokes its whole grant, scopes never widen on refresh, authorization
 // codes are single use and bound to client, redirect URI and PKCE S256
 // challenge, parameters are read from the POST body only and never twice,
-// password checks are throttled, and every error carries RFC 6749's code and
+// password and client-secret guesses are throttled (reserved before a password
+// hash, bounded in flight, shared by instances through a store that implements
+// store.AttemptCounter; see [Throttle]), and every error carries RFC 6749's code and
 // status with Cache-Control: no-store. The password grant, and LoginHandler,
 // are off unless the configuration turns them on; the implicit grant does not
 // exist.

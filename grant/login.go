@@ -62,6 +62,10 @@ func (p *Provider) serveLogin(w http.ResponseWriter, r *http.Request) {
 		p.refuse(ctx, w, ev, errRequest("username and password are required"))
 		return
 	}
+	if !validUsername(creds.Username) {
+		p.refuse(ctx, w, ev, errRequest("the username is malformed"))
+		return
+	}
 	c, err := p.cfg.Clients.Client(ctx, p.cfg.LoginClientID)
 	if err != nil {
 		p.cfg.Logger.ErrorContext(ctx, "grant: the login client cannot be loaded", "client_id", p.cfg.LoginClientID, "err", err)

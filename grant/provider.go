@@ -7,6 +7,8 @@ import (
 
 	"github.com/go-oauth2/oauth2/v4/server"
 
+	"github.com/oauthkit/oauthkit/internal/logsample"
+	"github.com/oauthkit/oauthkit/internal/throttle"
 	"github.com/oauthkit/oauthkit/middleware"
 	"github.com/oauthkit/oauthkit/store"
 )
@@ -18,10 +20,12 @@ import (
 type Provider struct {
 	cfg      Config
 	engine   *server.Server
-	throttle *throttle
-	keys     keyStore    // JWT signing keys (keys.go); nil for opaque tokens
-	subkeys  subkeys     // derived from Config.Secret (subkey.go)
-	origins  originCache // the origins of all clients, for CORS preflights (cors.go)
+	throttle *throttle.Throttle
+	checks   chan struct{}      // one token per password check in flight (password.go)
+	logs     *logsample.Sampler // bounds refusal logs (log.go)
+	keys     keyStore           // JWT signing keys (keys.go); nil for opaque tokens
+	subkeys  subkeys            // derived from Config.Secret (subkey.go)
+	origins  originCache        // the origins of all clients, for CORS preflights (cors.go)
 }
 
 // NewProvider checks cfg, fills in its defaults and returns a Provider.
@@ -34,7 +38,11 @@ func NewProvider(cfg Config) (*Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Provider{cfg: cfg, throttle: newThrottle(cfg.Now), subkeys: sk}
+	p := &Provider{
+		cfg: cfg, throttle: newThrottle(&cfg), subkeys: sk,
+		checks: make(chan struct{}, cfg.Throttle.MaxPasswordChecks),
+		logs:   newLogSampler(cfg.Now),
+	}
 	p.engine = newEngine(p)
 	if cfg.AccessTokenFormat == FormatJWT {
 		ks, _ := newKeySet(cfg.SigningKeys) // checked by setDefaults

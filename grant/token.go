@@ -77,6 +77,7 @@ func (p *Provider) writeToken(ctx context.Context, w http.ResponseWriter, out *i
 	if out.subject != nil {
 		ev.Subject = out.subject.ID
 	}
+	p.logIssued(ctx, ev)
 	p.emit(ctx, ev)
 	if p.cfg.ExtraTokenFields == nil {
 		writeRawJSON(w, http.StatusOK, resp.appendJSON(make([]byte, 0, 256)))
@@ -151,8 +152,7 @@ func appendJSONString(b []byte, s string) []byte {
 // refuse answers with e and reports it.
 func (p *Provider) refuse(ctx context.Context, w http.ResponseWriter, ev Event, e *Error) {
 	ev.Kind, ev.Error, ev.Reason = EventRefused, e.Code, e.Description
-	p.cfg.Logger.InfoContext(ctx, "grant: request refused", "grant_type", ev.GrantType, "client_id", ev.ClientID,
-		"error", e.Code, "description", e.Description, "addr", ev.Addr)
+	p.logRefusal(ctx, "grant: request refused", e, "grant_type", ev.GrantType, "client_id", ev.ClientID, "addr", ev.Addr)
 	p.emit(ctx, ev)
 	writeError(w, e)
 }

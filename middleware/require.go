@@ -6,7 +6,11 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
+
+	"github.com/oauthkit/oauthkit/internal/logsample"
 )
 
 // Options configures a [Guard]. The zero value is the secure default.
@@ -19,8 +23,11 @@ type Options struct {
 	AllowQueryToken bool
 	// ErrorWriter writes refusals. Default WriteError.
 	ErrorWriter ErrorWriter
-	// Logger receives validator failures (never token values). Default
-	// slog.Default().
+	// Logger receives validator failures (at Error) and refused requests:
+	// 401s at Debug (an expired token is routine), 400s and 403s at Info.
+	// Records are sampled per kind (a few at once, then one a second,
+	// with the count held back), carry the method and a short prefix of
+	// the path, and never a token value. Default slog.Default().
 	Logger *slog.Logger
 	// OnFailure, if set, is called for every refused request, for metrics
 	// or auditing; the error carries no secrets.
@@ -32,6 +39,7 @@ type Guard struct {
 	v    Validator
 	into ValidatorInto // v, when it can fill a Token in place
 	opts Options
+	logs *logsample.Sampler
 }
 
 // New returns a Guard that validates tokens with v. A nil v is a
@@ -52,7 +60,7 @@ func New(v Validator, opts Options) (*Guard, error) {
 	if strings.ContainsAny(opts.Realm, "\"\\") {
 		return nil, errors.New(`middleware: Realm must not contain '"' or '\'`)
 	}
-	g := &Guard{v: v, opts: opts}
+	g := &Guard{v: v, opts: opts, logs: logsample.New(logBurst, logEvery, time.Now)}
 	g.into, _ = v.(ValidatorInto)
 	return g, nil
 }
@@ -142,7 +150,9 @@ func (g *Guard) wrap(scopes []string, allowed func(*Token) bool, optional bool) 
 				if errors.Is(err, ErrInvalidToken) {
 					g.refuse(w, r, http.StatusUnauthorized, CodeInvalidToken, "the access token is invalid, expired or revoked", nil)
 				} else {
-					g.opts.Logger.ErrorContext(r.Context(), "middleware: token validation failed", "err", err)
+					if ok, held := g.logs.Allow("error"); ok {
+						g.opts.Logger.ErrorContext(r.Context(), "middleware: token validation failed", "err", err, "suppressed", held)
+					}
 					g.refuse(w, r, http.StatusInternalServerError, "", "token validation is unavailable", nil)
 				}
 				return
@@ -179,5 +189,40 @@ func (g *Guard) refuse(w http.ResponseWriter, r *http.Request, status int, code,
 	if g.opts.OnFailure != nil {
 		g.opts.OnFailure(r, e)
 	}
+	g.logRefusal(r, e)
 	g.opts.ErrorWriter(w, r, e)
+}
+
+// Refusal logs are sampled per status and code: logBurst records at once,
+// then one per logEvery.
+const (
+	logBurst = 20
+	logEvery = time.Second
+)
+
+// logRefusal logs a refused request as Options.Logger describes.
+func (g *Guard) logRefusal(r *http.Request, e *Error) {
+	level := slog.LevelInfo
+	switch {
+	case e.Status >= 500:
+		return // logged at Error with its cause
+	case e.Status == http.StatusUnauthorized:
+		level = slog.LevelDebug
+	}
+	ctx := r.Context()
+	if !g.opts.Logger.Enabled(ctx, level) {
+		return
+	}
+	ok, held := g.logs.Allow(strconv.Itoa(e.Status) + e.Code)
+	if !ok {
+		return
+	}
+	attrs := []any{"status", e.Status, "error", e.Code, "method", logsample.Clip(r.Method), "path", logsample.Clip(r.URL.Path)}
+	if len(e.Scopes) > 0 {
+		attrs = append(attrs, "scope", strings.Join(e.Scopes, " "))
+	}
+	if held > 0 {
+		attrs = append(attrs, "suppressed", held)
+	}
+	g.opts.Logger.Log(ctx, level, "middleware: request refused", attrs...)
 }

@@ -143,6 +143,12 @@ ALTER TABLE {{.}}.oauthkit_tokens
 	ADD COLUMN nonce     text NOT NULL DEFAULT '',
 	ADD COLUMN auth_time timestamptz;
 ALTER TABLE {{.}}.oauthkit_clients ADD COLUMN metadata json NOT NULL DEFAULT '{}';
+`, `
+CREATE TABLE IF NOT EXISTS {{.}}.oauthkit_attempts (
+	key text PRIMARY KEY,
+	tat bigint NOT NULL
+);
+CREATE INDEX IF NOT EXISTS oauthkit_attempts_tat ON {{.}}.oauthkit_attempts (tat);
 `}
 
 // migrate applies the migrations the schema lacks, in one transaction that
@@ -200,13 +206,18 @@ func (s *Store) cleanLoop(ctx context.Context) {
 // cleanBatch bounds how many rows one cleanup statement deletes.
 const cleanBatch = 1000
 
-// Clean deletes expired tokens and the families whose last token has expired.
+// Clean deletes expired tokens, the families whose last token has expired,
+// and throttling counts that have run out.
 // The background cleanup calls it; hosts that turned that off may call it
 // themselves (from one instance is enough).
 func (s *Store) Clean(ctx context.Context) error {
-	for _, q := range []string{s.q.cleanTokens, s.q.cleanFamilies} {
+	now := s.now()
+	for _, c := range []struct {
+		q   string
+		arg any
+	}{{s.q.cleanTokens, now}, {s.q.cleanFamilies, now}, {s.q.cleanAttempts, now.UnixMicro()}} {
 		for {
-			tag, err := s.pool.Exec(ctx, q, s.now(), cleanBatch)
+			tag, err := s.pool.Exec(ctx, c.q, c.arg, cleanBatch)
 			if err != nil {
 				return fmt.Errorf("postgres: clean: %w", isDone(ctx, err))
 			}

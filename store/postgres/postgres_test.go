@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/oauthkit/oauthkit/internal/sharedtest"
 	"github.com/oauthkit/oauthkit/store"
 	"github.com/oauthkit/oauthkit/store/postgres"
 	"github.com/oauthkit/oauthkit/store/storetest"
@@ -68,7 +69,7 @@ type dumpable struct {
 // form of the row (bytea in hex).
 func (d dumpable) Dump(ctx context.Context) ([]byte, error) {
 	var out []byte
-	for _, table := range []string{"oauthkit_clients", "oauthkit_families", "oauthkit_tokens"} {
+	for _, table := range []string{"oauthkit_clients", "oauthkit_families", "oauthkit_tokens", "oauthkit_attempts"} {
 		rows, err := d.pool.Query(ctx, "SELECT r::text FROM "+pgx.Identifier{d.schema, table}.Sanitize()+" r")
 		if err != nil {
 			return nil, err
@@ -329,4 +330,26 @@ func TestMigrateTokenProperties(t *testing.T) {
 	if got, err := s.Token(ctx, fresh.Hash); err != nil || len(got.Audience) != 1 || got.JKT != "jkt" || got.AuthTime.IsZero() {
 		t.Errorf("new token after migration: %+v, %v", got, err)
 	}
+}
+
+// TestSharedThrottle: two Providers, each with its own handle on one
+// schema, share the throttling counts.
+func TestSharedThrottle(t *testing.T) {
+	pool := testPool(t)
+	schema := newSchema(t, pool)
+	open := func() *postgres.Store {
+		s, err := postgres.New(t.Context(), pool, postgres.WithSchema(schema))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	sharedtest.Throttle(t, open(), open())
+}
+
+// TestSyntaxBeforeTheDatabase: a NUL in a client_id used to reach
+// PostgreSQL and come back as a 500.
+func TestSyntaxBeforeTheDatabase(t *testing.T) {
+	sharedtest.Syntax(t, newStore(t, testPool(t)))
 }

@@ -20,6 +20,7 @@ type Store struct {
 
 	createToken, consumeToken, revokeFamily, revokeClient *goredis.Script
 	createClient, updateClient                            *goredis.Script
+	chargeAttempt, refundAttempt                          *goredis.Script
 }
 
 // Option configures a Store.
@@ -60,6 +61,9 @@ func New(ctx context.Context, rdb goredis.UniversalClient, opts ...Option) (*Sto
 		revokeClient: goredis.NewScript(revokeClientLua),
 		createClient: goredis.NewScript(createClientLua),
 		updateClient: goredis.NewScript(updateClientLua),
+
+		chargeAttempt: goredis.NewScript(chargeAttemptLua),
+		refundAttempt: goredis.NewScript(refundAttemptLua),
 	}
 	for _, o := range opts {
 		o(s)
