@@ -2,16 +2,19 @@ package memory
 
 import (
 	"time"
+
+	"github.com/oauthkit/oauthkit/internal/replay"
 )
 
 // Store keeps clients, users and tokens in memory. It implements
-// store.ClientRegistry, store.UserStore and store.TokenStore. The zero value
-// is not usable; call [New].
+// store.ClientRegistry, store.UserStore, store.TokenStore and
+// store.ReplayCache. The zero value is not usable; call [New].
 type Store struct {
 	now func() time.Time
 	clientTable
 	userTable
 	tokenTable
+	replay *replay.Cache
 }
 
 // Option configures a Store.
@@ -32,5 +35,6 @@ func New(opts ...Option) *Store {
 	s.clientTable.init()
 	s.userTable.init()
 	s.tokenTable.init(s.now)
+	s.replay = replay.New(0, s.now)
 	return s
 }

@@ -149,6 +149,12 @@ CREATE TABLE IF NOT EXISTS {{.}}.oauthkit_attempts (
 	tat bigint NOT NULL
 );
 CREATE INDEX IF NOT EXISTS oauthkit_attempts_tat ON {{.}}.oauthkit_attempts (tat);
+`, `
+CREATE TABLE IF NOT EXISTS {{.}}.oauthkit_replay (
+	key   bytea PRIMARY KEY,
+	until timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS oauthkit_replay_until ON {{.}}.oauthkit_replay (until);
 `}
 
 // migrate applies the migrations the schema lacks, in one transaction that
@@ -207,7 +213,7 @@ func (s *Store) cleanLoop(ctx context.Context) {
 const cleanBatch = 1000
 
 // Clean deletes expired tokens, the families whose last token has expired,
-// and throttling counts that have run out.
+// throttling counts that have run out, and one-time values past their time.
 // The background cleanup calls it; hosts that turned that off may call it
 // themselves (from one instance is enough).
 func (s *Store) Clean(ctx context.Context) error {
@@ -215,7 +221,7 @@ func (s *Store) Clean(ctx context.Context) error {
 	for _, c := range []struct {
 		q   string
 		arg any
-	}{{s.q.cleanTokens, now}, {s.q.cleanFamilies, now}, {s.q.cleanAttempts, now.UnixMicro()}} {
+	}{{s.q.cleanTokens, now}, {s.q.cleanFamilies, now}, {s.q.cleanAttempts, now.UnixMicro()}, {s.q.cleanReplay, now}} {
 		for {
 			tag, err := s.pool.Exec(ctx, c.q, c.arg, cleanBatch)
 			if err != nil {

@@ -175,6 +175,12 @@ ALTER TABLE oauthkit_tokens ADD COLUMN jkt TEXT NOT NULL DEFAULT '';
 ALTER TABLE oauthkit_tokens ADD COLUMN nonce TEXT NOT NULL DEFAULT '';
 ALTER TABLE oauthkit_tokens ADD COLUMN auth_time INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE oauthkit_clients ADD COLUMN metadata TEXT NOT NULL DEFAULT '{}';
+`, `
+CREATE TABLE IF NOT EXISTS oauthkit_replay (
+	key   BLOB PRIMARY KEY,
+	until INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS oauthkit_replay_until ON oauthkit_replay (until);
 `}
 
 // migrate applies the migrations the database lacks, in one transaction.
@@ -239,13 +245,14 @@ func (s *Store) cleanLoop(ctx context.Context) {
 // writers never wait long for the lock.
 const cleanBatch = 1000
 
-// Clean deletes expired tokens and the families whose last token has expired.
-// The background cleanup calls it; hosts that turned that off may call it
+// Clean deletes expired tokens, the families whose last token has expired,
+// and one-time values past their time. The background cleanup calls it; hosts that turned that off may call it
 // themselves.
 func (s *Store) Clean(ctx context.Context) error {
 	for _, q := range []string{
 		`DELETE FROM oauthkit_tokens WHERE hash IN (SELECT hash FROM oauthkit_tokens WHERE expires_at <= ? LIMIT ?)`,
 		`DELETE FROM oauthkit_families WHERE name IN (SELECT name FROM oauthkit_families WHERE expires_at <= ? LIMIT ?)`,
+		`DELETE FROM oauthkit_replay WHERE key IN (SELECT key FROM oauthkit_replay WHERE until <= ? LIMIT ?)`,
 	} {
 		for {
 			n, err := s.cleanOnce(ctx, q)

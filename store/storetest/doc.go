@@ -29,7 +29,11 @@
 // also implements [Dumper], the suite checks that no raw token reaches it; if
 // it implements the optional [store.AttemptCounter] (shared throttling), the
 // suite checks that too ([RunAttemptCounter]: bursts, refill, refunds,
-// resets, atomic reservations under concurrency).
+// resets, atomic reservations under concurrency); if it implements the
+// optional [store.ReplayCache] (one-time values), the suite checks that
+// ([RunReplayCache]: first use and replays, opaque binary keys, exactly one
+// first use among concurrent ones, keys forgotten after their time, context
+// cancellation).
 //
 // What the suite accepts as equal: a nil slice and an empty one (a store may
 // return either), two times less than a millisecond apart (a store may keep
