@@ -1,4 +1,4 @@
-// Package replay is an in-process [store.ReplayCache] bounded in memory: the
+// Package replay is an in-process store.ReplayCache bounded in memory: the
 // one-time values (DPoP proof and client assertion jti) of one process, for
 // a store that has no replay cache of its own and for a resource server that
 // shares none.
@@ -8,7 +8,9 @@
 // new ones come in, oldest expiry first. When the cache is full of live
 // entries it refuses a new key with [ErrFull] rather than forget a live one:
 // forgetting would let that value be replayed, so the cache fails closed
-// until the first entry expires. The package knows nothing of OAuth.
+// until the first entry expires. The package knows nothing of OAuth and
+// imports only the standard library, so that a resource server's middleware
+// can use it without the store package.
 package replay
 
 import (
@@ -18,8 +20,6 @@ import (
 	"errors"
 	"sync"
 	"time"
-
-	"github.com/oauthkit/oauthkit/store"
 )
 
 // ErrFull means a Cache is full of live entries and cannot record a new key:
@@ -57,7 +57,7 @@ func (h *expiryHeap) Pop() any {
 	return x
 }
 
-// Cache is an in-process [store.ReplayCache] of at most a given size. It is
+// Cache is an in-process store.ReplayCache of at most a given size. It is
 // safe for concurrent use.
 type Cache struct {
 	now func() time.Time
@@ -67,8 +67,6 @@ type Cache struct {
 	exp expiryHeap
 	max int // entries
 }
-
-var _ store.ReplayCache = (*Cache)(nil)
 
 // New returns a Cache of at most maxBytes (DefaultBytes if zero or less)
 // that reads the time from now (time.Now if nil).

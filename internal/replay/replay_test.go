@@ -11,6 +11,8 @@ import (
 	"github.com/oauthkit/oauthkit/store/storetest"
 )
 
+var _ store.ReplayCache = (*Cache)(nil)
+
 func TestConformance(t *testing.T) {
 	storetest.RunReplayCache(t, func(t *testing.T) store.ReplayCache { return New(0, nil) })
 }
