@@ -348,6 +348,22 @@ func TestSharedThrottle(t *testing.T) {
 	sharedtest.Throttle(t, open(), open())
 }
 
+// TestSharedAssertionReplay: a client assertion used at one instance is
+// refused at another sharing the database.
+func TestSharedAssertionReplay(t *testing.T) {
+	pool := testPool(t)
+	schema := newSchema(t, pool)
+	open := func() *postgres.Store {
+		s, err := postgres.New(t.Context(), pool, postgres.WithSchema(schema))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	sharedtest.AssertionReplay(t, open(), open())
+}
+
 // TestSyntaxBeforeTheDatabase: a NUL in a client_id used to reach
 // PostgreSQL and come back as a 500.
 func TestSyntaxBeforeTheDatabase(t *testing.T) {
