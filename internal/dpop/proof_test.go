@@ -106,7 +106,9 @@ var proofCases = []proofCase{
 	{name: "two proofs in one value", header: func(t *testing.T) []string {
 		return []string{es256.Proof(t, "POST", asURL, dpoptest.IssuedAt(t0)) + ", " + es256.Proof(t, "POST", asURL, dpoptest.IssuedAt(t0))}
 	}, req: asReq, want: ErrInvalidProof},
-	{name: "padding", header: func(t *testing.T) []string { return []string{es256.Proof(t, "POST", asURL, dpoptest.IssuedAt(t0)) + "=="} }, req: asReq, want: ErrInvalidProof},
+	{name: "padding", header: func(t *testing.T) []string {
+		return []string{es256.Proof(t, "POST", asURL, dpoptest.IssuedAt(t0)) + "=="}
+	}, req: asReq, want: ErrInvalidProof},
 	{name: "oversized", header: func(t *testing.T) []string {
 		return []string{es256.Proof(t, "POST", asURL, dpoptest.IssuedAt(t0), dpoptest.Claim("pad", strings.Repeat("x", maxProofBytes)))}
 	}, req: asReq, want: ErrInvalidProof},
@@ -181,7 +183,9 @@ var proofCases = []proofCase{
 	{name: "htu another port", skip: checkHTU, header: func(t *testing.T) []string {
 		return []string{es256.Proof(t, "POST", "https://server.example.com:8443/oauth/token", dpoptest.IssuedAt(t0))}
 	}, req: asReq, want: ErrInvalidProof},
-	{name: "htu not a URI", skip: checkHTU, header: func(t *testing.T) []string { return []string{es256.Proof(t, "POST", "/oauth/token", dpoptest.IssuedAt(t0))} }, req: asReq, want: ErrInvalidProof},
+	{name: "htu not a URI", skip: checkHTU, header: func(t *testing.T) []string {
+		return []string{es256.Proof(t, "POST", "/oauth/token", dpoptest.IssuedAt(t0))}
+	}, req: asReq, want: ErrInvalidProof},
 	// (10) the server's nonce.
 	{name: "no nonce", skip: checkNonce, cfg: func(c *Config) { c.Nonces = testNoncesOf(7) }, header: one(es256), req: asReq, want: ErrUseNonce},
 	{name: "wrong nonce", skip: checkNonce, cfg: func(c *Config) { c.Nonces = testNoncesOf(7) }, header: one(es256, dpoptest.Nonce(testNoncesOf(8).Nonce(t0))), req: asReq, want: ErrUseNonce},
