@@ -38,6 +38,7 @@ type metadata struct {
 	IntrospectionAuthMethods      []string `json:"introspection_endpoint_auth_methods_supported"`
 	CodeChallengeMethodsSupported []string `json:"code_challenge_methods_supported,omitempty"`
 	IssParameterSupported         bool     `json:"authorization_response_iss_parameter_supported"`
+	DPoPSigningAlgs               []string `json:"dpop_signing_alg_values_supported"`
 }
 
 // MetadataHandler returns the authorization server metadata document (RFC
@@ -76,6 +77,7 @@ func (p *Provider) metadata() metadata {
 		IntrospectionEndpoint:    base + e.Introspection,
 		IntrospectionAuthMethods: secretMethods,
 		IssParameterSupported:    true,
+		DPoPSigningAlgs:          p.dpop.Algorithms(),
 	}
 	if slices.Contains(p.cfg.GrantTypes, store.GrantAuthorizationCode) {
 		md.AuthorizationEndpoint = base + e.Authorize

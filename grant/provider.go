@@ -7,6 +7,7 @@ import (
 
 	"github.com/go-oauth2/oauth2/v4/server"
 
+	"github.com/oauthkit/oauthkit/internal/dpop"
 	"github.com/oauthkit/oauthkit/internal/logsample"
 	"github.com/oauthkit/oauthkit/internal/throttle"
 	"github.com/oauthkit/oauthkit/middleware"
@@ -26,6 +27,7 @@ type Provider struct {
 	keys     keyStore           // JWT signing keys (keys.go); nil for opaque tokens
 	subkeys  subkeys            // derived from Config.Secret (subkey.go)
 	origins  originCache        // the origins of all clients, for CORS preflights (cors.go)
+	dpop     *dpop.Verifier     // DPoP proofs at the token endpoint (dpop.go)
 }
 
 // NewProvider checks cfg, fills in its defaults and returns a Provider.
@@ -38,8 +40,12 @@ func NewProvider(cfg Config) (*Provider, error) {
 	if err != nil {
 		return nil, err
 	}
+	dv, err := newDPoP(&cfg, sk)
+	if err != nil {
+		return nil, err
+	}
 	p := &Provider{
-		cfg: cfg, throttle: newThrottle(&cfg), subkeys: sk,
+		cfg: cfg, throttle: newThrottle(&cfg), subkeys: sk, dpop: dv,
 		checks: make(chan struct{}, cfg.Throttle.MaxPasswordChecks),
 		logs:   newLogSampler(cfg.Now),
 	}
@@ -96,6 +102,7 @@ func (p *Provider) ValidateTokenInto(ctx context.Context, raw string, into *midd
 		ExpiresAt: t.ExpiresAt,
 		Issuer:    p.cfg.Issuer,
 		Audience:  p.cfg.Audience,
+		JKT:       t.JKT,
 	}
 	if jwt {
 		into.ID = jwtID(raw)
