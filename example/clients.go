@@ -21,6 +21,7 @@ type registration struct {
 	GrantTypes              []string `json:"grant_types"`
 	Scope                   string   `json:"scope"`
 	TokenEndpointAuthMethod string   `json:"token_endpoint_auth_method"`
+	DPoPBoundAccessTokens   bool     `json:"dpop_bound_access_tokens"` // RFC 9449 §5.2: every token request must carry a DPoP proof
 }
 
 // minSecretLen keeps hand-written secrets out of brute-force reach: they are
@@ -102,6 +103,7 @@ func (r registration) client() (*store.Client, error) {
 	c := &store.Client{
 		ID: r.ClientID, Name: r.ClientName, AuthMethod: method,
 		RedirectURIs: r.RedirectURIs, GrantTypes: grants, Scopes: strings.Fields(r.Scope),
+		DPoPBoundAccessTokens: r.DPoPBoundAccessTokens,
 	}
 	if c.Name == "" {
 		c.Name = c.ID
