@@ -104,8 +104,8 @@ const (
 
 // endpointURL is the public URL of an endpoint: the issuer followed by its
 // path, as the metadata publishes it. A proof's htu must name it.
-func (p *Provider) endpointURL(path string) string {
-	return strings.TrimSuffix(p.cfg.Issuer, "/") + path
+func endpointURL(issuer, path string) string {
+	return strings.TrimSuffix(issuer, "/") + path
 }
 
 // tokenProof checks the DPoP proof of a request to the endpoint at url by
@@ -113,20 +113,22 @@ func (p *Provider) endpointURL(path string) string {
 // no proof and none is required. With nonces on, it sets the DPoP-Nonce
 // header to the nonce to use next.
 func (p *Provider) tokenProof(w http.ResponseWriter, r *http.Request, c *store.Client, url string) (string, *Error) {
-	header := r.Header.Values("DPoP")
-	n := p.dpop.Nonces()
-	if n != nil && len(header) > 0 {
+	header := r.Header["Dpop"] // canonical already: no allocation on the bearer path
+	if len(header) == 0 {
+		if p.cfg.DPoP.Required || c.DPoPBoundAccessTokens {
+			return "", newError(http.StatusBadRequest, CodeInvalidDPoPProof, "a DPoP proof is required")
+		}
+		return "", nil
+	}
+	if n := p.dpop.Nonces(); n != nil {
 		w.Header().Set("DPoP-Nonce", n.Nonce(p.cfg.Now()))
 	}
 	proof, err := p.dpop.Verify(r.Context(), header, dpop.Request{Method: http.MethodPost, URL: url})
+	if err == nil {
+		return proof.JKT, nil
+	}
 	var pe *dpop.Error
 	switch {
-	case err == nil:
-		return proof.JKT, nil
-	case errors.Is(err, dpop.ErrNoProof) && (p.cfg.DPoP.Required || c.DPoPBoundAccessTokens):
-		return "", newError(http.StatusBadRequest, CodeInvalidDPoPProof, "a DPoP proof is required")
-	case errors.Is(err, dpop.ErrNoProof):
-		return "", nil
 	case errors.As(err, &pe) && errors.Is(err, dpop.ErrUseNonce):
 		return "", newError(http.StatusBadRequest, CodeUseDPoPNonce, pe.Reason)
 	case errors.As(err, &pe):

@@ -74,7 +74,7 @@ func (p *Provider) serveLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	// A DPoP proof (htu: the login URL) binds the tokens as at the token
 	// endpoint; it is checked before the password, which costs more.
-	jkt, e := p.tokenProof(w, r, c, p.endpointURL(p.cfg.Endpoints.Login))
+	jkt, e := p.tokenProof(w, r, c, p.loginURL)
 	if e != nil {
 		p.refuse(ctx, w, ev, e)
 		return

@@ -28,6 +28,8 @@ type Provider struct {
 	subkeys  subkeys            // derived from Config.Secret (subkey.go)
 	origins  originCache        // the origins of all clients, for CORS preflights (cors.go)
 	dpop     *dpop.Verifier     // DPoP proofs at the token endpoint (dpop.go)
+	tokenURL string             // the token endpoint's public URL, a proof's htu
+	loginURL string             // LoginHandler's
 }
 
 // NewProvider checks cfg, fills in its defaults and returns a Provider.
@@ -46,6 +48,7 @@ func NewProvider(cfg Config) (*Provider, error) {
 	}
 	p := &Provider{
 		cfg: cfg, throttle: newThrottle(&cfg), subkeys: sk, dpop: dv,
+		tokenURL: endpointURL(cfg.Issuer, cfg.Endpoints.Token), loginURL: endpointURL(cfg.Issuer, cfg.Endpoints.Login),
 		checks: make(chan struct{}, cfg.Throttle.MaxPasswordChecks),
 		logs:   newLogSampler(cfg.Now),
 	}

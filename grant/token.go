@@ -40,7 +40,7 @@ func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
 		p.refuse(ctx, w, ev, newError(http.StatusBadRequest, CodeUnauthorizedClient, "the client is not registered for this grant type"))
 		return
 	}
-	jkt, e := p.tokenProof(w, r, c, p.endpointURL(p.cfg.Endpoints.Token))
+	jkt, e := p.tokenProof(w, r, c, p.tokenURL)
 	if e != nil {
 		p.refuse(ctx, w, ev, e)
 		return
