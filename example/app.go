@@ -25,6 +25,7 @@ type options struct {
 	Logger  *slog.Logger
 
 	AccessToken string // access token format: "opaque" (default) or "jwt" (endpoints.go)
+	DPoPNonce   bool   // the token endpoint asks DPoP proofs for its nonces (dpop.go)
 	Secret      []byte // the provider secret (grant.Config.Secret), from $OAUTHKIT_SESSION_KEY; nil: a random one (sessionkey.go)
 
 	Store     backend                 // clients and tokens (store.go); nil means a new memory store
@@ -41,6 +42,7 @@ type app struct {
 	secrets   map[string]string // generated secrets of the demo clients, by client ID
 	fromFile  map[string]bool   // clients of the -clients file, by client ID
 	handler   http.Handler
+	guard     *middleware.Guard // checks the tokens of the /api routes, bearer and DPoP
 
 	authorize http.Handler // GET/POST /oauth/authorize: login and consent pages
 }
@@ -99,6 +101,7 @@ func newApp(ctx context.Context, o options) (*app, error) {
 	if err := a.tokenConfig(ctx, &cfg, o); err != nil { // endpoints.go
 		return nil, err
 	}
+	cfg.DPoP.Nonce = o.DPoPNonce
 	if o.tune != nil {
 		o.tune(&cfg)
 	}
@@ -108,6 +111,9 @@ func newApp(ctx context.Context, o options) (*app, error) {
 	}
 	a.provider = p
 	if a.authorize, err = p.AuthorizeHandler(grant.AuthorizeOptions{ScopeDescriptions: scopeDescriptions}); err != nil {
+		return nil, err
+	}
+	if a.guard, err = newGuard(p, st); err != nil { // dpop.go
 		return nil, err
 	}
 	a.handler = a.routes()
@@ -156,12 +162,12 @@ var routeTable = []route{
 	{"GET /", "welcome"},
 	{"POST /login", `JSON {"username","password"} -> token (the tutorial's login)`},
 	{"GET /oauth/authorize", "authorization endpoint: login and consent pages (code + PKCE S256)"},
-	{"POST /oauth/token", "token endpoint (client_credentials, password, refresh_token, authorization_code)"},
+	{"POST /oauth/token", "token endpoint (client_credentials, password, refresh_token, authorization_code); a DPoP header binds the tokens"},
 	{"POST /oauth/revoke", "token revocation (RFC 7009)"},
 	{"POST /oauth/introspect", "token introspection (RFC 7662), for demo-resource"},
 	{"GET /.well-known/oauth-authorization-server", "authorization server metadata (RFC 8414)"},
 	{"GET /.well-known/jwks.json", "signing keys of JWT access tokens (-access-token jwt)"},
-	{"GET /api/data", "protected, scope read"},
+	{"GET /api/data", "protected, scope read (Bearer, or DPoP with a proof)"},
 	{"GET /api/public", "the same answer as GET /api/data, unprotected (for comparison)"},
 	{"POST /api/data", "protected, scope write"},
 	{"GET /api/me", "protected: the token's user, client and scope"},
@@ -176,10 +182,11 @@ func (a *app) routes() http.Handler {
 	// /oauth/introspect, /.well-known/oauth-authorization-server and
 	// /.well-known/jwks.json (grant.Provider.Routes lists them).
 	p.Mount(mux, grant.Pages{Authorize: a.authorize})
-	mux.Handle("GET /api/data", middleware.RequireOAuth(p, "read")(http.HandlerFunc(getData)))
+	g := a.guard
+	mux.Handle("GET /api/data", g.Require("read")(http.HandlerFunc(getData)))
 	mux.HandleFunc("GET /api/public", getData) // the twin of /api/data without a token, for load tests
-	mux.Handle("POST /api/data", middleware.RequireOAuth(p, "write")(http.HandlerFunc(postData)))
-	mux.Handle("GET /api/me", middleware.RequireOAuth(p)(http.HandlerFunc(me)))
+	mux.Handle("POST /api/data", g.Require("write")(http.HandlerFunc(postData)))
+	mux.Handle("GET /api/me", g.Require()(http.HandlerFunc(me)))
 	return mux
 }
 

@@ -21,6 +21,7 @@ type registration struct {
 	GrantTypes              []string `json:"grant_types"`
 	Scope                   string   `json:"scope"`
 	TokenEndpointAuthMethod string   `json:"token_endpoint_auth_method"`
+	DPoPBoundAccessTokens   bool     `json:"dpop_bound_access_tokens"` // RFC 9449 §5.2: every token request must carry a DPoP proof
 
 	// For private_key_jwt: the client's public keys, inline or by URL,
 	// and optionally the one algorithm it signs its assertions with.
@@ -123,6 +124,7 @@ func (r registration) client() (*store.Client, error) {
 		ID: r.ClientID, Name: r.ClientName, AuthMethod: method,
 		RedirectURIs: r.RedirectURIs, GrantTypes: grants, Scopes: strings.Fields(r.Scope),
 		JWKS: r.JWKS, JWKSURI: r.JWKSURI, TokenEndpointAuthSigningAlg: r.TokenEndpointAuthSigningAlg,
+		DPoPBoundAccessTokens: r.DPoPBoundAccessTokens,
 	}
 	if c.Name == "" {
 		c.Name = c.ID

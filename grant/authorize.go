@@ -326,7 +326,7 @@ func (p *Provider) newCode(ctx context.Context, req *authRequest, u *store.User)
 		Hash: h, Kind: store.KindCode, Family: uuid.NewString(),
 		ClientID: req.client.ID, Subject: u.ID, Username: u.Username, Scopes: req.scopes,
 		IssuedAt: now, ExpiresAt: now.Add(p.cfg.CodeTTL),
-		RedirectURI: req.sentURI, CodeChallenge: req.challenge,
+		RedirectURI: req.sentURI, CodeChallenge: req.challenge, JKT: req.dpopJKT,
 	})
 	if err != nil {
 		return "", err

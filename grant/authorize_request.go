@@ -16,6 +16,7 @@ type authRequest struct {
 	state       string   // returned unchanged
 	scopes      []string // what the client asked for, resolved
 	challenge   string   // PKCE S256 code_challenge; "" only when PKCE is optional
+	dpopJKT     string   // RFC 9449 §10 dpop_jkt: the DPoP key the code is bound to, if any
 }
 
 // parseAuthorizeQuery parses the authorization request's query string. It
@@ -75,6 +76,12 @@ func validateAuthorize(q url.Values, unique bool, c *store.Client, pkceOptional 
 		return req, nil, e
 	}
 	req.scopes = scopes
+	if jkt := q.Get("dpop_jkt"); jkt != "" {
+		if !isS256Challenge(jkt) { // the same shape: a SHA-256, base64url
+			return req, nil, errRequest("dpop_jkt must be the base64url SHA-256 JWK thumbprint of a DPoP key")
+		}
+		req.dpopJKT = jkt
+	}
 	return req, nil, nil
 }
 

@@ -64,7 +64,8 @@ type Config struct {
 
 	// Secret is the provider's one secret, at least 32 random bytes: every
 	// keyed mechanism (the session cookie, CSRF tokens, idempotent refresh
-	// retries) uses a subkey derived from it with HKDF (subkey.go). Every
+	// retries, DPoP nonces) uses a subkey derived from it with HKDF
+	// (subkey.go). Every
 	// instance serving the same issuer must share it. Default: 32 random
 	// bytes per Provider, so that sessions end when the process does and
 	// work on one instance only, and a refresh retry is recognised only by
@@ -95,6 +96,9 @@ type Config struct {
 
 	// ClientAuth configures client authentication; see [ClientAuth].
 	ClientAuth ClientAuth
+	// DPoP configures DPoP-bound tokens (RFC 9449); see [DPoP]. The zero
+	// value accepts DPoP proofs and requires none.
+	DPoP DPoP
 
 	// ClientAddr returns the client address that throttling counts
 	// failures by. Default: the host of r.RemoteAddr. Set it when the

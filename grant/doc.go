@@ -42,4 +42,16 @@
 // store's store.ReplayCache so that every instance sharing it agrees. Keys
 // at a jwks_uri are fetched only from public https addresses. See
 // [ClientAuth].
+//
+// # DPoP
+//
+// A token request carrying a DPoP proof (RFC 9449) gets token_type DPoP and
+// tokens bound to the proof's key: the thumbprint is stored with the access
+// token (and with a public client's refresh token, which then needs a proof
+// by the same key), carried as cnf.jkt in JWT access tokens and as cnf by
+// introspection, and dpop_jkt in an authorization request binds the code.
+// [DPoP] in Config requires proofs of every client, or server nonces; a
+// client registered with store.Client.DPoPBoundAccessTokens must always
+// send one. Proofs are used once: their jti go to the token store's
+// store.ReplayCache, which instances sharing PostgreSQL or Redis share.
 package grant

@@ -72,6 +72,13 @@ func (p *Provider) serveLogin(w http.ResponseWriter, r *http.Request) {
 		p.refuse(ctx, w, ev, errServer)
 		return
 	}
+	// A DPoP proof (htu: the login URL) binds the tokens as at the token
+	// endpoint; it is checked before the password, which costs more.
+	jkt, e := p.tokenProof(w, r, c, p.loginURL)
+	if e != nil {
+		p.refuse(ctx, w, ev, e)
+		return
+	}
 	u, e := p.checkPassword(ctx, addr, creds.Username, creds.Password)
 	if e != nil {
 		if e.Code == CodeInvalidGrant {
@@ -80,7 +87,7 @@ func (p *Provider) serveLogin(w http.ResponseWriter, r *http.Request) {
 		p.refuse(ctx, w, ev, e)
 		return
 	}
-	out, err := p.issue(ctx, "password", c, u, store.Token{Scopes: c.Scopes}, p.refreshAllowed(c))
+	out, err := p.issue(withState(ctx, &reqState{client: c, addr: addr, jkt: jkt}), "password", c, u, store.Token{Scopes: c.Scopes}, p.refreshAllowed(c))
 	if err != nil {
 		p.cfg.Logger.ErrorContext(ctx, "grant: issuing login tokens failed", "err", err)
 		p.refuse(ctx, w, ev, errServer)

@@ -134,6 +134,9 @@ func (m *manager) exchangeCode(ctx context.Context, c *store.Client, tgr *oauth2
 	if !verifyPKCE(code.CodeChallenge, tgr.CodeVerifier) {
 		return nil, errGrant("code_verifier is missing or does not match the code_challenge")
 	}
+	if e := checkBinding(ctx, code.JKT); e != nil { // dpop_jkt (RFC 9449 §10)
+		return nil, e
+	}
 	u := &store.User{ID: code.Subject, Username: code.Username}
 	return m.p.issue(ctx, store.GrantAuthorizationCode, c, u, grantOf(code), m.p.refreshAllowed(c))
 }
@@ -180,6 +183,9 @@ func (m *manager) refresh(ctx context.Context, c *store.Client, raw, scope strin
 		if _, e := resolveScopes(scope, peek.Scopes); e != nil {
 			return nil, e
 		}
+		if e := checkBinding(ctx, peek.JKT); e != nil { // RFC 9449 §5
+			return nil, e
+		}
 	}
 	old, err := m.p.cfg.Tokens.ConsumeToken(ctx, h)
 	retry := false
@@ -189,7 +195,7 @@ func (m *manager) refresh(ctx context.Context, c *store.Client, raw, scope strin
 			m.p.revokeFamily(ctx, old, "rotated refresh token presented by another client")
 			return nil, errGrant("the refresh token was issued to another client")
 		}
-		if !m.p.withinGrace(old) {
+		if !m.p.withinGrace(old) || proofKey(ctx) != "" { // no grace for DPoP (dpop.go)
 			m.p.revokeFamily(ctx, old, "refresh token reused")
 			return nil, errGrant("the refresh token was already used")
 		}
@@ -205,6 +211,9 @@ func (m *manager) refresh(ctx context.Context, c *store.Client, raw, scope strin
 	}
 	scopes, e := resolveScopes(scope, old.Scopes)
 	if e != nil {
+		return nil, e
+	}
+	if e := checkBinding(ctx, old.JKT); e != nil {
 		return nil, e
 	}
 	out, err := m.p.rotate(ctx, c, old, raw, scopes, retry)

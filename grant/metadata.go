@@ -41,6 +41,7 @@ type metadata struct {
 	IntrospectionAuthAlgs         []string `json:"introspection_endpoint_auth_signing_alg_values_supported"`
 	CodeChallengeMethodsSupported []string `json:"code_challenge_methods_supported,omitempty"`
 	IssParameterSupported         bool     `json:"authorization_response_iss_parameter_supported"`
+	DPoPSigningAlgs               []string `json:"dpop_signing_alg_values_supported"`
 }
 
 // MetadataHandler returns the authorization server metadata document (RFC
@@ -83,6 +84,7 @@ func (p *Provider) metadata() metadata {
 		IntrospectionAuthMethods: confidential,
 		IntrospectionAuthAlgs:    algs,
 		IssParameterSupported:    true,
+		DPoPSigningAlgs:          p.dpop.Algorithms(),
 	}
 	if slices.Contains(p.cfg.GrantTypes, store.GrantAuthorizationCode) {
 		md.AuthorizationEndpoint = base + e.Authorize

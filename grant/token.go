@@ -40,10 +40,15 @@ func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
 		p.refuse(ctx, w, ev, newError(http.StatusBadRequest, CodeUnauthorizedClient, "the client is not registered for this grant type"))
 		return
 	}
+	jkt, e := p.tokenProof(w, r, c, p.tokenURL)
+	if e != nil {
+		p.refuse(ctx, w, ev, e)
+		return
+	}
 	if g.prepare != nil {
 		g.prepare(form)
 	}
-	st := &reqState{client: c, addr: addr}
+	st := &reqState{client: c, addr: addr, jkt: jkt}
 	out, err := g.serve(p, r.WithContext(withState(ctx, st)), st)
 	if err != nil {
 		e, known := asError(err)
@@ -68,7 +73,7 @@ type tokenResponse struct {
 func (p *Provider) writeToken(ctx context.Context, w http.ResponseWriter, out *issued, addr string) {
 	resp := tokenResponse{
 		AccessToken:  out.access,
-		TokenType:    "Bearer",
+		TokenType:    out.tokenType(),
 		ExpiresIn:    int64(out.expiresIn.Seconds()),
 		RefreshToken: out.refresh,
 		Scope:        joinScopes(out.scopes),

@@ -72,8 +72,9 @@ func (j *parsedJWT) verify(k jwtverify.Key) error {
 // atClaims are the RFC 9068 §2.2 claims.
 type atClaims struct {
 	josejwt.Claims
-	ClientID string `json:"client_id"`
-	Scope    string `json:"scope"`
+	ClientID string         `json:"client_id"`
+	Scope    string         `json:"scope"`
+	Cnf      map[string]any `json:"cnf"` // RFC 7800; jkt for DPoP (RFC 9449 §6.1)
 }
 
 // claimErrors name go-jose's claim validation failures.
@@ -100,8 +101,13 @@ func (c *atClaims) check(iss, aud string, now time.Time, skew time.Duration) (*T
 		}
 		return nil, invalid("bad claims")
 	}
+	jkt, err := confirmationJKT(c.Cnf)
+	if err != nil {
+		return nil, err
+	}
 	return &Token{
 		ClientID: c.ClientID, Subject: tokenSubject(c.Subject, c.ClientID), Scopes: strings.Fields(c.Scope),
 		IssuedAt: c.IssuedAt.Time(), ExpiresAt: c.Expiry.Time(), ID: c.ID, Issuer: c.Issuer, Audience: c.Audience,
+		JKT: jkt,
 	}, nil
 }

@@ -3,6 +3,7 @@ package middleware
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oauthkit/oauthkit/internal/dpop"
 	"github.com/oauthkit/oauthkit/internal/logsample"
 )
 
@@ -32,14 +34,20 @@ type Options struct {
 	// OnFailure, if set, is called for every refused request, for metrics
 	// or auditing; the error carries no secrets.
 	OnFailure func(r *http.Request, e *Error)
+	// DPoP configures DPoP-bound tokens (RFC 9449); see [DPoPOptions].
+	// The zero value accepts them with a valid proof.
+	DPoP DPoPOptions
 }
 
-// Guard wraps handlers with bearer-token checks against one Validator.
+// Guard wraps handlers with access-token checks against one Validator:
+// bearer tokens (RFC 6750) and DPoP-bound tokens (RFC 9449).
 type Guard struct {
 	v    Validator
 	into ValidatorInto // v, when it can fill a Token in place
 	opts Options
 	logs *logsample.Sampler
+	dpop *dpop.Verifier
+	algs []string // the DPoP algs offered in challenges
 }
 
 // New returns a Guard that validates tokens with v. A nil v is a
@@ -60,7 +68,11 @@ func New(v Validator, opts Options) (*Guard, error) {
 	if strings.ContainsAny(opts.Realm, "\"\\") {
 		return nil, errors.New(`middleware: Realm must not contain '"' or '\'`)
 	}
-	g := &Guard{v: v, opts: opts, logs: logsample.New(logBurst, logEvery, time.Now)}
+	dv, err := newDPoP(&opts.DPoP)
+	if err != nil {
+		return nil, fmt.Errorf("middleware: Options.DPoP: %w", err)
+	}
+	g := &Guard{v: v, opts: opts, logs: logsample.New(logBurst, logEvery, time.Now), dpop: dv, algs: dv.Algorithms()}
 	g.into, _ = v.(ValidatorInto)
 	return g, nil
 }
@@ -133,37 +145,59 @@ func (g *Guard) Optional() func(http.Handler) http.Handler {
 func (g *Guard) wrap(scopes []string, allowed func(*Token) bool, optional bool) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			raw, err := bearerToken(r, g.opts.AllowQueryToken)
+			raw, scheme, err := credentials(r, g.opts.AllowQueryToken)
 			switch {
 			case err == errNoToken && optional:
 				next.ServeHTTP(w, r)
 				return
 			case err == errNoToken:
-				g.refuse(w, r, http.StatusUnauthorized, "", "a bearer token is required", nil)
+				g.refuse(w, r, &Error{Status: http.StatusUnauthorized, Description: "an access token is required"})
 				return
 			case err != nil:
-				g.refuse(w, r, http.StatusBadRequest, CodeInvalidRequest, "the request carries a malformed or duplicated token", nil)
+				g.refuse(w, r, &Error{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Description: "the request carries a malformed or duplicated token"})
+				return
+			case scheme == SchemeBearer && g.opts.DPoP.Required:
+				g.refuse(w, r, &Error{Status: http.StatusUnauthorized, Code: CodeInvalidToken, Description: "this resource takes DPoP-bound tokens only", Scheme: SchemeDPoP})
 				return
 			}
 			tok, ctx, err := g.validate(r.Context(), raw)
 			if err != nil {
 				if errors.Is(err, ErrInvalidToken) {
-					g.refuse(w, r, http.StatusUnauthorized, CodeInvalidToken, "the access token is invalid, expired or revoked", nil)
+					g.refuse(w, r, &Error{Status: http.StatusUnauthorized, Code: CodeInvalidToken, Description: "the access token is invalid, expired or revoked", Scheme: scheme})
 				} else {
 					if ok, held := g.logs.Allow("error"); ok {
 						g.opts.Logger.ErrorContext(r.Context(), "middleware: token validation failed", "err", err, "suppressed", held)
 					}
-					g.refuse(w, r, http.StatusInternalServerError, "", "token validation is unavailable", nil)
+					g.refuse(w, r, &Error{Status: http.StatusInternalServerError, Description: "token validation is unavailable"})
 				}
 				return
 			}
+			if e := g.checkBinding(w, r, raw, scheme, tok); e != nil {
+				g.refuse(w, r, e)
+				return
+			}
 			if !allowed(tok) {
-				g.refuse(w, r, http.StatusForbidden, CodeInsufficientScope, "the access token lacks the required scope", scopes)
+				g.refuse(w, r, &Error{Status: http.StatusForbidden, Code: CodeInsufficientScope, Description: "the access token lacks the required scope", Scopes: scopes, Scheme: scheme})
 				return
 			}
 			next.ServeHTTP(w, r.WithContext(ctx))
 		})
 	}
+}
+
+// checkBinding applies RFC 9449 §7 to a valid token: a DPoP-bound token
+// only with the DPoP scheme and a proof by its key, the DPoP scheme only
+// with a bound token.
+func (g *Guard) checkBinding(w http.ResponseWriter, r *http.Request, raw, scheme string, tok *Token) *Error {
+	switch bound := tok.JKT != ""; {
+	case scheme == SchemeBearer && bound:
+		return &Error{Status: http.StatusUnauthorized, Code: CodeInvalidToken, Description: "the access token is DPoP-bound: present it with the DPoP scheme and a proof"}
+	case scheme == SchemeDPoP && !bound:
+		return &Error{Status: http.StatusUnauthorized, Code: CodeInvalidToken, Description: "the access token is not DPoP-bound: present it as a bearer token", Scheme: SchemeDPoP}
+	case scheme == SchemeDPoP:
+		return g.checkProof(w, r, raw, tok)
+	}
+	return nil
 }
 
 // validate checks raw and returns the token with the request context that
@@ -184,8 +218,10 @@ func (g *Guard) validate(ctx context.Context, raw string) (*Token, context.Conte
 	return tok, NewContext(ctx, tok), nil
 }
 
-func (g *Guard) refuse(w http.ResponseWriter, r *http.Request, status int, code, desc string, scopes []string) {
-	e := &Error{Status: status, Code: code, Description: desc, Scopes: scopes, Realm: g.opts.Realm}
+// refuse answers with e, completed with the Guard's realm and DPoP
+// challenge parameters.
+func (g *Guard) refuse(w http.ResponseWriter, r *http.Request, e *Error) {
+	e.Realm, e.DPoPAlgs, e.DPoPOnly = g.opts.Realm, g.algs, g.opts.DPoP.Required
 	if g.opts.OnFailure != nil {
 		g.opts.OnFailure(r, e)
 	}
