@@ -19,6 +19,8 @@ type issued struct {
 	access    string
 	refresh   string // empty when no refresh token was issued
 	expiresIn time.Duration
+	issuedAt  time.Time // when the tokens were issued
+	idToken   string    // the OpenID Connect ID token, if any (oidc_idtoken.go)
 }
 
 // issue creates an access token, and a refresh token when withRefresh, for
@@ -41,7 +43,7 @@ func (p *Provider) issue(ctx context.Context, gt string, c *store.Client, u *sto
 		g.Subject, g.Username = u.ID, u.Username
 	}
 	g.IssuedAt = p.cfg.Now()
-	out := &issued{grantType: gt, client: c, subject: u, scopes: g.Scopes, family: g.Family, expiresIn: p.cfg.AccessTokenTTL}
+	out := &issued{grantType: gt, client: c, subject: u, scopes: g.Scopes, family: g.Family, expiresIn: p.cfg.AccessTokenTTL, issuedAt: g.IssuedAt}
 	var err error
 	if out.access, err = p.store(ctx, PrefixAccessToken, store.KindAccess, g, p.cfg.AccessTokenTTL); err != nil {
 		return nil, err
