@@ -1,6 +1,8 @@
 package grant_test
 
 import (
+	"bytes"
+	"encoding/base64"
 	"net/http"
 	"net/url"
 	"strings"
@@ -160,8 +162,11 @@ func TestOIDCIDTokenHint(t *testing.T) {
 	forged.ID = signingKeys(t)[0].ID
 	forger := newOIDCEnv(t, grant.AuthorizeOptions{}, func(c *grant.Config) { c.SigningKeys = []grant.SigningKey{forged} })
 	foreign := forger.flow(rpFirst, "openid", nil).IDToken
+	// Altered: user2 as the subject, under user1's token's signature.
 	parts := strings.Split(hint, ".")
-	altered := parts[0] + "." + strings.TrimRight(parts[1], "A") + "B." + parts[2]
+	payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
+	payload = bytes.Replace(payload, []byte(`"sub":"1"`), []byte(`"sub":"2"`), 1)
+	altered := parts[0] + "." + base64.RawURLEncoding.EncodeToString(payload) + "." + parts[2]
 	for name, bad := range map[string]string{"foreign key": foreign, "altered": altered, "garbage": "x.y.z"} {
 		authURL, _ = e.oidcURL(rpFirst, "openid", url.Values{"id_token_hint": {bad}})
 		if u := e.redirectTo(e.get(c, authURL)); u.Query().Get("error") != "invalid_request" {
@@ -312,5 +317,27 @@ func TestOIDCHostSession(t *testing.T) {
 	}
 	if _, err := e.p.EndSessionHandler(opts); err == nil {
 		t.Error("EndSessionHandler with Authenticate but no Logout")
+	}
+}
+
+// TestOIDCHintNotAccessToken: a JWT access token, signed by the same key set,
+// is not an ID token (typ at+jwt, RFC 9068 §4): refused as id_token_hint,
+// at the authorization and end-session endpoints.
+func TestOIDCHintNotAccessToken(t *testing.T) {
+	e := newOIDCEnv(t, grant.AuthorizeOptions{}, func(c *grant.Config) {
+		c.AccessTokenFormat, c.Audience = grant.FormatJWT, []string{"https://api.example"}
+	})
+	c := e.browser()
+	authURL, verifier := e.oidcURL(rpFirst, "openid", nil)
+	at := e.exchange(rpFirst, e.signIn(c, authURL), verifier).AccessToken
+	if strings.Count(at, ".") != 2 {
+		t.Fatalf("not a JWT access token: %q", at)
+	}
+	authURL, _ = e.oidcURL(rpFirst, "openid", url.Values{"prompt": {"none"}, "id_token_hint": {at}})
+	if u := e.redirectTo(e.get(c, authURL)); u.Query().Get("error") != "invalid_request" {
+		t.Errorf("access token as id_token_hint: %s, want invalid_request", u)
+	}
+	if p := e.get(c, e.srv.URL+"/oauth/logout?id_token_hint="+url.QueryEscape(at)); p.status != http.StatusBadRequest {
+		t.Errorf("access token as logout hint: %d", p.status)
 	}
 }

@@ -183,6 +183,7 @@ func TestOIDCRefresh(t *testing.T) {
 		t.Errorf("refreshed ID token: iat %v (want now), nonce %v (want none)", second["iat"], second["nonce"])
 	}
 	// The same refresh retried within the grace: the same ID token.
+	e.clk.Advance(time.Second)
 	if status, retry := e.token(rpWeb, refresh); status != http.StatusOK || retry.IDToken != fresh.IDToken {
 		t.Errorf("retry: %d, same ID token %v", status, retry.IDToken == fresh.IDToken)
 	}
