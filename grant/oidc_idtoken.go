@@ -101,7 +101,7 @@ func (p *Provider) parseIDTokenHint(raw string) (*idTokenClaims, error) {
 	if ks == nil || len(raw) > maxJWTLen {
 		return nil, errHint
 	}
-	jws, err := jose.ParseSigned(raw, hintAlgs)
+	jws, err := jose.ParseSignedCompact(raw, hintAlgs)
 	if err != nil || len(jws.Signatures) != 1 {
 		return nil, errHint
 	}
