@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"html"
@@ -8,6 +9,8 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -261,5 +264,61 @@ func TestGoOIDC(t *testing.T) {
 	res, _ = ua.get(cfg.AuthCodeURL("st", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()), oauth2.SetAuthURLParam("prompt", "none")))
 	if loc, _ := res.Location(); loc == nil || loc.Query().Get("error") != "login_required" {
 		t.Errorf("prompt=none after logout: %d %v", res.StatusCode, loc)
+	}
+}
+
+// TestClientsFileOIDCFields: a -clients entry may carry
+// post_logout_redirect_uris and id_token_signed_response_alg, the latter
+// one the example signs with.
+func TestClientsFileOIDCFields(t *testing.T) {
+	clients, err := parseClients([]byte(`[{"client_id": "rp", "redirect_uris": ["http://127.0.0.1:9000/cb"],
+		"scope": "openid profile email offline_access", "post_logout_redirect_uris": ["http://127.0.0.1:9000/bye"],
+		"id_token_signed_response_alg": "ES256"}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := clients[0]
+	if !slices.Equal(c.PostLogoutRedirectURIs, []string{"http://127.0.0.1:9000/bye"}) || c.IDTokenSignedResponseAlg != "ES256" || !slices.Contains(c.Scopes, "openid") {
+		t.Errorf("client %+v", c)
+	}
+	for _, bad := range []string{
+		`[{"client_id": "rp", "redirect_uris": ["http://127.0.0.1:9000/cb"], "id_token_signed_response_alg": "HS256"}]`,
+		`[{"client_id": "rp", "redirect_uris": ["http://127.0.0.1:9000/cb"], "id_token_signed_response_alg": "none"}]`,
+		`[{"client_id": "rp", "redirect_uris": ["http://127.0.0.1:9000/cb"], "post_logout_redirect_uris": ["http://evil.example/"]}]`,
+	} {
+		if _, err := parseClients([]byte(bad)); err == nil {
+			t.Errorf("accepted %s", bad)
+		}
+	}
+}
+
+// TestSigningKeysFile: $OAUTHKIT_SIGNING_KEYS is read as PKCS#8 PEM, kids
+// derived from the public keys (the same in every instance); a bad file
+// stops the start with a message naming the variable.
+func TestSigningKeysFile(t *testing.T) {
+	path := os.Getenv(signingKeysEnv) // written by TestMain
+	a, err := loadSigningKeys(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := loadSigningKeys(path)
+	if len(a) != 3 || a[0].ID != b[0].ID || a[0].ID == a[1].ID {
+		t.Fatalf("keys %v", a)
+	}
+	dir := t.TempDir()
+	for name, content := range map[string]string{
+		"empty": "", "not pem": "hello", "rsa pkcs1": "-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n",
+		"bad der": "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+	} {
+		p := filepath.Join(dir, strings.ReplaceAll(name, " ", "-"))
+		os.WriteFile(p, []byte(content), 0o600)
+		if _, err := loadSigningKeys(p); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	t.Setenv(signingKeysEnv, filepath.Join(dir, "missing"))
+	var stderr bytes.Buffer
+	if code := run(context.Background(), []string{"-addr", "127.0.0.1:0"}, io.Discard, &stderr); code != 2 || !strings.Contains(stderr.String(), signingKeysEnv) {
+		t.Errorf("missing keys file: exit %d, %q", code, stderr.String())
 	}
 }
