@@ -56,7 +56,7 @@ func TestDiscovery(t *testing.T) {
 		"code_challenge_methods_supported":      {"S256"},
 		"id_token_signing_alg_values_supported": {"RS256", "ES256", "EdDSA"},
 		"scopes_supported":                      rpScopes,
-		"token_endpoint_auth_methods_supported": {"client_secret_basic", "client_secret_post", "none"},
+		"token_endpoint_auth_methods_supported": {"client_secret_basic", "client_secret_post", "private_key_jwt", "none"},
 	} {
 		if got := jsonStrings(d[k]); !slices.Equal(got, want) {
 			t.Errorf("%s = %v, want %v", k, got, want)
