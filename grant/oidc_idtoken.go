@@ -1,13 +1,11 @@
 package grant
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
-	jose "github.com/go-jose/go-jose/v4"
-
+	"github.com/oauthkit/oauthkit/internal/jwtverify"
 	"github.com/oauthkit/oauthkit/store"
 )
 
@@ -90,41 +88,33 @@ var errHint = errors.New("grant: id_token_hint is not an ID token this provider 
 
 // hintAlgs are the algorithms an id_token_hint may be signed with: those of
 // the keys this package can hold.
-var hintAlgs = []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.EdDSA}
+var hintAlgs = []string{jwtverify.RS256, jwtverify.ES256, jwtverify.EdDSA}
 
 // parseIDTokenHint returns the claims of raw if it is an ID token this
 // Provider signed with a key still in its set, expired or not: an
 // id_token_hint (Core §3.1.2.1, RP-Initiated Logout §2) names a past
-// authentication, and need not be current.
+// authentication, and need not be current. Parsing and verification follow
+// internal/jwtverify's policy (go-jose, an algorithm allow-list, one
+// spelling, no crit); the typ must be an ID token's, so that a JWT access
+// token signed by the same keys is refused.
 func (p *Provider) parseIDTokenHint(raw string) (*idTokenClaims, error) {
 	ks := p.keys.Load()
-	if ks == nil || len(raw) > maxJWTLen {
+	if ks == nil {
 		return nil, errHint
 	}
-	jws, err := jose.ParseSignedCompact(raw, hintAlgs)
-	if err != nil || len(jws.Signatures) != 1 {
+	j, err := jwtverify.Parse(raw, hintAlgs)
+	if err != nil || j.KeyID == "" || !jwtverify.TypeIs(j.Type, typIDToken) {
 		return nil, errHint
 	}
-	h := jws.Signatures[0].Protected
-	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); typ != typIDToken || h.KeyID == "" {
-		return nil, errHint
-	}
-	var s *signer
-	for _, k := range ks.signers {
-		if k.jwk.KeyID == h.KeyID && string(k.alg) == h.Algorithm {
-			s = k
+	for _, s := range ks.signers {
+		if s.jwk.KeyID != j.KeyID {
+			continue
 		}
+		var cl idTokenClaims
+		if j.Verify(jwtverify.Key{Alg: string(s.alg), Public: s.jwk.Key}, &cl) != nil || cl.Iss != p.cfg.Issuer || cl.Sub == "" || cl.Aud == "" {
+			return nil, errHint
+		}
+		return &cl, nil
 	}
-	if s == nil {
-		return nil, errHint
-	}
-	payload, err := jws.Verify(s.jwk.Key)
-	if err != nil {
-		return nil, errHint
-	}
-	var cl idTokenClaims
-	if json.Unmarshal(payload, &cl) != nil || cl.Iss != p.cfg.Issuer || cl.Sub == "" || cl.Aud == "" {
-		return nil, errHint
-	}
-	return &cl, nil
+	return nil, errHint
 }
