@@ -102,6 +102,9 @@ func newApp(ctx context.Context, o options) (*app, error) {
 		return nil, err
 	}
 	cfg.DPoP.Nonce = o.DPoPNonce
+	if err := oidcConfig(&cfg); err != nil { // oidc.go
+		return nil, err
+	}
 	if o.tune != nil {
 		o.tune(&cfg)
 	}
@@ -127,10 +130,10 @@ func (a *app) demoClients() ([]*store.Client, error) {
 	for _, c := range []*store.Client{
 		{ID: "demo-service", Name: "Demo service", AuthMethod: store.AuthSecretBasic,
 			GrantTypes: []string{store.GrantClientCredentials}, Scopes: []string{"read"}},
-		{ID: "demo-app", Name: "Demo web app", AuthMethod: store.AuthSecretBasic,
+		withOIDC(&store.Client{ID: "demo-app", Name: "Demo web app", AuthMethod: store.AuthSecretBasic,
 			RedirectURIs: []string{"http://127.0.0.1:8080/callback"},
 			GrantTypes:   []string{store.GrantAuthorizationCode, store.GrantRefreshToken, store.GrantPassword},
-			Scopes:       []string{"read", "write"}},
+			Scopes:       []string{"read", "write"}}),
 	} {
 		secret, hash, err := grant.NewClientSecret()
 		if err != nil {
@@ -142,17 +145,21 @@ func (a *app) demoClients() ([]*store.Client, error) {
 	}
 	// A browser-based (or native) public client: no secret, PKCE instead.
 	// Its loopback redirect URI matches on any port (RFC 8252 §7.3).
-	out = append(out, &store.Client{ID: "demo-spa", Name: "Demo single-page app", AuthMethod: store.AuthNone,
+	out = append(out, withOIDC(&store.Client{ID: "demo-spa", Name: "Demo single-page app", AuthMethod: store.AuthNone,
 		RedirectURIs: []string{"http://127.0.0.1:8080/callback"},
 		GrantTypes:   []string{store.GrantAuthorizationCode, store.GrantRefreshToken},
-		Scopes:       []string{"read", "write"}})
+		Scopes:       []string{"read", "write"}}))
 	return out, nil
 }
 
 // scopeDescriptions explain the demo scopes on the consent page.
 var scopeDescriptions = map[string]string{
-	"read":  "read your data",
-	"write": "change your data",
+	"read":           "read your data",
+	"write":          "change your data",
+	"openid":         "know who you are",
+	"profile":        "see your name and username",
+	"email":          "see your email address",
+	"offline_access": "keep access while you are away",
 }
 
 // route is one line of the route table printed at start.
@@ -166,7 +173,10 @@ var routeTable = []route{
 	{"POST /oauth/revoke", "token revocation (RFC 7009)"},
 	{"POST /oauth/introspect", "token introspection (RFC 7662), for demo-resource"},
 	{"GET /.well-known/oauth-authorization-server", "authorization server metadata (RFC 8414)"},
-	{"GET /.well-known/jwks.json", "signing keys of JWT access tokens (-access-token jwt)"},
+	{"GET /.well-known/jwks.json", "signing keys of ID tokens and JWT access tokens"},
+	{"GET /.well-known/openid-configuration", "OpenID Provider configuration (OpenID Connect Discovery)"},
+	{"GET /oauth/userinfo", "OpenID Connect UserInfo (also POST)"},
+	{"GET /oauth/logout", "OpenID Connect RP-Initiated Logout (also POST)"},
 	{"GET /api/data", "protected, scope read (Bearer, or DPoP with a proof)"},
 	{"GET /api/public", "the same answer as GET /api/data, unprotected (for comparison)"},
 	{"POST /api/data", "protected, scope write"},
@@ -179,8 +189,10 @@ func (a *app) routes() http.Handler {
 	mux.HandleFunc("GET /{$}", welcome)
 	// Every endpoint of the Provider, at the paths its metadata names:
 	// /login, /oauth/authorize, /oauth/token, /oauth/revoke,
-	// /oauth/introspect, /.well-known/oauth-authorization-server and
-	// /.well-known/jwks.json (grant.Provider.Routes lists them).
+	// /oauth/introspect, /.well-known/oauth-authorization-server,
+	// /.well-known/jwks.json, and for OpenID Connect
+	// /.well-known/openid-configuration, /oauth/userinfo and /oauth/logout
+	// (grant.Provider.Routes lists them).
 	p.Mount(mux, grant.Pages{Authorize: a.authorize})
 	g := a.guard
 	mux.Handle("GET /api/data", g.Require("read")(http.HandlerFunc(getData)))

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/oauthkit/oauthkit/grant"
 	"github.com/oauthkit/oauthkit/store"
 )
 
@@ -28,6 +29,12 @@ type registration struct {
 	JWKS                        json.RawMessage `json:"jwks"`
 	JWKSURI                     string          `json:"jwks_uri"`
 	TokenEndpointAuthSigningAlg string          `json:"token_endpoint_auth_signing_alg"`
+
+	// For OpenID Connect: where the browser may go after logout
+	// (RP-Initiated Logout), and the ID tokens' algorithm: RS256 (default),
+	// ES256 or EdDSA.
+	PostLogoutRedirectURIs []string `json:"post_logout_redirect_uris"`
+	IDTokenSignedAlg       string   `json:"id_token_signed_response_alg"`
 }
 
 // minSecretLen keeps hand-written secrets out of brute-force reach: they are
@@ -116,6 +123,11 @@ func (r registration) client() (*store.Client, error) {
 	default:
 		return nil, fmt.Errorf("token_endpoint_auth_method %q is not supported (client_secret_basic, client_secret_post, private_key_jwt, none)", method)
 	}
+	switch r.IDTokenSignedAlg {
+	case "", grant.AlgRS256, grant.AlgES256, grant.AlgEdDSA:
+	default:
+		return nil, fmt.Errorf("id_token_signed_response_alg %q is not one the example signs with (RS256, ES256, EdDSA)", r.IDTokenSignedAlg)
+	}
 	grants := r.GrantTypes
 	if len(grants) == 0 {
 		grants = []string{store.GrantAuthorizationCode} // RFC 7591 §2 default
@@ -124,7 +136,8 @@ func (r registration) client() (*store.Client, error) {
 		ID: r.ClientID, Name: r.ClientName, AuthMethod: method,
 		RedirectURIs: r.RedirectURIs, GrantTypes: grants, Scopes: strings.Fields(r.Scope),
 		JWKS: r.JWKS, JWKSURI: r.JWKSURI, TokenEndpointAuthSigningAlg: r.TokenEndpointAuthSigningAlg,
-		DPoPBoundAccessTokens: r.DPoPBoundAccessTokens,
+		DPoPBoundAccessTokens:  r.DPoPBoundAccessTokens,
+		PostLogoutRedirectURIs: r.PostLogoutRedirectURIs, IDTokenSignedResponseAlg: r.IDTokenSignedAlg,
 	}
 	if c.Name == "" {
 		c.Name = c.ID

@@ -42,13 +42,26 @@ type AuthorizeOptions struct {
 	// (store.Client.FirstParty). Default false: they are approved at once.
 	AskFirstParty bool
 
+	// AuthTime, with Authenticate, reports when the signed-in user last
+	// authenticated, for OpenID Connect's auth_time and max_age (see
+	// oidc_authorize.go). Default: unknown, so that ID tokens carry no
+	// auth_time and OpenID requests with max_age are answered
+	// login_required.
+	AuthTime func(r *http.Request) time.Time
+	// Logout, with Authenticate, ends the host's session for the
+	// end-session endpoint (OpenID Connect RP-Initiated Logout); it must
+	// not write the response body or status. Required with Authenticate
+	// when Config.OIDC is on.
+	Logout func(w http.ResponseWriter, r *http.Request)
+
 	// ScopeDescriptions explains scopes on the pages, by scope token.
 	ScopeDescriptions map[string]string
-	// LoginTemplate, ConsentTemplate and ErrorTemplate replace the
-	// built-in pages; they are executed with a LoginPage, a ConsentPage
-	// and an ErrorPage. The Content-Security-Policy allows no script and
-	// only the built-in inline style (the Style field).
-	LoginTemplate, ConsentTemplate, ErrorTemplate *template.Template
+	// LoginTemplate, ConsentTemplate, ErrorTemplate and LogoutTemplate
+	// replace the built-in pages; they are executed with a LoginPage, a
+	// ConsentPage, an ErrorPage and a LogoutPage. The
+	// Content-Security-Policy allows no script and only the built-in inline
+	// style (the Style field).
+	LoginTemplate, ConsentTemplate, ErrorTemplate, LogoutTemplate *template.Template
 }
 
 // ConsentRequest is what a client asks a user for.
@@ -94,6 +107,9 @@ func (p *Provider) AuthorizeHandler(opts AuthorizeOptions) (http.Handler, error)
 	if !slices.Contains(p.cfg.GrantTypes, store.GrantAuthorizationCode) {
 		return nil, errors.New("grant: AuthorizeHandler needs the authorization_code grant in Config.GrantTypes")
 	}
+	if p.cfg.OIDC.Enabled && opts.Authenticate != nil && opts.Logout == nil {
+		return nil, errors.New("grant: with OpenID Connect, AuthorizeOptions.Authenticate needs AuthorizeOptions.Logout for the end-session endpoint")
+	}
 	pg, err := loadPages(&opts)
 	if err != nil {
 		return nil, err
@@ -106,6 +122,10 @@ func (a *authorizer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
 		w.Header().Set("Allow", "GET, POST")
 		a.errorPage(w, r, newError(http.StatusMethodNotAllowed, CodeInvalidRequest, "use GET for authorization requests"))
+		return
+	}
+	if r.Method == http.MethodPost && r.URL.RawQuery == "" {
+		a.postedRequest(w, r) // an authorization request sent by POST (oidc_authorize.go)
 		return
 	}
 	req, ok := a.request(w, r)
@@ -139,6 +159,9 @@ func (a *authorizer) request(w http.ResponseWriter, r *http.Request) (*authReque
 		}
 	}
 	req, page, redirect := validateAuthorize(q, unique, c, a.p.cfg.PKCEOptionalForConfidential)
+	if page == nil && redirect == nil {
+		page, redirect = a.p.openIDRequest(q, req) // oidc_authorize.go
+	}
 	switch {
 	case page != nil:
 		a.p.cfg.Logger.InfoContext(ctx, "grant: authorization request refused", "client_id", q.Get("client_id"), "error", page.Description)
@@ -165,6 +188,18 @@ func (a *authorizer) get(w http.ResponseWriter, r *http.Request, req *authReques
 		}
 		a.p.writeSession(w, sess)
 	}
+	req.authTime = a.authTime(r, sess)
+	if req.oidc != nil { // oidc_authorize.go
+		login, e := a.openIDLogin(r, req, sess, u)
+		switch {
+		case e != nil:
+			a.redirectError(w, r, req, e)
+			return
+		case login:
+			a.loginPage(w, r, req, sess, http.StatusOK, req.oidc.loginHint, "")
+			return
+		}
+	}
 	switch {
 	case u == nil && a.opts.Authenticate != nil:
 		a.errorPage(w, r, newError(http.StatusForbidden, CodeAccessDenied, "you are not signed in; start again from the application"))
@@ -174,11 +209,15 @@ func (a *authorizer) get(w http.ResponseWriter, r *http.Request, req *authReques
 		return
 	}
 	cr := ConsentRequest{Client: req.client, User: u, Scopes: req.scopes}
-	if req.client.FirstParty && !a.opts.AskFirstParty || a.opts.RememberedConsent != nil && a.opts.RememberedConsent(r.Context(), cr) {
+	skip := req.client.FirstParty && !a.opts.AskFirstParty || a.opts.RememberedConsent != nil && a.opts.RememberedConsent(r.Context(), cr)
+	switch {
+	case a.openIDConsent(req, skip): // oidc_authorize.go
 		a.approve(w, r, req, u)
-		return
+	case req.promptNone():
+		a.redirectError(w, r, req, newError(http.StatusBadRequest, CodeConsentRequired, "the user must consent"))
+	default:
+		a.consentPage(w, r, req, sess, u)
 	}
-	a.consentPage(w, r, req, sess, u)
 }
 
 // user returns the signed-in user: from AuthorizeOptions.Authenticate, or
@@ -263,6 +302,9 @@ func (a *authorizer) login(w http.ResponseWriter, r *http.Request, req *authRequ
 		return
 	}
 	sess.UserID, sess.Username = u.ID, u.Username
+	// When, and for which request: OpenID Connect's auth_time, max_age
+	// and prompt=login (oidc_authorize.go).
+	sess.AuthTime, sess.Fresh = a.p.cfg.Now().Unix(), freshMark(r.URL.RawQuery)
 	a.p.writeSession(w, sess)
 	// Back to the same authorization request, now signed in.
 	// A relative reference of only a query keeps the path the request
@@ -281,6 +323,7 @@ func (a *authorizer) consent(w http.ResponseWriter, r *http.Request, req *authRe
 		a.errorPage(w, r, newError(http.StatusForbidden, CodeAccessDenied, "you are not signed in; start again from the application"))
 		return
 	}
+	req.authTime = a.authTime(r, sess)
 	cr := ConsentRequest{Client: req.client, User: u, Scopes: req.scopes}
 	switch answer {
 	case "allow":
@@ -327,6 +370,7 @@ func (p *Provider) newCode(ctx context.Context, req *authRequest, u *store.User)
 		ClientID: req.client.ID, Subject: u.ID, Username: u.Username, Scopes: req.scopes,
 		IssuedAt: now, ExpiresAt: now.Add(p.cfg.CodeTTL),
 		RedirectURI: req.sentURI, CodeChallenge: req.challenge, JKT: req.dpopJKT,
+		Nonce: req.nonce(), AuthTime: req.authTime,
 	})
 	if err != nil {
 		return "", err

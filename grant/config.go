@@ -127,11 +127,17 @@ type Config struct {
 	// AccessTokenFormat is FormatOpaque (the default) or FormatJWT (RFC
 	// 9068 JWT access tokens, signed with SigningKeys).
 	AccessTokenFormat TokenFormat
-	// SigningKeys sign JWT access tokens: the first signs, all are
-	// published by JWKSHandler, so that tokens signed by a previous key stay
-	// valid while it is listed. Required for FormatJWT; see
+	// SigningKeys sign JWT access tokens and OpenID Connect ID tokens, the
+	// one key set of the Provider: the first key signs access tokens, the
+	// first key of an algorithm signs the ID tokens of that algorithm, and
+	// all are published by JWKSHandler, so that tokens signed by a previous
+	// key stay valid while it is listed. Required for FormatJWT and for
+	// OIDC (which needs an RS256 key among them); see
 	// [Provider.SetSigningKeys] to rotate at run time.
 	SigningKeys []SigningKey
+
+	// OIDC configures OpenID Connect 1.0 (oidc.go). Default off.
+	OIDC OIDC
 	// Audience is the aud of access tokens: the resource servers they are
 	// meant for. Required for FormatJWT (RFC 9068 §2.2); also reported by
 	// introspection. Default none.
@@ -181,6 +187,9 @@ func (c *Config) setDefaults() error {
 		return errors.New("grant: token lifetimes must be positive, and CodeTTL at most 10 minutes")
 	}
 	if err := c.setTokenDefaults(); err != nil {
+		return err
+	}
+	if err := c.setOIDCDefaults(); err != nil { // oidc.go
 		return err
 	}
 	if err := c.Throttle.setDefaults(c.Tokens); err != nil {

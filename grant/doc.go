@@ -54,4 +54,16 @@
 // client registered with store.Client.DPoPBoundAccessTokens must always
 // send one. Proofs are used once: their jti go to the token store's
 // store.ReplayCache, which instances sharing PostgreSQL or Redis share.
+//
+// # OpenID Connect
+//
+// With [Config.OIDC] on, the Provider is an OpenID Provider on the code flow
+// (OpenID Connect Core 1.0, Discovery 1.0, RP-Initiated Logout 1.0): ID
+// tokens signed from the one key set ([Config.SigningKeys]; RS256 by
+// default, ES256 or EdDSA per client), prompt, max_age, id_token_hint,
+// login_hint and nonce at the authorization endpoint, refresh of
+// offline_access grants, and three more routes that [Provider.Routes]
+// mounts: the discovery document ([Provider.DiscoveryHandler]), UserInfo
+// ([Provider.UserInfoHandler], answering from [OIDC.Claims]) and the
+// end-session endpoint ([Provider.EndSessionHandler]).
 package grant

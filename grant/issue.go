@@ -19,7 +19,9 @@ type issued struct {
 	access    string
 	refresh   string // empty when no refresh token was issued
 	expiresIn time.Duration
-	jkt       string // the DPoP key the access token is bound to; "" for a bearer token
+	jkt       string    // the DPoP key the access token is bound to; "" for a bearer token
+	issuedAt  time.Time // when the tokens were issued
+	idToken   string    // the OpenID Connect ID token, if any (oidc_idtoken.go)
 }
 
 // tokenType is the token_type of the response: DPoP for a bound access
@@ -56,7 +58,7 @@ func (p *Provider) issue(ctx context.Context, gt string, c *store.Client, u *sto
 	g.IssuedAt = p.cfg.Now()
 	at, rt := g, g
 	bind(ctx, c, &at, &rt)
-	out := &issued{grantType: gt, client: c, subject: u, scopes: g.Scopes, family: g.Family, expiresIn: p.cfg.AccessTokenTTL, jkt: at.JKT}
+	out := &issued{grantType: gt, client: c, subject: u, scopes: g.Scopes, family: g.Family, expiresIn: p.cfg.AccessTokenTTL, jkt: at.JKT, issuedAt: g.IssuedAt}
 	var err error
 	if out.access, err = p.store(ctx, PrefixAccessToken, store.KindAccess, at, p.cfg.AccessTokenTTL); err != nil {
 		return nil, err

@@ -91,7 +91,7 @@ func (p *Provider) signAccessToken(s *signer, jti string, t *store.Token) (strin
 // tokens of a key withdrawn by SetSigningKeys invalid at once.
 func (p *Provider) looksLikeJWT(raw string) bool {
 	ks := p.keys.Load()
-	if ks == nil || len(raw) > maxJWTLen {
+	if ks == nil || p.cfg.AccessTokenFormat != FormatJWT || len(raw) > maxJWTLen {
 		return false
 	}
 	for _, s := range ks.signers {

@@ -138,7 +138,12 @@ func (m *manager) exchangeCode(ctx context.Context, c *store.Client, tgr *oauth2
 		return nil, e
 	}
 	u := &store.User{ID: code.Subject, Username: code.Username}
-	return m.p.issue(ctx, store.GrantAuthorizationCode, c, u, grantOf(code), m.p.refreshAllowed(c))
+	g := grantOf(code)
+	out, err := m.p.issue(ctx, store.GrantAuthorizationCode, c, u, g, m.p.withRefresh(c, g)) // oidc.go
+	if err != nil {
+		return nil, err
+	}
+	return out, m.p.addIDToken(c, g, out, code.Nonce) // oidc_idtoken.go
 }
 
 // verifyPKCE checks an RFC 7636 S256 code_verifier against the challenge, in
@@ -220,7 +225,10 @@ func (m *manager) refresh(ctx context.Context, c *store.Client, raw, scope strin
 	if errors.Is(err, store.ErrRevoked) {
 		return nil, errGrant("the grant was revoked")
 	}
-	return out, err
+	if err != nil || old.AuthTime.IsZero() {
+		return out, err
+	}
+	return out, m.p.addIDToken(c, grantOf(old), out, "") // Core §12.2: no nonce
 }
 
 func (m *manager) RemoveAccessToken(ctx context.Context, access string) error {

@@ -42,6 +42,7 @@ type metadata struct {
 	CodeChallengeMethodsSupported []string `json:"code_challenge_methods_supported,omitempty"`
 	IssParameterSupported         bool     `json:"authorization_response_iss_parameter_supported"`
 	DPoPSigningAlgs               []string `json:"dpop_signing_alg_values_supported"`
+	*oidcMetadata                          // OpenID Connect Discovery's fields, when Config.OIDC is on (oidc_discovery.go)
 }
 
 // MetadataHandler returns the authorization server metadata document (RFC
@@ -50,7 +51,9 @@ type metadata struct {
 // [Provider.Routes] does). The endpoint URLs are the issuer followed by
 // Config.Endpoints. The authorization endpoint and PKCE methods are listed
 // only when the authorization_code grant is on, jwks_uri only for JWT
-// access tokens. Any origin may read it (CORS, without credentials).
+// access tokens or OpenID Connect, whose Discovery fields it carries too
+// (DiscoveryHandler serves the same document). Any origin may read it
+// (CORS, without credentials).
 func (p *Provider) MetadataHandler() http.Handler {
 	body := p.metadata()
 	return publicCORS(func(w http.ResponseWriter, r *http.Request) {
@@ -59,7 +62,7 @@ func (p *Provider) MetadataHandler() http.Handler {
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 			return
 		}
-		writePublicJSON(w, body)
+		writePublicJSON(w, p.liveMetadata(body))
 	})
 }
 
@@ -90,9 +93,10 @@ func (p *Provider) metadata() metadata {
 		md.AuthorizationEndpoint = base + e.Authorize
 		md.CodeChallengeMethodsSupported = []string{"S256"}
 	}
-	if p.cfg.AccessTokenFormat == FormatJWT {
+	if p.usesKeys() {
 		md.JWKSURI = base + e.JWKS
 	}
+	p.addOIDCMetadata(&md)
 	return md
 }
 

@@ -24,7 +24,7 @@ type Provider struct {
 	throttle   *throttle.Throttle
 	checks     chan struct{}      // one token per password check in flight (password.go)
 	logs       *logsample.Sampler // bounds refusal logs (log.go)
-	keys       keyStore           // JWT signing keys (keys.go); nil for opaque tokens
+	keys       keyStore           // signing keys (keys.go); nil without JWT access tokens and OpenID Connect
 	subkeys    subkeys            // derived from Config.Secret (subkey.go)
 	origins    originCache        // the origins of all clients, for CORS preflights (cors.go)
 	dpop       *dpop.Verifier     // DPoP proofs at the token endpoint (dpop.go)
@@ -55,7 +55,7 @@ func NewProvider(cfg Config) (*Provider, error) {
 		clientKeys: newClientKeys(&cfg),
 	}
 	p.engine = newEngine(p)
-	if cfg.AccessTokenFormat == FormatJWT {
+	if p.usesKeys() {
 		ks, _ := newKeySet(cfg.SigningKeys) // checked by setDefaults
 		p.keys.Store(ks)
 	}

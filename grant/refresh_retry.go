@@ -198,6 +198,7 @@ func (p *Provider) rotate(ctx context.Context, c *store.Client, old store.Token,
 		grantType: store.GrantRefreshToken, client: c, subject: u, scopes: scopes, family: old.Family,
 		access: rawAccess, refresh: rawRefresh, jkt: storedAT.JKT,
 		expiresIn: storedAT.ExpiresAt.Sub(p.cfg.Now()).Round(time.Second),
+		issuedAt:  storedRT.IssuedAt, // the same on every retry
 	}, nil
 }
 

@@ -29,8 +29,11 @@ type Mux interface {
 // Routes returns every endpoint the Provider serves, each with the path to
 // mount it at: the token, revocation and introspection endpoints, the
 // metadata document at its RFC 8414 §3.1 URL (see MetadataURL), the JWKS
-// (empty without JWT access tokens), LoginHandler when
-// Config.LoginClientID is set, and the handlers of pages that are not nil.
+// (empty without JWT access tokens and OpenID Connect), LoginHandler when
+// Config.LoginClientID is set, the handlers of pages that are not nil, and
+// with Config.OIDC the discovery document (DiscoveryURL), the UserInfo
+// endpoint and, when Pages.Authorize comes from AuthorizeHandler, the
+// end-session endpoint with the same options.
 // Paths follow Config.Endpoints under the issuer's path, as the metadata
 // document publishes them.
 //
@@ -54,6 +57,12 @@ func (p *Provider) Routes(pages Pages) []Route {
 	}
 	if p.cfg.LoginClientID != "" {
 		rs = append(rs, Route{e.Login, p.LoginHandler()})
+	}
+	if p.cfg.OIDC.Enabled {
+		rs = append(rs, Route{p.discoveryPath(), p.DiscoveryHandler()}, Route{e.UserInfo, p.UserInfoHandler()})
+		if a, ok := pages.Authorize.(*authorizer); ok {
+			rs = append(rs, Route{e.EndSession, endSession{a}})
+		}
 	}
 	return rs
 }

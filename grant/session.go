@@ -27,6 +27,11 @@ type session struct {
 	UserID   string `json:"u,omitempty"`
 	Username string `json:"un,omitempty"`
 	Expires  int64  `json:"e"` // Unix seconds
+	// AuthTime is when the user signed in (Unix seconds), and Fresh names
+	// the authorization request that login answered (freshMark), for
+	// OpenID Connect (oidc_authorize.go).
+	AuthTime int64  `json:"at,omitempty"`
+	Fresh    string `json:"f,omitempty"`
 }
 
 // maxCookieBytes bounds the session cookie we are willing to verify.

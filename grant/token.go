@@ -68,6 +68,7 @@ type tokenResponse struct {
 	ExpiresIn    int64  `json:"expires_in"`
 	RefreshToken string `json:"refresh_token,omitempty"`
 	Scope        string `json:"scope,omitempty"`
+	IDToken      string `json:"id_token,omitempty"`
 }
 
 func (p *Provider) writeToken(ctx context.Context, w http.ResponseWriter, out *issued, addr string) {
@@ -77,6 +78,7 @@ func (p *Provider) writeToken(ctx context.Context, w http.ResponseWriter, out *i
 		ExpiresIn:    int64(out.expiresIn.Seconds()),
 		RefreshToken: out.refresh,
 		Scope:        joinScopes(out.scopes),
+		IDToken:      out.idToken,
 	}
 	ev := Event{Kind: EventIssued, GrantType: out.grantType, ClientID: out.client.ID, Scopes: out.scopes, Family: out.family, Addr: addr}
 	if out.subject != nil {
@@ -98,6 +100,9 @@ func (p *Provider) writeToken(ctx context.Context, w http.ResponseWriter, out *i
 	}
 	if resp.Scope != "" {
 		m["scope"] = resp.Scope
+	}
+	if resp.IDToken != "" {
+		m["id_token"] = resp.IDToken
 	}
 	for k, v := range extra {
 		if _, std := m[k]; !std {
@@ -128,6 +133,10 @@ func (t tokenResponse) appendJSON(b []byte) []byte {
 	if t.Scope != "" {
 		b = append(b, `,"scope":`...)
 		b = appendJSONString(b, t.Scope)
+	}
+	if t.IDToken != "" {
+		b = append(b, `,"id_token":`...)
+		b = appendJSONString(b, t.IDToken)
 	}
 	return append(b, "}\n"...)
 }
