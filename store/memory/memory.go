@@ -4,14 +4,16 @@ import (
 	"time"
 )
 
-// Store keeps clients, users and tokens in memory. It implements
-// store.ClientRegistry, store.UserStore and store.TokenStore. The zero value
+// Store keeps clients, users, tokens and device authorization grants in
+// memory. It implements store.ClientRegistry, store.UserStore,
+// store.TokenStore and store.DeviceStore. The zero value
 // is not usable; call [New].
 type Store struct {
 	now func() time.Time
 	clientTable
 	userTable
 	tokenTable
+	deviceTable
 }
 
 // Option configures a Store.
@@ -32,5 +34,6 @@ func New(opts ...Option) *Store {
 	s.clientTable.init()
 	s.userTable.init()
 	s.tokenTable.init(s.now)
+	s.deviceTable.init(s.now)
 	return s
 }

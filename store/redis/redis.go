@@ -21,6 +21,7 @@ type Store struct {
 	createToken, consumeToken, revokeFamily, revokeClient *goredis.Script
 	createClient, updateClient                            *goredis.Script
 	chargeAttempt, refundAttempt                          *goredis.Script
+	createDevice, decideDevice, pollDevice                *goredis.Script
 }
 
 // Option configures a Store.
@@ -64,6 +65,10 @@ func New(ctx context.Context, rdb goredis.UniversalClient, opts ...Option) (*Sto
 
 		chargeAttempt: goredis.NewScript(chargeAttemptLua),
 		refundAttempt: goredis.NewScript(refundAttemptLua),
+
+		createDevice: goredis.NewScript(createDeviceLua),
+		decideDevice: goredis.NewScript(decideDeviceLua),
+		pollDevice:   goredis.NewScript(pollDeviceLua),
 	}
 	for _, o := range opts {
 		o(s)

@@ -29,7 +29,10 @@
 // also implements [Dumper], the suite checks that no raw token reaches it; if
 // it implements the optional [store.AttemptCounter] (shared throttling), the
 // suite checks that too ([RunAttemptCounter]: bursts, refill, refunds,
-// resets, atomic reservations under concurrency).
+// resets, atomic reservations under concurrency); if it implements the
+// optional [store.DeviceStore] (device authorization grants), the suite
+// checks that ([RunDeviceStore]: lookups by user code, expiry, codes never
+// taken twice, slow_down, one answer and one redemption under concurrency).
 //
 // What the suite accepts as equal: a nil slice and an empty one (a store may
 // return either), two times less than a millisecond apart (a store may keep
