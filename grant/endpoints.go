@@ -19,6 +19,11 @@ type Endpoints struct {
 	Introspection string // IntrospectHandler; default /oauth/introspect
 	JWKS          string // JWKSHandler, published only for JWT access tokens; default /.well-known/jwks.json
 	Login         string // LoginHandler, mounted only with Config.LoginClientID and never published; default /login
+
+	// The device authorization grant's (RFC 8628), mounted and published
+	// only when Config.GrantTypes lists it.
+	DeviceAuthorization string // DeviceAuthorizationHandler; default /oauth/device_authorization
+	Device              string // DeviceHandler, the verification page (verification_uri); default /device
 }
 
 // MetadataPath is where RFC 8414 §3 puts the metadata document of an
@@ -39,6 +44,8 @@ func (e *Endpoints) setDefaults() {
 	def(&e.Introspection, "/oauth/introspect")
 	def(&e.JWKS, "/.well-known/jwks.json")
 	def(&e.Login, "/login")
+	def(&e.DeviceAuthorization, "/oauth/device_authorization")
+	def(&e.Device, "/device")
 }
 
 // check refuses paths that cannot be mounted as they are, and two
@@ -65,12 +72,13 @@ func (e *Endpoints) fields() []endpointField {
 	return []endpointField{
 		{"Authorize", e.Authorize}, {"Token", e.Token}, {"Revocation", e.Revocation},
 		{"Introspection", e.Introspection}, {"JWKS", e.JWKS}, {"Login", e.Login},
+		{"DeviceAuthorization", e.DeviceAuthorization}, {"Device", e.Device},
 	}
 }
 
 // under returns e with prefix put before every path.
 func (e Endpoints) under(prefix string) Endpoints {
-	for _, s := range []*string{&e.Authorize, &e.Token, &e.Revocation, &e.Introspection, &e.JWKS, &e.Login} {
+	for _, s := range []*string{&e.Authorize, &e.Token, &e.Revocation, &e.Introspection, &e.JWKS, &e.Login, &e.DeviceAuthorization, &e.Device} {
 		*s = prefix + *s
 	}
 	return e

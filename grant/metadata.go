@@ -38,6 +38,7 @@ type metadata struct {
 	IntrospectionAuthMethods      []string `json:"introspection_endpoint_auth_methods_supported"`
 	CodeChallengeMethodsSupported []string `json:"code_challenge_methods_supported,omitempty"`
 	IssParameterSupported         bool     `json:"authorization_response_iss_parameter_supported"`
+	DeviceAuthorizationEndpoint   string   `json:"device_authorization_endpoint,omitempty"`
 }
 
 // MetadataHandler returns the authorization server metadata document (RFC
@@ -46,7 +47,8 @@ type metadata struct {
 // [Provider.Routes] does). The endpoint URLs are the issuer followed by
 // Config.Endpoints. The authorization endpoint and PKCE methods are listed
 // only when the authorization_code grant is on, jwks_uri only for JWT
-// access tokens. Any origin may read it (CORS, without credentials).
+// access tokens, the device authorization endpoint (RFC 8628 §4) only
+// with the device grant. Any origin may read it (CORS, without credentials).
 func (p *Provider) MetadataHandler() http.Handler {
 	body := p.metadata()
 	return publicCORS(func(w http.ResponseWriter, r *http.Request) {
@@ -83,6 +85,9 @@ func (p *Provider) metadata() metadata {
 	}
 	if p.cfg.AccessTokenFormat == FormatJWT {
 		md.JWKSURI = base + e.JWKS
+	}
+	if p.serves(store.GrantDeviceCode) {
+		md.DeviceAuthorizationEndpoint = base + e.DeviceAuthorization
 	}
 	return md
 }

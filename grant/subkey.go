@@ -26,11 +26,12 @@ const (
 	purposeSession      = "session cookie"
 	purposeCSRF         = "csrf token"
 	purposeRefreshRetry = "refresh retry"
+	purposeUserCode     = "device user code"
 )
 
 // subkeyPurposes lists every purpose, so that NewProvider derives each
 // subkey once.
-var subkeyPurposes = [...]string{purposeSession, purposeCSRF, purposeRefreshRetry}
+var subkeyPurposes = [...]string{purposeSession, purposeCSRF, purposeRefreshRetry, purposeUserCode}
 
 // subkeys are the keys derived from Config.Secret, by purpose; read-only
 // once NewProvider has filled it.
