@@ -53,6 +53,12 @@ func TestDevicePage(t *testing.T) {
 	if strings.Contains(p.body, "sent back to") {
 		t.Errorf("the consent page of a device speaks of a redirect: %.800s", p.body)
 	}
+	// Another device's link, opened in the same browser, starts again at
+	// the entry page, with its own code.
+	b := e.deviceAuth(devTV, "read")
+	if q := e.get(c, b.str("verification_uri_complete")); formFields(q.body).Get("user_code") != b.str("user_code") {
+		t.Errorf("a second link in the same session: %d %v", q.status, formFields(q.body))
+	}
 }
 
 // TestDeviceCodeTyped: the code is read whatever the case, dashes or
