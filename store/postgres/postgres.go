@@ -12,7 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// Store keeps clients and tokens in PostgreSQL. It is safe for concurrent use
+// Store keeps clients, tokens and device grants in PostgreSQL. It is safe for concurrent use
 // and may be shared by several processes. Create it with [New] or [Open];
 // release it with [Store.Close].
 type Store struct {

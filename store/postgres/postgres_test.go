@@ -353,3 +353,19 @@ func TestSharedThrottle(t *testing.T) {
 func TestSyntaxBeforeTheDatabase(t *testing.T) {
 	sharedtest.Syntax(t, newStore(t, testPool(t)))
 }
+
+// TestSharedDevices: the device grant over two Providers, each with its
+// own handle on one schema.
+func TestSharedDevices(t *testing.T) {
+	pool := testPool(t)
+	schema := newSchema(t, pool)
+	open := func() *postgres.Store {
+		s, err := postgres.New(t.Context(), pool, postgres.WithSchema(schema))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	sharedtest.Devices(t, open(), open())
+}

@@ -10,7 +10,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 )
 
-// Store keeps clients and tokens in Redis. It is safe for concurrent use and
+// Store keeps clients, tokens and device grants in Redis. It is safe for concurrent use and
 // may be shared by several processes. Create it with [New] or [Open].
 type Store struct {
 	rdb    goredis.UniversalClient

@@ -12,7 +12,7 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
 
-// Store keeps clients and tokens in a SQLite database. It is safe for
+// Store keeps clients, tokens and device grants in a SQLite database. It is safe for
 // concurrent use. Create it with [Open] or [New]; release it with
 // [Store.Close].
 type Store struct {
