@@ -21,6 +21,12 @@ type registration struct {
 	GrantTypes              []string `json:"grant_types"`
 	Scope                   string   `json:"scope"`
 	TokenEndpointAuthMethod string   `json:"token_endpoint_auth_method"`
+
+	// For private_key_jwt: the client's public keys, inline or by URL,
+	// and optionally the one algorithm it signs its assertions with.
+	JWKS                        json.RawMessage `json:"jwks"`
+	JWKSURI                     string          `json:"jwks_uri"`
+	TokenEndpointAuthSigningAlg string          `json:"token_endpoint_auth_signing_alg"`
 }
 
 // minSecretLen keeps hand-written secrets out of brute-force reach: they are
@@ -73,15 +79,25 @@ func parseClients(data []byte) ([]*store.Client, error) {
 	return out, nil
 }
 
-// client checks the registration's secret, fills in the RFC 7591 §2
-// defaults, and leaves every other rule to store.Client.Validate.
+// client checks the registration's secret or keys, fills in the RFC 7591
+// §2 defaults (and private_key_jwt for a client that gives keys and no
+// method), and leaves every other rule to store.Client.Validate.
 func (r registration) client() (*store.Client, error) {
 	method := r.TokenEndpointAuthMethod
+	if string(r.JWKS) == "null" {
+		r.JWKS = nil
+	}
+	keys := len(r.JWKS) > 0 || r.JWKSURI != ""
 	switch {
+	case method == "" && keys:
+		method = store.AuthPrivateKeyJWT
 	case method == "" && r.ClientSecret == "":
 		method = store.AuthNone
 	case method == "":
 		method = store.AuthSecretBasic
+	}
+	if keys && method != store.AuthPrivateKeyJWT {
+		return nil, fmt.Errorf("jwks and jwks_uri are for token_endpoint_auth_method private_key_jwt")
 	}
 	switch method {
 	case store.AuthNone:
@@ -92,8 +108,12 @@ func (r registration) client() (*store.Client, error) {
 		if len(r.ClientSecret) < minSecretLen {
 			return nil, fmt.Errorf("client_secret must be at least %d characters", minSecretLen)
 		}
+	case store.AuthPrivateKeyJWT:
+		if r.ClientSecret != "" {
+			return nil, fmt.Errorf("a private_key_jwt client authenticates with its keys: remove client_secret")
+		}
 	default:
-		return nil, fmt.Errorf("token_endpoint_auth_method %q is not supported (client_secret_basic, client_secret_post, none)", method)
+		return nil, fmt.Errorf("token_endpoint_auth_method %q is not supported (client_secret_basic, client_secret_post, private_key_jwt, none)", method)
 	}
 	grants := r.GrantTypes
 	if len(grants) == 0 {
@@ -102,11 +122,12 @@ func (r registration) client() (*store.Client, error) {
 	c := &store.Client{
 		ID: r.ClientID, Name: r.ClientName, AuthMethod: method,
 		RedirectURIs: r.RedirectURIs, GrantTypes: grants, Scopes: strings.Fields(r.Scope),
+		JWKS: r.JWKS, JWKSURI: r.JWKSURI, TokenEndpointAuthSigningAlg: r.TokenEndpointAuthSigningAlg,
 	}
 	if c.Name == "" {
 		c.Name = c.ID
 	}
-	if method != store.AuthNone {
+	if method == store.AuthSecretBasic || method == store.AuthSecretPost {
 		c.SecretHash = store.HashSecret(r.ClientSecret)
 	}
 	if err := c.Validate(); err != nil {

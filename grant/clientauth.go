@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/oauthkit/oauthkit/internal/jwtverify"
 	"github.com/oauthkit/oauthkit/internal/logsample"
 	"github.com/oauthkit/oauthkit/store"
 )
@@ -28,6 +29,9 @@ func (p *Provider) clientForm(w http.ResponseWriter, r *http.Request, ev *Event,
 		ev.GrantType = logsample.Clip(form.Get("grant_type")) // the token endpoint's
 	}
 	cr, e := clientCredentials(r, form)
+	if e == nil && cr.method == store.AuthPrivateKeyJWT {
+		p.readAssertion(&cr) // clientassert.go
+	}
 	ev.ClientID = logsample.Clip(cr.claimed)
 	if e == nil {
 		e = checkSyntax(form)
@@ -52,14 +56,22 @@ type credentials struct {
 	claimed string   // the client ID as sent, for events and logs
 	ids     []string // the client ID's readings, most likely first
 	secrets []string // the secret's readings; none for a public client
-	method  string   // store.AuthSecretBasic, AuthSecretPost or AuthNone
+	method  string   // store.AuthSecretBasic, AuthSecretPost, AuthPrivateKeyJWT or AuthNone
 	basic   bool     // sent with HTTP Basic: refusals carry a challenge
+
+	// For AuthPrivateKeyJWT (clientassert.go): the client_assertion as
+	// sent, then parsed, or why it cannot be.
+	assertionRaw string
+	assertion    *jwtverify.JWT
+	assertionErr *Error
 }
 
 // authenticateClient establishes which client is calling (RFC 6749 §2.3):
 // a confidential client by its secret, with client_secret_basic or
 // client_secret_post, whichever it sends (exactly its registered method if
-// it or the Provider is strict); a public client by sending no secret.
+// it or the Provider is strict), or by a private_key_jwt assertion if it
+// is registered for that (clientassert.go); a public client by sending no
+// secret.
 // Secrets are compared as SHA-256 hashes in constant time; an unknown
 // client costs the same hash and gets the same invalid_client as a wrong
 // secret.
@@ -72,6 +84,9 @@ type credentials struct {
 // failure, whichever method carried it); every wrong one is charged in
 // full, beyond the limit as a debt (internal/throttle).
 func (p *Provider) authenticateClient(ctx context.Context, cr credentials, addr string) (*store.Client, *Error) {
+	if cr.method == store.AuthPrivateKeyJWT {
+		return p.authenticateAssertion(ctx, cr, addr)
+	}
 	c, err := p.lookupClient(ctx, cr.ids)
 	if err != nil {
 		p.cfg.Logger.ErrorContext(ctx, "grant: client lookup failed", "err", err)
@@ -128,17 +143,21 @@ func secretMatches(c *store.Client, secrets []string) bool {
 	return match && !want.IsZero()
 }
 
-// methodAllowed reports whether c may authenticate with method: a public
-// client with none; a confidential client with either secret method, or
-// only its registered one when it or the Provider is strict.
+// methodAllowed reports whether c may authenticate with a secret sent by
+// method: a public client with none; a secret client with either secret
+// method, or only its registered one when it or the Provider is strict. A
+// private_key_jwt client never authenticates with a secret.
 func (p *Provider) methodAllowed(c *store.Client, method string) bool {
-	if c.Public() {
+	switch c.AuthMethod {
+	case store.AuthNone:
 		return method == store.AuthNone
+	case store.AuthSecretBasic, store.AuthSecretPost:
+		if method != store.AuthSecretBasic && method != store.AuthSecretPost {
+			return false
+		}
+		return !(c.StrictAuthMethod || p.cfg.ClientAuth.StrictMethod) || method == c.AuthMethod
 	}
-	if method == store.AuthNone {
-		return false
-	}
-	return !(c.StrictAuthMethod || p.cfg.ClientAuth.StrictMethod) || method == c.AuthMethod
+	return false
 }
 
 func hashOf(c *store.Client) store.Hash {
@@ -154,6 +173,9 @@ func hashOf(c *store.Client) store.Hash {
 // whenever an ID was sent, also with an error.
 func clientCredentials(r *http.Request, form url.Values) (cr credentials, e *Error) {
 	auth := r.Header.Values("Authorization")
+	if form.Has("client_assertion") || form.Has("client_assertion_type") {
+		return assertionCredentials(form, len(auth) > 0)
+	}
 	if len(auth) == 0 {
 		id, secret := form.Get("client_id"), form.Get("client_secret")
 		cr = credentials{claimed: id, ids: []string{id}, method: store.AuthNone}
@@ -191,6 +213,34 @@ func clientCredentials(r *http.Request, form url.Values) (cr credentials, e *Err
 	cr.method = store.AuthNone
 	if pw != "" {
 		cr.secrets, cr.method = basicReadings(pw), store.AuthSecretBasic
+	}
+	return cr, nil
+}
+
+// assertionCredentials reads a client assertion (RFC 7521 §4.2): both
+// client_assertion_type and client_assertion, and no other method beside
+// them; a client_id, if sent, must be syntactically valid here and the
+// assertion's iss later (readAssertion).
+func assertionCredentials(form url.Values, header bool) (credentials, *Error) {
+	id := form.Get("client_id")
+	cr := credentials{claimed: id, method: store.AuthPrivateKeyJWT, assertionRaw: form.Get("client_assertion")}
+	switch typ := form.Get("client_assertion_type"); {
+	case header || form.Has("client_secret"):
+		return cr, errRequest("use one client authentication method, not two")
+	case typ == "":
+		return cr, errRequest("client_assertion_type is required with client_assertion")
+	case cr.assertionRaw == "":
+		return cr, errRequest("client_assertion is required with client_assertion_type")
+	case typ != AssertionTypeJWTBearer:
+		e := errClient(false)
+		e.Description = "client_assertion_type must be " + AssertionTypeJWTBearer
+		return cr, e
+	}
+	if id != "" {
+		if !validClientID(id) {
+			return cr, errClient(false)
+		}
+		cr.ids = []string{id}
 	}
 	return cr, nil
 }

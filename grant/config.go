@@ -11,7 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oauthkit/oauthkit/internal/jwtverify"
 	"github.com/oauthkit/oauthkit/internal/loopback"
+	"github.com/oauthkit/oauthkit/internal/replay"
 	"github.com/oauthkit/oauthkit/store"
 )
 
@@ -193,7 +195,7 @@ func (c *Config) setDefaults() error {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-	return nil
+	return c.ClientAuth.setDefaults(c.Tokens, c.Now)
 }
 
 // checkIssuer enforces RFC 8414 §2: https, no query or fragment; http only
@@ -234,6 +236,69 @@ type ClientAuth struct {
 	// StrictMethod makes every confidential client authenticate with
 	// exactly its registered AuthMethod, as store.Client.StrictAuthMethod
 	// does for one client. Default false: client_secret_basic and
-	// client_secret_post are both accepted, whichever the client sends.
+	// client_secret_post are both accepted, whichever a client registered
+	// for either sends. A private_key_jwt client authenticates with its
+	// assertions only, whatever this says.
 	StrictMethod bool
+
+	// AssertionAlgorithms are the JWS algorithms private_key_jwt client
+	// assertions may be signed with, published as
+	// token_endpoint_auth_signing_alg_values_supported: any of EdDSA,
+	// ES256, PS256 and RS256. Default all four. "none" and the HMAC
+	// algorithms are never accepted.
+	AssertionAlgorithms []string
+	// AssertionMaxLifetime bounds a client assertion's life: its exp at
+	// most this far ahead, its iat (if any) at most this far back, each
+	// with 30 seconds of leeway for clocks. Its jti is remembered until exp.
+	// Default 5 minutes; at most 1 hour.
+	AssertionMaxLifetime time.Duration
+	// IssuerAudienceOnly accepts, as the aud of client assertions, only the
+	// issuer identifier as a string (draft-ietf-oauth-rfc7523bis, FAPI
+	// 2.0). Default false: an assertion that is not explicitly typed
+	// (typ client-authentication+jwt) may instead name the token endpoint
+	// URL, and hold its one audience in an array, as clients written to RFC
+	// 7523 and OpenID Connect Core §9 do. Either way aud holds one value.
+	IssuerAudienceOnly bool
+	// Replay remembers the jti of client assertions until they expire, so
+	// that each is used once. Default Config.Tokens when it implements
+	// store.ReplayCache (every backend of this module: PostgreSQL and
+	// Redis share it between instances); otherwise a cache in this process
+	// of 32 MiB, which refuses assertions (503) rather than forget a live
+	// jti when full.
+	Replay store.ReplayCache
+}
+
+// Bounds on ClientAuth.AssertionMaxLifetime.
+const (
+	defaultAssertionLifetime = 5 * time.Minute
+	maxAssertionLifetime     = time.Hour
+)
+
+func (a *ClientAuth) setDefaults(tokens store.TokenStore, now func() time.Time) error {
+	if a.AssertionAlgorithms == nil {
+		a.AssertionAlgorithms = slices.Clone(jwtverify.Algorithms)
+	}
+	if len(a.AssertionAlgorithms) == 0 {
+		return errors.New("grant: ClientAuth.AssertionAlgorithms must not be empty")
+	}
+	for _, alg := range a.AssertionAlgorithms {
+		if !slices.Contains(jwtverify.Algorithms, alg) {
+			return fmt.Errorf("grant: ClientAuth.AssertionAlgorithms: %q is not supported (EdDSA, ES256, PS256, RS256)", alg)
+		}
+	}
+	a.AssertionAlgorithms = slices.Clone(a.AssertionAlgorithms)
+	if a.AssertionMaxLifetime == 0 {
+		a.AssertionMaxLifetime = defaultAssertionLifetime
+	}
+	if a.AssertionMaxLifetime < 0 || a.AssertionMaxLifetime > maxAssertionLifetime {
+		return errors.New("grant: ClientAuth.AssertionMaxLifetime must be positive and at most 1 hour")
+	}
+	if a.Replay == nil {
+		if rc, ok := tokens.(store.ReplayCache); ok {
+			a.Replay = rc
+		} else {
+			a.Replay = replay.New(0, now)
+		}
+	}
+	return nil
 }

@@ -40,4 +40,16 @@
 // authorization endpoint's pages and session), and the token endpoint
 // answers the device's polls (authorization_pending, slow_down,
 // access_denied, expired_token), giving the tokens once. See [Device].
+//
+// # Clients without shared secrets
+//
+// A client registered with store.AuthPrivateKeyJWT and its public keys
+// (store.Client.JWKS or JWKSURI) authenticates at the token, revocation and
+// introspection endpoints with a JWT signed by its private key (RFC 7523
+// §2.2, client_assertion_type [AssertionTypeJWTBearer]): checked with
+// go-jose against an algorithm allow-list, aud the issuer identifier
+// (draft-ietf-oauth-rfc7523bis), a short exp, and a jti used once, in the
+// store's store.ReplayCache so that every instance sharing it agrees. Keys
+// at a jwks_uri are fetched only from public https addresses. See
+// [ClientAuth].
 package grant

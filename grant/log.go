@@ -39,6 +39,9 @@ func (p *Provider) logRefusal(ctx context.Context, msg string, e *Error, attrs .
 		}
 	}
 	attrs = append(attrs, "error", e.Code, "description", e.Description)
+	if e.detail != "" {
+		attrs = append(attrs, "detail", e.detail)
+	}
 	if held > 0 {
 		attrs = append(attrs, "suppressed", held)
 	}

@@ -32,10 +32,13 @@ type metadata struct {
 	ResponseModesSupported        []string `json:"response_modes_supported"`
 	GrantTypesSupported           []string `json:"grant_types_supported"`
 	TokenAuthMethods              []string `json:"token_endpoint_auth_methods_supported"`
+	TokenAuthAlgs                 []string `json:"token_endpoint_auth_signing_alg_values_supported"`
 	RevocationEndpoint            string   `json:"revocation_endpoint"`
 	RevocationAuthMethods         []string `json:"revocation_endpoint_auth_methods_supported"`
+	RevocationAuthAlgs            []string `json:"revocation_endpoint_auth_signing_alg_values_supported"`
 	IntrospectionEndpoint         string   `json:"introspection_endpoint"`
 	IntrospectionAuthMethods      []string `json:"introspection_endpoint_auth_methods_supported"`
+	IntrospectionAuthAlgs         []string `json:"introspection_endpoint_auth_signing_alg_values_supported"`
 	CodeChallengeMethodsSupported []string `json:"code_challenge_methods_supported,omitempty"`
 	IssParameterSupported         bool     `json:"authorization_response_iss_parameter_supported"`
 	DeviceAuthorizationEndpoint   string   `json:"device_authorization_endpoint,omitempty"`
@@ -64,19 +67,23 @@ func (p *Provider) MetadataHandler() http.Handler {
 func (p *Provider) metadata() metadata {
 	base := strings.TrimSuffix(p.cfg.Issuer, "/")
 	e := p.cfg.Endpoints
-	secretMethods := []string{store.AuthSecretBasic, store.AuthSecretPost}
+	confidential := []string{store.AuthSecretBasic, store.AuthSecretPost, store.AuthPrivateKeyJWT}
+	algs := p.cfg.ClientAuth.AssertionAlgorithms
 	md := metadata{
 		Issuer:                   p.cfg.Issuer,
-		TokenEndpoint:            base + e.Token,
+		TokenEndpoint:            p.tokenEndpointURL(),
 		ScopesSupported:          p.cfg.ScopesSupported,
 		ResponseTypesSupported:   []string{"code"},
 		ResponseModesSupported:   []string{"query"},
 		GrantTypesSupported:      p.cfg.GrantTypes,
-		TokenAuthMethods:         []string{store.AuthSecretBasic, store.AuthSecretPost, store.AuthNone},
+		TokenAuthMethods:         append(slices.Clip(confidential), store.AuthNone),
+		TokenAuthAlgs:            algs,
 		RevocationEndpoint:       base + e.Revocation,
-		RevocationAuthMethods:    []string{store.AuthSecretBasic, store.AuthSecretPost, store.AuthNone},
+		RevocationAuthMethods:    append(slices.Clip(confidential), store.AuthNone),
+		RevocationAuthAlgs:       algs,
 		IntrospectionEndpoint:    base + e.Introspection,
-		IntrospectionAuthMethods: secretMethods,
+		IntrospectionAuthMethods: confidential,
+		IntrospectionAuthAlgs:    algs,
 		IssParameterSupported:    true,
 	}
 	if slices.Contains(p.cfg.GrantTypes, store.GrantAuthorizationCode) {
@@ -90,6 +97,12 @@ func (p *Provider) metadata() metadata {
 		md.DeviceAuthorizationEndpoint = base + e.DeviceAuthorization
 	}
 	return md
+}
+
+// tokenEndpointURL is the token endpoint's URL, as the metadata document
+// publishes it.
+func (p *Provider) tokenEndpointURL() string {
+	return strings.TrimSuffix(p.cfg.Issuer, "/") + p.cfg.Endpoints.Token
 }
 
 // originOf returns scheme://host of an issuer URL already checked by

@@ -26,6 +26,8 @@ type Provider struct {
 	keys     keyStore           // JWT signing keys (keys.go); nil for opaque tokens
 	subkeys  subkeys            // derived from Config.Secret (subkey.go)
 	origins  originCache        // the origins of all clients, for CORS preflights (cors.go)
+
+	clientKeys *clientKeys // the keys of private_key_jwt clients (clientkeys.go)
 }
 
 // NewProvider checks cfg, fills in its defaults and returns a Provider.
@@ -40,8 +42,9 @@ func NewProvider(cfg Config) (*Provider, error) {
 	}
 	p := &Provider{
 		cfg: cfg, throttle: newThrottle(&cfg), subkeys: sk,
-		checks: make(chan struct{}, cfg.Throttle.MaxPasswordChecks),
-		logs:   newLogSampler(cfg.Now),
+		checks:     make(chan struct{}, cfg.Throttle.MaxPasswordChecks),
+		logs:       newLogSampler(cfg.Now),
+		clientKeys: newClientKeys(&cfg),
 	}
 	p.engine = newEngine(p)
 	if cfg.AccessTokenFormat == FormatJWT {

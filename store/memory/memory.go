@@ -2,11 +2,13 @@ package memory
 
 import (
 	"time"
+
+	"github.com/oauthkit/oauthkit/internal/replay"
 )
 
 // Store keeps clients, users, tokens and device authorization grants in
 // memory. It implements store.ClientRegistry, store.UserStore,
-// store.TokenStore and store.DeviceStore. The zero value
+// store.TokenStore, store.ReplayCache and store.DeviceStore. The zero value
 // is not usable; call [New].
 type Store struct {
 	now func() time.Time
@@ -14,6 +16,7 @@ type Store struct {
 	userTable
 	tokenTable
 	deviceTable
+	replay *replay.Cache
 }
 
 // Option configures a Store.
@@ -35,5 +38,6 @@ func New(opts ...Option) *Store {
 	s.userTable.init()
 	s.tokenTable.init(s.now)
 	s.deviceTable.init(s.now)
+	s.replay = replay.New(0, s.now)
 	return s
 }

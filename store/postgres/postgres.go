@@ -151,6 +151,12 @@ CREATE TABLE IF NOT EXISTS {{.}}.oauthkit_attempts (
 );
 CREATE INDEX IF NOT EXISTS oauthkit_attempts_tat ON {{.}}.oauthkit_attempts (tat);
 `, `
+CREATE TABLE IF NOT EXISTS {{.}}.oauthkit_replay (
+	key   bytea PRIMARY KEY,
+	until timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS oauthkit_replay_until ON {{.}}.oauthkit_replay (until);
+`, `
 CREATE TABLE {{.}}.oauthkit_device_grants (
 	device_code_hash bytea PRIMARY KEY,
 	user_code_hash   bytea NOT NULL UNIQUE,
@@ -225,8 +231,8 @@ func (s *Store) cleanLoop(ctx context.Context) {
 const cleanBatch = 1000
 
 // Clean deletes expired tokens, the families whose last token has expired,
-// throttling counts that have run out, and expired device authorization
-// grants.
+// throttling counts that have run out, one-time values past their time,
+// and expired device authorization grants.
 // The background cleanup calls it; hosts that turned that off may call it
 // themselves (from one instance is enough).
 func (s *Store) Clean(ctx context.Context) error {
@@ -234,7 +240,7 @@ func (s *Store) Clean(ctx context.Context) error {
 	for _, c := range []struct {
 		q   string
 		arg any
-	}{{s.q.cleanTokens, now}, {s.q.cleanFamilies, now}, {s.q.cleanAttempts, now.UnixMicro()}, {s.dq.clean, now}} {
+	}{{s.q.cleanTokens, now}, {s.q.cleanFamilies, now}, {s.q.cleanAttempts, now.UnixMicro()}, {s.q.cleanReplay, now}, {s.dq.clean, now}} {
 		for {
 			tag, err := s.pool.Exec(ctx, c.q, c.arg, cleanBatch)
 			if err != nil {

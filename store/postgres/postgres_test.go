@@ -348,6 +348,22 @@ func TestSharedThrottle(t *testing.T) {
 	sharedtest.Throttle(t, open(), open())
 }
 
+// TestSharedAssertionReplay: a client assertion used at one instance is
+// refused at another sharing the database.
+func TestSharedAssertionReplay(t *testing.T) {
+	pool := testPool(t)
+	schema := newSchema(t, pool)
+	open := func() *postgres.Store {
+		s, err := postgres.New(t.Context(), pool, postgres.WithSchema(schema))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	sharedtest.AssertionReplay(t, open(), open())
+}
+
 // TestSyntaxBeforeTheDatabase: a NUL in a client_id used to reach
 // PostgreSQL and come back as a 500.
 func TestSyntaxBeforeTheDatabase(t *testing.T) {
@@ -368,4 +384,44 @@ func TestSharedDevices(t *testing.T) {
 		return s
 	}
 	sharedtest.Devices(t, open(), open())
+}
+
+// TestCleanReplay checks that the cleanup deletes the one-time values whose
+// time has passed, and only those, on a version 4 schema migrated on open.
+func TestCleanReplay(t *testing.T) {
+	ctx := t.Context()
+	pool := testPool(t)
+	schema := oldSchema(t, pool, 4)
+	now := time.Now()
+	offset := time.Duration(0)
+	s, err := postgres.New(ctx, pool, postgres.WithSchema(schema),
+		postgres.WithClock(func() time.Time { return now.Add(offset) }), postgres.WithCleanupInterval(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	checkVersion(t, pool, schema)
+	for _, k := range []struct {
+		key string
+		ttl time.Duration
+	}{{"short", time.Minute}, {"long", time.Hour}} {
+		if first, err := s.UseOnce(ctx, k.key, now.Add(k.ttl)); !first || err != nil {
+			t.Fatalf("UseOnce(%s) = %v, %v", k.key, first, err)
+		}
+	}
+	offset = 2 * time.Minute
+	if err := s.Clean(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	rows, err := pool.Query(ctx, `SELECT convert_from(key, 'UTF8') FROM `+pgx.Identifier{schema}.Sanitize()+`.oauthkit_replay`)
+	if err == nil {
+		keys, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	}
+	if err != nil || len(keys) != 1 || keys[0] != "long" {
+		t.Fatalf("replay rows after Clean = %q, %v; want only long", keys, err)
+	}
+	if first, err := s.UseOnce(ctx, "long", now.Add(time.Hour)); first || err != nil {
+		t.Fatalf("UseOnce(long) after Clean = %v, %v; want a replay", first, err)
+	}
 }

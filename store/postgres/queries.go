@@ -21,7 +21,7 @@ type queries struct {
 	deleteClient                                string
 	cleanTokens, cleanFamilies, cleanAttempts   string
 	chargeAttempt, attemptWait, refundAttempt   string
-	resetAttempts                               string
+	resetAttempts, useOnce, cleanReplay         string
 }
 
 func newQueries(schema string) queries {
@@ -77,6 +77,12 @@ func newQueries(schema string) queries {
 		attemptWait:   r.Replace(`SELECT greatest(greatest(tat, $2) + $3 - ($2 + $4), 0) FROM T.oauthkit_attempts WHERE key = $1`),
 		refundAttempt: r.Replace(`UPDATE T.oauthkit_attempts SET tat = greatest(tat - $3, $2) WHERE key = $1 AND tat > $2`),
 		resetAttempts: r.Replace(`DELETE FROM T.oauthkit_attempts WHERE key = $1`),
+		// A first use inserts the key, or takes over a record whose time
+		// has passed; a live record changes nothing. The upsert locks the
+		// row, so of concurrent uses exactly one changes it.
+		useOnce: r.Replace(`INSERT INTO T.oauthkit_replay AS r (key, until) VALUES ($1, $2)
+			ON CONFLICT (key) DO UPDATE SET until = excluded.until WHERE r.until <= $3`),
+		cleanReplay:   r.Replace(`DELETE FROM T.oauthkit_replay WHERE key IN (SELECT key FROM T.oauthkit_replay WHERE until <= $1 LIMIT $2)`),
 		cleanFamilies: r.Replace(`DELETE FROM T.oauthkit_families WHERE name IN (SELECT name FROM T.oauthkit_families WHERE expires_at <= $1 LIMIT $2)`),
 	}
 }

@@ -267,6 +267,23 @@ func TestSharedThrottle(t *testing.T) {
 	sharedtest.Throttle(t, open(), open())
 }
 
+// TestSharedAssertionReplay: a client assertion used at one instance is
+// refused at another sharing Redis.
+func TestSharedAssertionReplay(t *testing.T) {
+	rdb := testClient(t)
+	prefix := newPrefix(t, rdb)
+	open := func() *redis.Store {
+		other := goredis.NewClient(&goredis.Options{Addr: os.Getenv("OAUTHKIT_TEST_REDIS")})
+		t.Cleanup(func() { other.Close() })
+		s, err := redis.New(t.Context(), other, redis.WithPrefix(prefix))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	sharedtest.AssertionReplay(t, open(), open())
+}
+
 // TestSyntaxBeforeTheStore: malformed client IDs and usernames never reach
 // Redis.
 func TestSyntaxBeforeTheStore(t *testing.T) {

@@ -176,6 +176,12 @@ ALTER TABLE oauthkit_tokens ADD COLUMN nonce TEXT NOT NULL DEFAULT '';
 ALTER TABLE oauthkit_tokens ADD COLUMN auth_time INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE oauthkit_clients ADD COLUMN metadata TEXT NOT NULL DEFAULT '{}';
 `, `
+CREATE TABLE IF NOT EXISTS oauthkit_replay (
+	key   BLOB PRIMARY KEY,
+	until INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS oauthkit_replay_until ON oauthkit_replay (until);
+`, `
 CREATE TABLE IF NOT EXISTS oauthkit_device_grants (
 	device_code_hash BLOB PRIMARY KEY,
 	user_code_hash   BLOB NOT NULL UNIQUE,
@@ -257,13 +263,14 @@ func (s *Store) cleanLoop(ctx context.Context) {
 const cleanBatch = 1000
 
 // Clean deletes expired tokens, the families whose last token has expired,
-// and expired device authorization grants.
-// The background cleanup calls it; hosts that turned that off may call it
-// themselves.
+// one-time values past their time, and expired device authorization
+// grants. The background cleanup calls it; hosts that turned that off may
+// call it themselves.
 func (s *Store) Clean(ctx context.Context) error {
 	for _, q := range []string{
 		`DELETE FROM oauthkit_tokens WHERE hash IN (SELECT hash FROM oauthkit_tokens WHERE expires_at <= ? LIMIT ?)`,
 		`DELETE FROM oauthkit_families WHERE name IN (SELECT name FROM oauthkit_families WHERE expires_at <= ? LIMIT ?)`,
+		`DELETE FROM oauthkit_replay WHERE key IN (SELECT key FROM oauthkit_replay WHERE until <= ? LIMIT ?)`,
 		`DELETE FROM oauthkit_device_grants WHERE device_code_hash IN (SELECT device_code_hash FROM oauthkit_device_grants WHERE expires_at <= ? LIMIT ?)`,
 	} {
 		for {
