@@ -45,7 +45,7 @@ func TestDevicePage(t *testing.T) {
 		t.Errorf("the prefilled value is not escaped: %.400s", q.body)
 	}
 	p = e.login(c, e.submit(c, p, nil))
-	for _, want := range []string{"Living-room TV", "read your data", a.str("user_code"), "user1", `value="allow"`, `value="deny"`} {
+	for _, want := range []string{"Living-room TV", "read your data", a.str("user_code"), "user1", `value="allow"`, `value="deny"`, `href="?user_code="`} {
 		if !strings.Contains(p.body, want) {
 			t.Errorf("consent page lacks %q: %.800s", want, p.body)
 		}
