@@ -45,6 +45,7 @@ type app struct {
 	guard     *middleware.Guard // checks the tokens of the /api routes, bearer and DPoP
 
 	authorize http.Handler // GET/POST /oauth/authorize: login and consent pages
+	device    http.Handler // GET/POST /device: the device verification page (RFC 8628)
 }
 
 // demoUsers are the tutorial's users.
@@ -92,7 +93,7 @@ func newApp(ctx context.Context, o options) (*app, error) {
 		Clients: st, Tokens: st, Users: users,
 		GrantTypes: []string{
 			store.GrantAuthorizationCode, store.GrantClientCredentials,
-			store.GrantRefreshToken, store.GrantPassword,
+			store.GrantRefreshToken, store.GrantPassword, store.GrantDeviceCode,
 		},
 		LoginClientID: loginClientID,
 		Logger:        o.Logger,
@@ -113,7 +114,11 @@ func newApp(ctx context.Context, o options) (*app, error) {
 		return nil, err
 	}
 	a.provider = p
-	if a.authorize, err = p.AuthorizeHandler(grant.AuthorizeOptions{ScopeDescriptions: scopeDescriptions}); err != nil {
+	pages := grant.AuthorizeOptions{ScopeDescriptions: scopeDescriptions}
+	if a.authorize, err = p.AuthorizeHandler(pages); err != nil {
+		return nil, err
+	}
+	if a.device, err = p.DeviceHandler(grant.DeviceOptions{AuthorizeOptions: pages}); err != nil {
 		return nil, err
 	}
 	if a.guard, err = newGuard(p, st); err != nil { // dpop.go
@@ -124,7 +129,8 @@ func newApp(ctx context.Context, o options) (*app, error) {
 }
 
 // demoClients registers a confidential service client and a web app client,
-// with secrets generated afresh at every start.
+// with secrets generated afresh at every start, and two public clients: a
+// single-page app and a device.
 func (a *app) demoClients() ([]*store.Client, error) {
 	var out []*store.Client
 	for _, c := range []*store.Client{
@@ -149,6 +155,11 @@ func (a *app) demoClients() ([]*store.Client, error) {
 		RedirectURIs: []string{"http://127.0.0.1:8080/callback"},
 		GrantTypes:   []string{store.GrantAuthorizationCode, store.GrantRefreshToken},
 		Scopes:       []string{"read", "write"}}))
+	// A device without a browser (a TV, a CLI): the device authorization
+	// grant (RFC 8628), public like most such apps.
+	out = append(out, &store.Client{ID: "demo-device", Name: "Demo device", AuthMethod: store.AuthNone,
+		GrantTypes: []string{store.GrantDeviceCode, store.GrantRefreshToken},
+		Scopes:     []string{"read", "write"}})
 	return out, nil
 }
 
@@ -169,7 +180,9 @@ var routeTable = []route{
 	{"GET /", "welcome"},
 	{"POST /login", `JSON {"username","password"} -> token (the tutorial's login)`},
 	{"GET /oauth/authorize", "authorization endpoint: login and consent pages (code + PKCE S256)"},
-	{"POST /oauth/token", "token endpoint (client_credentials, password, refresh_token, authorization_code); a DPoP header binds the tokens"},
+	{"POST /oauth/token", "token endpoint (client_credentials, password, refresh_token, authorization_code, device_code); a DPoP header binds the tokens"},
+	{"POST /oauth/device_authorization", "device authorization endpoint (RFC 8628): device_code and user_code"},
+	{"GET /device", "device verification page: enter the user code, log in, allow"},
 	{"POST /oauth/revoke", "token revocation (RFC 7009)"},
 	{"POST /oauth/introspect", "token introspection (RFC 7662), for demo-resource"},
 	{"GET /.well-known/oauth-authorization-server", "authorization server metadata (RFC 8414)"},
@@ -189,11 +202,11 @@ func (a *app) routes() http.Handler {
 	mux.HandleFunc("GET /{$}", welcome)
 	// Every endpoint of the Provider, at the paths its metadata names:
 	// /login, /oauth/authorize, /oauth/token, /oauth/revoke,
-	// /oauth/introspect, /.well-known/oauth-authorization-server,
-	// /.well-known/jwks.json, and for OpenID Connect
-	// /.well-known/openid-configuration, /oauth/userinfo and /oauth/logout
-	// (grant.Provider.Routes lists them).
-	p.Mount(mux, grant.Pages{Authorize: a.authorize})
+	// /oauth/introspect, /oauth/device_authorization, /device,
+	// /.well-known/oauth-authorization-server, /.well-known/jwks.json, and
+	// for OpenID Connect /.well-known/openid-configuration, /oauth/userinfo
+	// and /oauth/logout (grant.Provider.Routes lists them).
+	p.Mount(mux, grant.Pages{Authorize: a.authorize, Device: a.device})
 	g := a.guard
 	mux.Handle("GET /api/data", g.Require("read")(http.HandlerFunc(getData)))
 	mux.HandleFunc("GET /api/public", getData) // the twin of /api/data without a token, for load tests

@@ -261,25 +261,44 @@ func (a *authorizer) post(w http.ResponseWriter, r *http.Request, req *authReque
 	}
 }
 
-// login checks the built-in login form (throttled, see password.go) and,
-// on success, starts a new session (a fresh nonce, against session
-// fixation) and goes back to the authorization request with GET.
+// login signs the user in on the built-in login form and goes back to the
+// authorization request with GET.
 func (a *authorizer) login(w http.ResponseWriter, r *http.Request, req *authRequest, form url.Values) {
+	sess, ok := a.signIn(w, r, req, form, "")
+	if !ok {
+		return
+	}
+	a.p.writeSession(w, sess)
+	// Back to the same authorization request, now signed in.
+	// A relative reference of only a query keeps the path the request
+	// came in with, whatever prefix a proxy may have stripped.
+	w.Header().Set("Location", "?"+r.URL.RawQuery)
+	w.WriteHeader(http.StatusSeeOther)
+}
+
+// signIn checks the built-in login form (throttled, see password.go). On
+// success it returns a new session (a fresh nonce, against session
+// fixation) signed in as the user, for the caller to write; device, the
+// user code of a device being connected, is carried into every new
+// session. On failure it has answered with the login page again, or an
+// error page.
+func (a *authorizer) signIn(w http.ResponseWriter, r *http.Request, req *authRequest, form url.Values, device string) (*session, bool) {
 	if a.opts.Authenticate != nil {
 		a.errorPage(w, r, errRequest("this server does not use the built-in login page"))
-		return
+		return nil, false
 	}
 	ctx := r.Context()
 	name, pw := form.Get("username"), form.Get("password")
 	sess, err := a.p.newSession()
 	if err != nil {
 		a.fail(w, r, err)
-		return
+		return nil, false
 	}
+	sess.Device = device
 	if name == "" || pw == "" {
 		a.p.writeSession(w, sess)
 		a.loginPage(w, r, req, sess, http.StatusBadRequest, name, "Enter your username and password.")
-		return
+		return nil, false
 	}
 	u, e := a.p.checkPassword(ctx, a.p.cfg.ClientAddr(r), name, pw)
 	if e != nil {
@@ -299,18 +318,13 @@ func (a *authorizer) login(w http.ResponseWriter, r *http.Request, req *authRequ
 		default:
 			a.errorPage(w, r, e)
 		}
-		return
+		return nil, false
 	}
 	sess.UserID, sess.Username = u.ID, u.Username
 	// When, and for which request: OpenID Connect's auth_time, max_age
 	// and prompt=login (oidc_authorize.go).
 	sess.AuthTime, sess.Fresh = a.p.cfg.Now().Unix(), freshMark(r.URL.RawQuery)
-	a.p.writeSession(w, sess)
-	// Back to the same authorization request, now signed in.
-	// A relative reference of only a query keeps the path the request
-	// came in with, whatever prefix a proxy may have stripped.
-	w.Header().Set("Location", "?"+r.URL.RawQuery)
-	w.WriteHeader(http.StatusSeeOther)
+	return sess, true
 }
 
 // consent acts on the consent form's answer.

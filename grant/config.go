@@ -64,8 +64,8 @@ type Config struct {
 
 	// Secret is the provider's one secret, at least 32 random bytes: every
 	// keyed mechanism (the session cookie, CSRF tokens, idempotent refresh
-	// retries, DPoP nonces) uses a subkey derived from it with HKDF
-	// (subkey.go). Every
+	// retries, DPoP nonces, the hashes of device user codes) uses a subkey
+	// derived from it with HKDF (subkey.go). Every
 	// instance serving the same issuer must share it. Default: 32 random
 	// bytes per Provider, so that sessions end when the process does and
 	// work on one instance only, and a refresh retry is recognised only by
@@ -106,6 +106,10 @@ type Config struct {
 	ClientAddr func(r *http.Request) string
 	// Throttle configures brute-force throttling; see [Throttle].
 	Throttle Throttle
+
+	// Device configures the device authorization grant (RFC 8628), served
+	// when GrantTypes lists store.GrantDeviceCode; see [Device].
+	Device Device
 
 	// Endpoints are the paths of the handlers, relative to the issuer (under
 	// its path, if it has one), for the metadata document (RFC 8414) and

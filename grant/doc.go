@@ -31,6 +31,16 @@
 // are off unless the configuration turns them on; the implicit grant does not
 // exist.
 //
+// # Devices
+//
+// The device authorization grant (RFC 8628), for TVs and CLIs, is on when
+// Config.GrantTypes lists store.GrantDeviceCode: [Provider.DeviceAuthorizationHandler]
+// gives devices a device code and a user code, [Provider.DeviceHandler] is the
+// verification page where the user types the code, signs in and allows (the
+// authorization endpoint's pages and session), and the token endpoint
+// answers the device's polls (authorization_pending, slow_down,
+// access_denied, expired_token), giving the tokens once. See [Device].
+//
 // # Clients without shared secrets
 //
 // A client registered with store.AuthPrivateKeyJWT and its public keys

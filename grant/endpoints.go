@@ -21,6 +21,11 @@ type Endpoints struct {
 	Login         string // LoginHandler, mounted only with Config.LoginClientID and never published; default /login
 	UserInfo      string // UserInfoHandler, mounted and published only with Config.OIDC; default /oauth/userinfo
 	EndSession    string // EndSessionHandler, mounted and published only with Config.OIDC; default /oauth/logout
+
+	// The device authorization grant's (RFC 8628), mounted and published
+	// only when Config.GrantTypes lists it.
+	DeviceAuthorization string // DeviceAuthorizationHandler; default /oauth/device_authorization
+	Device              string // DeviceHandler, the verification page (verification_uri); default /device
 }
 
 // MetadataPath is where RFC 8414 §3 puts the metadata document of an
@@ -43,6 +48,8 @@ func (e *Endpoints) setDefaults() {
 	def(&e.Login, "/login")
 	def(&e.UserInfo, "/oauth/userinfo")
 	def(&e.EndSession, "/oauth/logout")
+	def(&e.DeviceAuthorization, "/oauth/device_authorization")
+	def(&e.Device, "/device")
 }
 
 // check refuses paths that cannot be mounted as they are, and two
@@ -70,12 +77,13 @@ func (e *Endpoints) fields() []endpointField {
 		{"Authorize", e.Authorize}, {"Token", e.Token}, {"Revocation", e.Revocation},
 		{"Introspection", e.Introspection}, {"JWKS", e.JWKS}, {"Login", e.Login},
 		{"UserInfo", e.UserInfo}, {"EndSession", e.EndSession},
+		{"DeviceAuthorization", e.DeviceAuthorization}, {"Device", e.Device},
 	}
 }
 
 // under returns e with prefix put before every path.
 func (e Endpoints) under(prefix string) Endpoints {
-	for _, s := range []*string{&e.Authorize, &e.Token, &e.Revocation, &e.Introspection, &e.JWKS, &e.Login, &e.UserInfo, &e.EndSession} {
+	for _, s := range []*string{&e.Authorize, &e.Token, &e.Revocation, &e.Introspection, &e.JWKS, &e.Login, &e.UserInfo, &e.EndSession, &e.DeviceAuthorization, &e.Device} {
 		*s = prefix + *s
 	}
 	return e

@@ -42,6 +42,7 @@ type metadata struct {
 	CodeChallengeMethodsSupported []string `json:"code_challenge_methods_supported,omitempty"`
 	IssParameterSupported         bool     `json:"authorization_response_iss_parameter_supported"`
 	DPoPSigningAlgs               []string `json:"dpop_signing_alg_values_supported"`
+	DeviceAuthorizationEndpoint   string   `json:"device_authorization_endpoint,omitempty"`
 	*oidcMetadata                          // OpenID Connect Discovery's fields, when Config.OIDC is on (oidc_discovery.go)
 }
 
@@ -52,7 +53,8 @@ type metadata struct {
 // Config.Endpoints. The authorization endpoint and PKCE methods are listed
 // only when the authorization_code grant is on, jwks_uri only for JWT
 // access tokens or OpenID Connect, whose Discovery fields it carries too
-// (DiscoveryHandler serves the same document). Any origin may read it
+// (DiscoveryHandler serves the same document), the device authorization
+// endpoint (RFC 8628 §4) only with the device grant. Any origin may read it
 // (CORS, without credentials).
 func (p *Provider) MetadataHandler() http.Handler {
 	body := p.metadata()
@@ -95,6 +97,9 @@ func (p *Provider) metadata() metadata {
 	}
 	if p.usesKeys() {
 		md.JWKSURI = base + e.JWKS
+	}
+	if p.serves(store.GrantDeviceCode) {
+		md.DeviceAuthorizationEndpoint = base + e.DeviceAuthorization
 	}
 	p.addOIDCMetadata(&md)
 	return md

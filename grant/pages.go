@@ -41,7 +41,8 @@ type ConsentPage struct {
 	ClientID       string
 	Username       string
 	Scopes         []ScopeInfo
-	RedirectOrigin string // where the user will be sent back to
+	RedirectOrigin string // where the user will be sent back to; empty for a device
+	UserCode       string // for a device (DeviceHandler): the code entered, for the user to check against the device's
 	CSRFToken      string
 	Style          template.CSS
 }

@@ -103,6 +103,13 @@ func (p *Provider) reserve(ctx context.Context, account, addr string) (*throttle
 // wait, before anything is checked, without taking anything.
 func (p *Provider) throttleWait(ctx context.Context, account, addr string) *Error {
 	wait, err := p.throttle.Wait(ctx, account, addr)
+	return p.waitError(ctx, wait, err)
+}
+
+// waitError is the answer to a request that a counter says must wait
+// (nil when it need not): 429 slow_down while throttled, 503 when the
+// in-process table cannot count more, 500 when the counter's store fails.
+func (p *Provider) waitError(ctx context.Context, wait time.Duration, err error) *Error {
 	switch {
 	case errors.Is(err, throttle.ErrFull):
 		return errBusy(wait)

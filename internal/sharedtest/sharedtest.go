@@ -1,6 +1,7 @@
 // Package sharedtest holds tests that need a Provider over a real store,
 // run by the store packages whose backends instances share (PostgreSQL,
-// Redis): throttling that holds across two instances, and malformed input
+// Redis): throttling that holds across two instances, the device
+// authorization grant spread over two instances, and malformed input
 // refused before the database sees it.
 package sharedtest
 

@@ -118,22 +118,34 @@ func (t *Throttle) Reserve(ctx context.Context, account, addr string) (*Attempt,
 	return a, 0, nil
 }
 
-// take charges one attempt and gives it back at once if it was beyond the
-// limit: of N racing takes on a bucket with k left, exactly k stay.
 func (t *Throttle) take(ctx context.Context, key string, l store.Limit, now time.Time) (time.Duration, error) {
-	excess, err := t.c.ChargeAttempt(ctx, key, l, now)
+	return Take(ctx, t.c, key, l, now)
+}
+
+// Take takes one attempt under key in c if one is left at now: it charges
+// one and gives it back at once if it was beyond the limit, so that of N
+// racing takes on a bucket with k left exactly k stay, and a refused take
+// costs nothing. It returns how long until an attempt is left: zero when
+// this one was taken. It suits a plain rate limit on one key, such as
+// requests per address.
+func Take(ctx context.Context, c store.AttemptCounter, key string, l store.Limit, now time.Time) (time.Duration, error) {
+	excess, err := c.ChargeAttempt(ctx, key, l, now)
 	if err == nil && excess > 0 {
-		err = t.giveBack(ctx, key, l, now)
+		err = giveBack(ctx, c, key, l, now)
 	}
 	return excess, err
 }
 
+func (t *Throttle) giveBack(ctx context.Context, key string, l store.Limit, now time.Time) error {
+	return giveBack(ctx, t.c, key, l, now)
+}
+
 // giveBack refunds an attempt, even when the request that took it has
 // ended meanwhile.
-func (t *Throttle) giveBack(ctx context.Context, key string, l store.Limit, now time.Time) error {
+func giveBack(ctx context.Context, c store.AttemptCounter, key string, l store.Limit, now time.Time) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refundTimeout)
 	defer cancel()
-	return t.c.RefundAttempt(ctx, key, l, now)
+	return c.RefundAttempt(ctx, key, l, now)
 }
 
 // Succeeded ends an attempt that proved the account's secret: the pair's

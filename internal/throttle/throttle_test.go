@@ -152,3 +152,23 @@ func TestCheapCheckDiscipline(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestTake: a plain limit on one key; a refused take leaves no debt.
+func TestTake(t *testing.T) {
+	ctx := t.Context()
+	tb := NewTable(0)
+	two := store.Limit{Burst: 2, Every: time.Minute}
+	for i := range 2 {
+		if w, err := Take(ctx, tb, "k", two, t0); err != nil || w != 0 {
+			t.Fatalf("take %d: %v %v", i+1, w, err)
+		}
+	}
+	for range 5 {
+		if w, err := Take(ctx, tb, "k", two, t0); err != nil || w != time.Minute {
+			t.Fatalf("beyond the burst: wait %v %v, want 1m (no debt)", w, err)
+		}
+	}
+	if w, err := Take(ctx, tb, "k", two, t0.Add(time.Minute)); err != nil || w != 0 {
+		t.Fatalf("one Every later: %v %v", w, err)
+	}
+}

@@ -6,14 +6,16 @@ import (
 	"github.com/oauthkit/oauthkit/internal/replay"
 )
 
-// Store keeps clients, users and tokens in memory. It implements
-// store.ClientRegistry, store.UserStore, store.TokenStore and
-// store.ReplayCache. The zero value is not usable; call [New].
+// Store keeps clients, users, tokens and device authorization grants in
+// memory. It implements store.ClientRegistry, store.UserStore,
+// store.TokenStore, store.ReplayCache and store.DeviceStore. The zero value
+// is not usable; call [New].
 type Store struct {
 	now func() time.Time
 	clientTable
 	userTable
 	tokenTable
+	deviceTable
 	replay *replay.Cache
 }
 
@@ -35,6 +37,7 @@ func New(opts ...Option) *Store {
 	s.clientTable.init()
 	s.userTable.init()
 	s.tokenTable.init(s.now)
+	s.deviceTable.init(s.now)
 	s.replay = replay.New(0, s.now)
 	return s
 }

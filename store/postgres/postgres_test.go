@@ -370,6 +370,22 @@ func TestSyntaxBeforeTheDatabase(t *testing.T) {
 	sharedtest.Syntax(t, newStore(t, testPool(t)))
 }
 
+// TestSharedDevices: the device grant over two Providers, each with its
+// own handle on one schema.
+func TestSharedDevices(t *testing.T) {
+	pool := testPool(t)
+	schema := newSchema(t, pool)
+	open := func() *postgres.Store {
+		s, err := postgres.New(t.Context(), pool, postgres.WithSchema(schema))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	sharedtest.Devices(t, open(), open())
+}
+
 // TestCleanReplay checks that the cleanup deletes the one-time values whose
 // time has passed, and only those, on a version 4 schema migrated on open.
 func TestCleanReplay(t *testing.T) {

@@ -290,3 +290,20 @@ func TestSyntaxBeforeTheStore(t *testing.T) {
 	s, _ := newStore(t, testClient(t))
 	sharedtest.Syntax(t, s)
 }
+
+// TestSharedDevices: the device grant over two Providers, each with its
+// own connection to one Redis.
+func TestSharedDevices(t *testing.T) {
+	rdb := testClient(t)
+	prefix := newPrefix(t, rdb)
+	open := func() *redis.Store {
+		other := goredis.NewClient(&goredis.Options{Addr: os.Getenv("OAUTHKIT_TEST_REDIS")})
+		t.Cleanup(func() { other.Close() })
+		s, err := redis.New(t.Context(), other, redis.WithPrefix(prefix))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	sharedtest.Devices(t, open(), open())
+}

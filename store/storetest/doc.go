@@ -33,7 +33,10 @@
 // optional [store.ReplayCache] (one-time values), the suite checks that
 // ([RunReplayCache]: first use and replays, opaque binary keys, exactly one
 // first use among concurrent ones, keys forgotten after their time, context
-// cancellation).
+// cancellation); if it implements the optional [store.DeviceStore] (device
+// authorization grants), the suite checks that too ([RunDeviceStore]:
+// lookups by user code, expiry, codes never taken twice, slow_down, one
+// answer and one redemption under concurrency).
 //
 // What the suite accepts as equal: a nil slice and an empty one (a store may
 // return either), two times less than a millisecond apart (a store may keep
