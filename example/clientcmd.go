@@ -152,6 +152,8 @@ func (c *clientFlags) client() (*store.Client, string, error) {
 		r.TokenEndpointAuthMethod = store.AuthNone
 	case c.method == store.AuthNone:
 		return nil, "", errors.New("--auth-method none: use --public")
+	case c.method == store.AuthPrivateKeyJWT:
+		return nil, "", errors.New("--auth-method private_key_jwt is not supported here: give the client's keys (jwks or jwks_uri) in a -clients file")
 	case c.method == "":
 		r.TokenEndpointAuthMethod = store.AuthSecretBasic
 	}

@@ -37,6 +37,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	issuer := fs.String("issuer", "", "issuer URL (default http://ADDR)")
 	accessToken := fs.String("access-token", "opaque", "access token format: opaque or jwt (RFC 9068)")
 	clientsFile := fs.String("clients", "", "JSON file of client registrations (RFC 7591 fields) replacing the demo clients")
+	dpopNonce := fs.Bool("dpop-nonce", false, "make DPoP proofs at the token endpoint carry a server nonce (RFC 9449 §8)")
 	storeSpec := fs.String("store", defaultStore(), storeUsage)
 	var resources []string
 	fs.Func("resource", "`URL` of a resource server tokens may be issued for (RFC 8707 resource indicator), such as http://127.0.0.1:8081/mcp; repeatable", func(s string) error {
@@ -50,7 +51,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		*issuer = "http://" + *addr
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	o := options{Issuer: *issuer, Logger: logger, AccessToken: *accessToken, Resources: resources}
+	o := options{Issuer: *issuer, Logger: logger, AccessToken: *accessToken, DPoPNonce: *dpopNonce, Resources: resources}
 	key, err := sessionKey()
 	if err != nil {
 		fmt.Fprintf(stderr, "example: %v\n", err)

@@ -149,10 +149,6 @@ func tokenAudience(t *testing.T, raw string) []string {
 	return claims.Audience
 }
 
-func basic(id, secret string) string {
-	return "Basic " + base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(id)+":"+url.QueryEscape(secret)))
-}
-
 // TestMCPRegisteredClientCodeFlow: what an MCP client does after
 // registering — PKCE, resource at the authorization and token endpoints,
 // login and consent — gives it a token for the resource; the same works

@@ -89,6 +89,10 @@ type ClientIDMetadata struct {
 	dial     func(ctx context.Context, network, addr string) (net.Conn, error) // tests: connections
 }
 
+// cimdMaxInFlight bounds the documents fetched at once: more fail at once
+// (the client is unknown until a fetch slot is free).
+const cimdMaxInFlight = 8
+
 // cimd finds clients by their metadata documents; nil when they are off.
 type cimd struct {
 	cfg    *ClientIDMetadata
@@ -120,6 +124,12 @@ func (c *Config) checkCIMD() {
 	if m.Scopes == nil {
 		m.Scopes = c.ScopesSupported
 	}
+	if m.MaxBytes <= 0 {
+		m.MaxBytes = 5 << 10
+	}
+	if m.Timeout <= 0 {
+		m.Timeout = 5 * time.Second
+	}
 	if m.MinCache <= 0 {
 		m.MinCache = time.Minute
 	}
@@ -142,8 +152,8 @@ func newCIMD(c *Config) *cimd {
 		cfg: m, rules: cimdRules(m.GrantTypes, m.Scopes), dev: dev, now: c.Now, log: c.Logger.InfoContext,
 		cache: make(map[string]cimdEntry),
 		fetch: safefetch.New(safefetch.Options{
-			AllowLoopback: dev, MaxBytes: m.MaxBytes, Timeout: m.Timeout, RootCAs: m.RootCAs,
-			Accept: "application/json", Resolver: m.resolver, Dial: m.dial,
+			AllowLoopback: dev, MaxBytes: m.MaxBytes, Timeout: m.Timeout, MaxInFlight: cimdMaxInFlight,
+			RootCAs: m.RootCAs, Resolver: m.resolver, Dial: m.dial,
 		}),
 	}
 }
@@ -201,7 +211,7 @@ func (d *cimd) client(ctx context.Context, id string) (*store.Client, error) {
 
 // load fetches and reads the document of id, and keeps it.
 func (d *cimd) load(ctx context.Context, id string) (*store.Client, error) {
-	res, err := d.fetch.Get(ctx, id)
+	res, err := d.fetch.Fetch(ctx, id, "application/json")
 	if err != nil {
 		d.log(ctx, "grant: client ID metadata document not fetched", "client_id", id, "err", err)
 		return nil, &cimdError{"the document could not be fetched"}

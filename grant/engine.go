@@ -31,8 +31,9 @@ type reqState struct {
 	client    *store.Client
 	addr      string      // the client address, for throttling
 	user      *store.User // set by the password callback
-	resources []string    // the request's resource parameters, canonical (resource.go)
 	result    *issued     // set by the Manager
+	jkt       string      // thumbprint of the DPoP proof's key; "" without one (dpop.go)
+	resources []string    // the request's resource parameters, canonical (resource.go)
 }
 
 type stateKey struct{}

@@ -15,7 +15,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/oauthkit/oauthkit/internal/cors"
-	"github.com/oauthkit/oauthkit/internal/ratelimit"
+	"github.com/oauthkit/oauthkit/internal/throttle"
 	"github.com/oauthkit/oauthkit/store"
 )
 
@@ -42,7 +42,8 @@ import (
 // and Policy hooks. Registered clients are never first-party (they always
 // see the consent page) unless Policy says so.
 //
-// Registrations are limited per client address (Registration.Limit), and
+// Registrations are limited per client address (Registration.Limit, with
+// the Provider's attempt counter, internal/throttle), and
 // each answer carries Cache-Control: no-store. Any origin may call the
 // endpoints from a browser (CORS without credentials): they hold no
 // cookies, and the registration token authenticates management.
@@ -93,16 +94,11 @@ type Registration struct {
 	// unapproved_software_statement. Default nil.
 	Policy func(ctx context.Context, r *RegistrationRequest) error
 	// Limit bounds registration requests per client address
-	// (Config.ClientAddr). Default a burst of 20, then one every 3 minutes
-	// (20 an hour).
-	Limit RateLimit
-}
-
-// RateLimit is a token bucket: Burst events at once, then one per Every.
-// A negative Burst turns the limit off.
-type RateLimit struct {
-	Burst int
-	Every time.Duration
+	// (Config.ClientAddr; an IPv6 /64 counts as one), counted by
+	// Config.Throttle.Counter, so that instances sharing a PostgreSQL or
+	// Redis store share the limit. Default 20 at once, then one every 3
+	// minutes (20 an hour).
+	Limit store.Limit
 }
 
 // RegistrationRequest is a registration about to be stored, for
@@ -151,20 +147,19 @@ func (c *Config) checkRegistration() error {
 	if r.Scopes == nil {
 		r.Scopes = c.ScopesSupported
 	}
-	if r.Limit == (RateLimit{}) {
-		r.Limit = RateLimit{Burst: 20, Every: 3 * time.Minute}
+	if r.Limit == (store.Limit{}) {
+		r.Limit = store.Limit{Burst: 20, Every: 3 * time.Minute}
 	}
-	if r.Limit.Burst >= 0 && r.Limit.Every <= 0 {
-		return errors.New("grant: Config.Registration.Limit.Every must be positive")
+	if r.Limit.Burst < 1 || r.Limit.Every <= 0 {
+		return errors.New("grant: Config.Registration.Limit needs Burst ≥ 1 and a positive Every")
 	}
 	return nil
 }
 
 // registrar serves the registration and client configuration endpoints.
 type registrar struct {
-	p     *Provider
-	reg   store.ClientRegistry
-	limit *ratelimit.Limiter // nil: no limit
+	p   *Provider
+	reg store.ClientRegistry
 }
 
 // RegistrationHandler returns the registration endpoint (RFC 7591) and the
@@ -175,9 +170,6 @@ func (p *Provider) RegistrationHandler() http.Handler {
 	rg := &registrar{p: p}
 	if p.cfg.Registration.on() {
 		rg.reg = p.cfg.Clients.(store.ClientRegistry) // checked by NewProvider
-		if l := p.cfg.Registration.Limit; l.Burst >= 0 {
-			rg.limit = ratelimit.New(l.Every, l.Burst, 0, p.cfg.Now)
-		}
 	}
 	pol := &cors.Policy{
 		Public:  true,
@@ -217,13 +209,9 @@ func (rg *registrar) register(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	addr := p.cfg.ClientAddr(r)
-	if rg.limit != nil {
-		if ok, wait := rg.limit.Allow(addr); !ok {
-			e := newError(http.StatusTooManyRequests, CodeSlowDown, "too many registrations from this address; retry later")
-			e.retryAfter = wait
-			rg.refuse(ctx, w, addr, e)
-			return
-		}
+	if e := rg.allowed(ctx, addr); e != nil {
+		rg.refuse(ctx, w, addr, e)
+		return
 	}
 	iat, e := rg.initialAccessToken(r)
 	if e != nil {
@@ -269,6 +257,19 @@ func (rg *registrar) register(w http.ResponseWriter, r *http.Request) {
 	}
 	p.cfg.Logger.InfoContext(ctx, "grant: client registered", "client_id", c.ID, "auth_method", c.AuthMethod, "addr", addr)
 	writeJSON(w, http.StatusCreated, p.information(c, secret, regToken))
+}
+
+// allowed takes one registration from addr's allowance, or says why not.
+func (rg *registrar) allowed(ctx context.Context, addr string) *Error {
+	p := rg.p
+	key := throttle.Key("registration", throttle.AddrGroup(addr))
+	wait, err := throttle.Take(ctx, p.cfg.Throttle.Counter, key, p.cfg.Registration.Limit, p.cfg.Now())
+	e := p.waitError(ctx, wait, err) // throttle.go
+	if e != nil && e.Code == CodeSlowDown {
+		e = errSlowDown(wait)
+		e.Description = "too many registrations from this address; retry later"
+	}
+	return e
 }
 
 // initialAccessToken checks the request's Bearer token against

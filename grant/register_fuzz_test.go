@@ -6,6 +6,9 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/oauthkit/oauthkit/store"
 )
 
 // FuzzRegistrationRequest throws arbitrary bodies at the registration
@@ -19,7 +22,7 @@ func FuzzRegistrationRequest(f *testing.F) {
 	f.Add(`{"client_name":"\u0000","logo_uri":"javascript:x"}{}`)
 	f.Add(`[1,2`)
 	fx := newFixture(f, func(c *Config) {
-		c.Registration = Registration{Open: true, Limit: RateLimit{Burst: -1}}
+		c.Registration = Registration{Open: true, Limit: store.Limit{Burst: 1 << 30, Every: time.Millisecond}}
 		c.ScopesSupported = []string{"read", "write"}
 	})
 	h := fx.p.RegistrationHandler()

@@ -27,7 +27,7 @@ func openRegistration(c *grant.Config) {
 	c.Registration.Open = true
 	c.ScopesSupported = []string{"read", "write"}
 	c.ClientAddr = func(r *http.Request) string { return r.Header.Get("X-Test-Addr") }
-	c.Registration.Limit = grant.RateLimit{Burst: 1000, Every: time.Millisecond}
+	c.Registration.Limit = store.Limit{Burst: 1000, Every: time.Millisecond}
 }
 
 // regResponse is an answer of the registration or client configuration
@@ -176,7 +176,7 @@ func TestRegisterConfidentialClient(t *testing.T) {
 		t.Errorf("answer %v", r.body)
 	}
 	e.secrets[r.str("client_id")] = secret
-	if status, body := e.token(r.str("client_id"), url.Values{"grant_type": {"client_credentials"}}); status != 200 || body["scope"] != "read" {
+	if status, body := e.tokenJSON(r.str("client_id"), url.Values{"grant_type": {"client_credentials"}}); status != 200 || body["scope"] != "read" {
 		t.Fatalf("client_credentials with the generated secret: %d %v", status, body)
 	}
 }
@@ -388,7 +388,7 @@ func TestRegistrationSecretsHashedAtRest(t *testing.T) {
 // (Registration.Limit), others are not, and the limit refills.
 func TestRegisterRateLimited(t *testing.T) {
 	e := newAZEnv(t, grant.AuthorizeOptions{}, openRegistration, func(c *grant.Config) {
-		c.Registration.Limit = grant.RateLimit{Burst: 3, Every: time.Minute}
+		c.Registration.Limit = store.Limit{Burst: 3, Every: time.Minute}
 	})
 	from := func(addr string) func(*http.Request) {
 		return func(r *http.Request) { r.Header.Set("X-Test-Addr", addr) }

@@ -30,9 +30,9 @@ func withResources(c *grant.Config) {
 	c.Audience = []string{"https://default.example.com"}
 }
 
-// token posts form to the token endpoint as client id and returns the
+// tokenJSON posts form to the token endpoint as client id and returns the
 // status and the decoded answer.
-func (e *azEnv) token(id string, form url.Values) (int, map[string]any) {
+func (e *azEnv) tokenJSON(id string, form url.Values) (int, map[string]any) {
 	e.t.Helper()
 	if e.secrets[id] == "" {
 		form.Set("client_id", id)
@@ -108,7 +108,7 @@ func TestResourceInvalidTarget(t *testing.T) {
 		t.Run(cfg.name, func(t *testing.T) {
 			e := newAZEnv(t, grant.AuthorizeOptions{}, cfg.mutate)
 			for _, res := range cfg.bad {
-				status, body := e.token(azNoAC, url.Values{"grant_type": {"client_credentials"}, "resource": {res}})
+				status, body := e.tokenJSON(azNoAC, url.Values{"grant_type": {"client_credentials"}, "resource": {res}})
 				if status != http.StatusBadRequest || body["error"] != "invalid_target" {
 					t.Errorf("token endpoint, resource %q: %d %v, want 400 invalid_target", res, status, body)
 				}
@@ -135,7 +135,7 @@ func TestResourceAudience(t *testing.T) {
 	jwt, _ := withJWT(t, grant.AlgEdDSA)
 	e := newAZEnv(t, grant.AuthorizeOptions{}, withResources, jwt)
 	cc := func(res ...string) (int, map[string]any) {
-		return e.token(azNoAC, url.Values{"grant_type": {"client_credentials"}, "resource": res})
+		return e.tokenJSON(azNoAC, url.Values{"grant_type": {"client_credentials"}, "resource": res})
 	}
 	for _, c := range []struct {
 		res  []string
@@ -163,7 +163,7 @@ func TestResourceAudience(t *testing.T) {
 		}
 		wantAudience(t, "JWT aud", []string(claims.Audience), c.want...)
 	}
-	if status, body := e.token(azNoAC, url.Values{"grant_type": {"client_credentials"}, "scope": {"read"}, "resource": {resA}}); status != 200 {
+	if status, body := e.tokenJSON(azNoAC, url.Values{"grant_type": {"client_credentials"}, "scope": {"read"}, "resource": {resA}}); status != 200 {
 		t.Errorf("scope and resource: %d %v", status, body)
 	}
 	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/oauth/token", strings.NewReader("grant_type=client_credentials&scope=read&scope=read"))
@@ -194,7 +194,7 @@ func TestResourceCodeAndRefreshNeverWiden(t *testing.T) {
 	}
 	ac := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "code_verifier": {verifier}, "redirect_uri": {azSPARedirect}}
 	ac["resource"] = []string{resC}
-	if status, body := e.token(azSPA, ac); status != http.StatusBadRequest || body["error"] != "invalid_target" {
+	if status, body := e.tokenJSON(azSPA, ac); status != http.StatusBadRequest || body["error"] != "invalid_target" {
 		t.Fatalf("code for A and B redeemed for C: %d %v", status, body)
 	}
 	// The refused exchange consumed the code (a code is single-use); a new one.
@@ -204,14 +204,14 @@ func TestResourceCodeAndRefreshNeverWiden(t *testing.T) {
 	ac.Set("code", code)
 	ac.Set("code_verifier", verifier)
 	ac["resource"] = []string{resA}
-	status, body := e.token(azSPA, ac)
+	status, body := e.tokenJSON(azSPA, ac)
 	if status != http.StatusOK {
 		t.Fatalf("exchange for A: %d %v", status, body)
 	}
 	wantAudience(t, "access token of the code, for A", e.p2Audience(body["access_token"].(string)), resA)
 	rt := body["refresh_token"].(string)
 	refresh := func(res ...string) (int, map[string]any) {
-		return e.token(azSPA, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}, "resource": res})
+		return e.tokenJSON(azSPA, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}, "resource": res})
 	}
 	for _, widen := range [][]string{{resC}, {resA, resC}, {"https://d.example.com"}} {
 		if status, body := refresh(widen...); status != http.StatusBadRequest || body["error"] != "invalid_target" {
@@ -241,7 +241,7 @@ func TestResourceCodeAndRefreshNeverWiden(t *testing.T) {
 	code = e.authorize(cfg.AuthCodeURL("st", oauth2.S256ChallengeOption(verifier)), "allow").Query().Get("code")
 	plain := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "code_verifier": {verifier}, "redirect_uri": {azSPARedirect}}
 	plain["resource"] = []string{resA}
-	if status, body := e.token(azSPA, plain); status != http.StatusBadRequest || body["error"] != "invalid_target" {
+	if status, body := e.tokenJSON(azSPA, plain); status != http.StatusBadRequest || body["error"] != "invalid_target" {
 		t.Fatalf("code for no resource redeemed for A: %d %v", status, body)
 	}
 }
@@ -256,7 +256,7 @@ func TestResourceRetryKeepsOneRefreshToken(t *testing.T) {
 	verifier := oauth2.GenerateVerifier()
 	authURL := cfg.AuthCodeURL("st", oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("resource", resA)) + "&resource=" + url.QueryEscape(resB)
 	code := e.authorize(authURL, "allow").Query().Get("code")
-	status, body := e.token(azSPA, url.Values{"grant_type": {"authorization_code"}, "code": {code}, "code_verifier": {verifier}, "redirect_uri": {azSPARedirect}})
+	status, body := e.tokenJSON(azSPA, url.Values{"grant_type": {"authorization_code"}, "code": {code}, "code_verifier": {verifier}, "redirect_uri": {azSPARedirect}})
 	if status != http.StatusOK {
 		t.Fatalf("exchange: %d %v", status, body)
 	}
@@ -265,8 +265,8 @@ func TestResourceRetryKeepsOneRefreshToken(t *testing.T) {
 	form := func(res string) url.Values {
 		return url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}, "resource": {res}}
 	}
-	s1, first := e.token(azSPA, form(resA))
-	s2, retry := e.token(azSPA, form(resB))
+	s1, first := e.tokenJSON(azSPA, form(resA))
+	s2, retry := e.tokenJSON(azSPA, form(resB))
 	if s1 != 200 || s2 != 200 {
 		t.Fatalf("refresh %d %v, retry %d %v", s1, first, s2, retry)
 	}
@@ -278,7 +278,7 @@ func TestResourceRetryKeepsOneRefreshToken(t *testing.T) {
 	}
 	wantAudience(t, "first", e.p2Audience(first["access_token"].(string)), resA)
 	wantAudience(t, "retry", e.p2Audience(retry["access_token"].(string)), resB)
-	s3, again := e.token(azSPA, form(resA))
+	s3, again := e.tokenJSON(azSPA, form(resA))
 	if s3 != 200 || again["access_token"] != first["access_token"] {
 		t.Fatalf("the same retry again: %d %v, want the first answer", s3, again)
 	}
@@ -312,10 +312,10 @@ func TestResourceAllowHook(t *testing.T) {
 	e := newAZEnv(t, grant.AuthorizeOptions{}, withResources, func(c *grant.Config) {
 		c.Resources.Allow = func(_ context.Context, c *store.Client, res string) bool { return c.ID != azNoAC || res != resB }
 	})
-	if status, body := e.token(azNoAC, url.Values{"grant_type": {"client_credentials"}, "resource": {resA}}); status != 200 {
+	if status, body := e.tokenJSON(azNoAC, url.Values{"grant_type": {"client_credentials"}, "resource": {resA}}); status != 200 {
 		t.Errorf("resource A: %d %v", status, body)
 	}
-	if status, body := e.token(azNoAC, url.Values{"grant_type": {"client_credentials"}, "resource": {resB + "/"}}); status != 400 || body["error"] != "invalid_target" {
+	if status, body := e.tokenJSON(azNoAC, url.Values{"grant_type": {"client_credentials"}, "resource": {resB + "/"}}); status != 400 || body["error"] != "invalid_target" {
 		t.Errorf("resource B, refused by the hook: %d %v", status, body)
 	}
 }

@@ -13,8 +13,10 @@ import (
 // The authorization endpoint's browser session is a cookie signed with
 // HMAC-SHA256 under a subkey of Config.Secret: nothing is kept on
 // the server, so any instance sharing the key can read it. It carries a
-// random nonce (the CSRF tokens of the forms are an HMAC of it), and, after
-// the built-in login page succeeded, the user's ID and name. It is HttpOnly,
+// random nonce (the CSRF tokens of the forms are an HMAC of it), after the
+// built-in login page succeeded the user's ID and name and when they signed
+// in, and, while a device is being connected on the device verification
+// page (device_page.go), the user code entered there. It is HttpOnly,
 // SameSite=Lax, and under an https issuer Secure with the __Host- prefix.
 //
 // A signed cookie cannot be revoked before it expires (Config.SessionTTL);
@@ -27,6 +29,12 @@ type session struct {
 	UserID   string `json:"u,omitempty"`
 	Username string `json:"un,omitempty"`
 	Expires  int64  `json:"e"` // Unix seconds
+	// AuthTime is when the user signed in (Unix seconds; 0 when unknown),
+	// and Fresh names the authorization request that login answered
+	// (freshMark), for OpenID Connect (oidc_authorize.go).
+	AuthTime int64  `json:"at,omitempty"`
+	Fresh    string `json:"f,omitempty"`
+	Device   string `json:"d,omitempty"` // the normalised user code being answered
 }
 
 // maxCookieBytes bounds the session cookie we are willing to verify.

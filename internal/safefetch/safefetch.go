@@ -1,27 +1,3 @@
-// Package safefetch fetches small documents from URLs that someone else
-// chose — client ID metadata documents, whose URL is whatever a client
-// names as its client_id — without letting the URL make the server reach
-// what it should not (server-side request forgery, SSRF):
-//
-//   - https only; http only for a loopback IP literal, and only when
-//     loopback is allowed (development);
-//   - the host is resolved once, and every address it resolves to must be
-//     a public unicast address (Allowed): no private, loopback, link-local,
-//     unspecified, multicast, CGNAT, documentation, benchmarking, reserved,
-//     NAT64, 6to4, Teredo or IPv4-mapped private address. A name with one
-//     disallowed address is refused whole, before any connection;
-//   - the connection goes to the checked IP itself, never to the name
-//     again, so DNS rebinding cannot switch it; and the dialer's Control
-//     hook checks the address actually connected to once more;
-//   - no proxy from the environment, no redirects (a 3xx is an error), no
-//     status but 200, no compression;
-//   - a bounded body (MaxBytes: longer is an error, not a truncation), a
-//     bounded time for the whole exchange (Timeout), bounded headers, and a
-//     bounded number of fetches in flight (MaxInFlight: more are refused at
-//     once).
-//
-// Resolver and Dial are injectable for tests; Lifetime reads a response's
-// HTTP cache lifetime (RFC 9111).
 package safefetch
 
 import (
@@ -43,38 +19,28 @@ import (
 	"github.com/oauthkit/oauthkit/internal/loopback"
 )
 
-// Errors a fetch fails with (wrapped, with details).
-var (
-	ErrURL      = errors.New("safefetch: URL not allowed")
-	ErrAddress  = errors.New("safefetch: address not allowed")
-	ErrStatus   = errors.New("safefetch: response status not 200")
-	ErrTooLarge = errors.New("safefetch: response too large")
-	ErrBusy     = errors.New("safefetch: too many fetches in flight")
-)
-
-// Options configure a Fetcher. Each field's comment gives its default.
+// Options configure a Fetcher. The zero value is the strict default.
 type Options struct {
-	// AllowLoopback also allows loopback addresses (127.0.0.0/8, ::1), and
-	// http URLs whose host is a loopback IP literal: for development, when
-	// the server itself runs on loopback. Default false.
+	// AllowLoopback lets through URLs whose host is a loopback IP literal
+	// (127.0.0.0/8, ::1), with http or https, and connections to loopback
+	// addresses, for development. Default false: every loopback address is
+	// refused.
 	AllowLoopback bool
-	// MaxBytes bounds the response body. Default 5 KiB.
-	MaxBytes int64
-	// Timeout bounds the whole exchange, connection to last byte. Default
-	// 5 seconds.
+	// Timeout bounds each fetch, connection and body included. Default 5
+	// seconds.
 	Timeout time.Duration
-	// MaxInFlight bounds concurrent fetches; one more fails with ErrBusy.
-	// Default 8.
+	// MaxBytes bounds a document. Default 256 KiB.
+	MaxBytes int64
+	// MaxInFlight bounds concurrent fetches: one more fails at once with
+	// ErrBusy. Default 0: no bound.
 	MaxInFlight int
-	// Accept is the request's Accept header. Default none.
-	Accept string
 	// RootCAs verify servers' certificates. Default the system's.
 	RootCAs *x509.CertPool
 
 	// Resolver resolves host names. Default net.DefaultResolver.
 	Resolver Resolver
-	// Dial connects to an address already checked, an IP and port. Default
-	// a net.Dialer whose Control hook refuses a disallowed address.
+	// Dial connects to an address already checked: an IP and a port.
+	// Default a net.Dialer whose Control hook checks that address again.
 	Dial func(ctx context.Context, network, address string) (net.Conn, error)
 }
 
@@ -83,114 +49,155 @@ type Resolver interface {
 	LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
 }
 
-// Fetcher fetches documents; it is safe for concurrent use.
+// Errors of Get. The messages never carry the document.
+var (
+	ErrURL       = errors.New("safefetch: URL not allowed")
+	ErrAddress   = errors.New("safefetch: address not allowed")
+	ErrRedirect  = errors.New("safefetch: redirects are not followed")
+	ErrTooLarge  = errors.New("safefetch: document too large")
+	ErrStatus    = errors.New("safefetch: unexpected status")
+	ErrBusy      = errors.New("safefetch: too many fetches in flight")
+	errNoAddress = errors.New("no address")
+)
+
+// Fetcher gets documents under its Options. It is safe for concurrent use.
 type Fetcher struct {
-	o      Options
+	opts   Options
 	client *http.Client
-	slots  chan struct{}
+	slots  chan struct{} // nil: no bound on fetches in flight
 }
 
-// New returns a Fetcher with o's settings, defaults filled in.
+// New returns a Fetcher with its own connection pool.
 func New(o Options) *Fetcher {
-	if o.MaxBytes <= 0 {
-		o.MaxBytes = 5 << 10
-	}
 	if o.Timeout <= 0 {
 		o.Timeout = 5 * time.Second
 	}
-	if o.MaxInFlight <= 0 {
-		o.MaxInFlight = 8
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = 256 << 10
 	}
 	if o.Resolver == nil {
 		o.Resolver = net.DefaultResolver
 	}
-	f := &Fetcher{o: o, slots: make(chan struct{}, o.MaxInFlight)}
-	if f.o.Dial == nil {
-		d := &net.Dialer{Timeout: o.Timeout, Control: f.control}
-		f.o.Dial = d.DialContext
+	f := &Fetcher{opts: o}
+	if o.MaxInFlight > 0 {
+		f.slots = make(chan struct{}, o.MaxInFlight)
+	}
+	if f.opts.Dial == nil {
+		dialer := &net.Dialer{Timeout: o.Timeout, Control: f.control}
+		f.opts.Dial = dialer.DialContext
 	}
 	tr := &http.Transport{
-		Proxy:                  nil, // never $HTTPS_PROXY: the dialer must see the real address
+		Proxy:                  nil, // a proxy would dial for us, unchecked
 		DialContext:            f.dial,
 		TLSClientConfig:        &tls.Config{RootCAs: o.RootCAs, MinVersion: tls.VersionTLS12},
+		ForceAttemptHTTP2:      true,
+		MaxIdleConns:           16,
+		IdleConnTimeout:        30 * time.Second,
 		TLSHandshakeTimeout:    o.Timeout,
 		ResponseHeaderTimeout:  o.Timeout,
 		MaxResponseHeaderBytes: 16 << 10,
-		DisableKeepAlives:      true,
-		DisableCompression:     true,
 	}
 	f.client = &http.Client{
-		Transport:     tr,
-		Timeout:       o.Timeout,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		Transport: tr,
+		Timeout:   o.Timeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return ErrRedirect
+		},
 	}
 	return f
 }
 
-// Response is a fetched document.
+// CheckURL reports whether raw may be fetched at all: an absolute https
+// URL with a host and no userinfo, or, with AllowLoopback, an http one on a
+// loopback IP literal. Addresses are checked again when dialled.
+func (f *Fetcher) CheckURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.User != nil || u.Opaque != "" {
+		return ErrURL
+	}
+	switch {
+	case u.Scheme == "https":
+	case u.Scheme == "http" && f.opts.AllowLoopback && loopback.Host(u.Hostname()):
+	default:
+		return ErrURL
+	}
+	if a, err := netip.ParseAddr(u.Hostname()); err == nil && !f.allowed(a) {
+		return ErrAddress
+	}
+	return nil
+}
+
+// Response is a fetched document with its response header (for its cache
+// lifetime and content type).
 type Response struct {
 	Body   []byte
 	Header http.Header
 }
 
-// Get fetches rawURL. It fails with an error matching one of the package's
-// errors, or a network or TLS error.
-func (f *Fetcher) Get(ctx context.Context, rawURL string) (*Response, error) {
-	if err := f.checkURL(rawURL); err != nil {
+// Get fetches raw with GET and the given Accept header, and returns the
+// body of a 200 answer, at most MaxBytes. The fetch ends with ctx or after
+// Timeout, whichever comes first.
+func (f *Fetcher) Get(ctx context.Context, raw, accept string) ([]byte, error) {
+	res, err := f.Fetch(ctx, raw, accept)
+	if err != nil {
 		return nil, err
 	}
-	select {
-	case f.slots <- struct{}{}:
-		defer func() { <-f.slots }()
-	default:
-		return nil, ErrBusy
+	return res.Body, nil
+}
+
+// Fetch is Get returning the response header too.
+func (f *Fetcher) Fetch(ctx context.Context, raw, accept string) (*Response, error) {
+	if err := f.CheckURL(raw); err != nil {
+		return nil, err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	if f.slots != nil {
+		select {
+		case f.slots <- struct{}{}:
+			defer func() { <-f.slots }()
+		default:
+			return nil, ErrBusy
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, f.opts.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, raw, nil)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrURL, err)
+		return nil, ErrURL
 	}
-	if f.o.Accept != "" {
-		req.Header.Set("Accept", f.o.Accept)
+	if accept != "" {
+		req.Header.Set("Accept", accept)
 	}
 	res, err := f.client.Do(req)
 	if err != nil {
-		return nil, err
+		switch {
+		case errors.Is(err, ErrRedirect):
+			return nil, ErrRedirect
+		case errors.Is(err, ErrAddress):
+			return nil, fmt.Errorf("%w: %v", ErrAddress, err)
+		}
+		return nil, fmt.Errorf("safefetch: %w", err)
 	}
 	defer res.Body.Close()
 	if res.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%w: %d", ErrStatus, res.StatusCode)
+		return nil, fmt.Errorf("%w %d", ErrStatus, res.StatusCode)
 	}
-	if res.ContentLength > f.o.MaxBytes {
-		return nil, fmt.Errorf("%w: %d bytes", ErrTooLarge, res.ContentLength)
+	if res.ContentLength > f.opts.MaxBytes {
+		return nil, ErrTooLarge
 	}
-	body, err := io.ReadAll(io.LimitReader(res.Body, f.o.MaxBytes+1))
+	body, err := io.ReadAll(io.LimitReader(res.Body, f.opts.MaxBytes+1))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("safefetch: reading the body: %w", err)
 	}
-	if int64(len(body)) > f.o.MaxBytes {
-		return nil, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, f.o.MaxBytes)
+	if int64(len(body)) > f.opts.MaxBytes {
+		return nil, ErrTooLarge
 	}
 	return &Response{Body: body, Header: res.Header}, nil
 }
 
-// checkURL allows https URLs, and http ones on a loopback IP literal when
-// loopback is allowed; never userinfo.
-func (f *Fetcher) checkURL(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || u.User != nil || u.Opaque != "" {
-		return fmt.Errorf("%w: not an absolute URL with a host and no userinfo", ErrURL)
-	}
-	switch {
-	case u.Scheme == "https":
-	case u.Scheme == "http" && f.o.AllowLoopback && loopback.Host(u.Hostname()):
-	default:
-		return fmt.Errorf("%w: the scheme must be https", ErrURL)
-	}
-	return nil
-}
-
-// dial resolves the host of addr once, checks every address, and connects
-// to a checked one.
+// dial resolves the host of addr once, checks every address it resolves
+// to (one disallowed address refuses the name whole, before any
+// connection), and connects to a checked IP itself, so that a second
+// resolution (DNS rebinding) never decides where the connection goes.
 func (f *Fetcher) dial(ctx context.Context, network, addr string) (net.Conn, error) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
@@ -199,20 +206,20 @@ func (f *Fetcher) dial(ctx context.Context, network, addr string) (net.Conn, err
 	var ips []netip.Addr
 	if a, err := netip.ParseAddr(host); err == nil {
 		ips = []netip.Addr{a}
-	} else if ips, err = f.o.Resolver.LookupNetIP(ctx, "ip", host); err != nil {
+	} else if ips, err = f.opts.Resolver.LookupNetIP(ctx, "ip", host); err != nil {
 		return nil, err
 	}
 	if len(ips) == 0 {
-		return nil, fmt.Errorf("safefetch: %s has no address", host)
+		return nil, fmt.Errorf("%w: %v", ErrAddress, errNoAddress)
 	}
 	for _, ip := range ips {
-		if !Allowed(ip, f.o.AllowLoopback) {
-			return nil, fmt.Errorf("%w: %s resolves to %s", ErrAddress, host, ip)
+		if !f.allowed(ip) {
+			return nil, fmt.Errorf("%w: %s", ErrAddress, ip)
 		}
 	}
 	var first error
 	for _, ip := range ips {
-		c, err := f.o.Dial(ctx, network, net.JoinHostPort(ip.Unmap().String(), port))
+		c, err := f.opts.Dial(ctx, network, net.JoinHostPort(ip.Unmap().String(), port))
 		if err == nil {
 			return c, nil
 		}
@@ -223,71 +230,27 @@ func (f *Fetcher) dial(ctx context.Context, network, addr string) (net.Conn, err
 	return nil, first
 }
 
-// control is the dialer's last check, on the address the socket is about
-// to connect to.
+// control runs before every connection of the default dialer, on the
+// address about to be connected to: it refuses what is not public (or
+// loopback, when allowed) once more.
 func (f *Fetcher) control(_, address string, _ syscall.RawConn) error {
 	ap, err := netip.ParseAddrPort(address)
-	if err != nil || !Allowed(ap.Addr(), f.o.AllowLoopback) {
-		return fmt.Errorf("%w: %s", ErrAddress, address)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrAddress, errNoAddress)
+	}
+	if !f.allowed(ap.Addr()) {
+		return fmt.Errorf("%w: %s", ErrAddress, ap.Addr())
 	}
 	return nil
 }
 
-// Allowed reports whether a fetch may connect to a: a public unicast
-// address (IPv4-mapped IPv6 addresses are judged as the IPv4 address they
-// map), or, when loopback is true, a loopback one too.
-func Allowed(a netip.Addr, loopback bool) bool {
+func (f *Fetcher) allowed(a netip.Addr) bool {
 	a = a.Unmap()
-	if !a.IsValid() || a.Zone() != "" {
-		return false
+	if f.opts.AllowLoopback && a.IsLoopback() && a.Zone() == "" {
+		return true
 	}
-	if a.IsLoopback() {
-		return loopback
-	}
-	if !a.IsGlobalUnicast() || a.IsPrivate() {
-		return false
-	}
-	for _, p := range special {
-		if p.Contains(a) {
-			return false
-		}
-	}
-	if a.Is6() && !globalUnicast6.Contains(a) {
-		return false
-	}
-	return true
+	return Public(a)
 }
-
-// globalUnicast6 is where IANA allocates global unicast IPv6 addresses;
-// the rest of the space is reserved or special.
-var globalUnicast6 = netip.MustParsePrefix("2000::/3")
-
-// special are the RFC 6890 special-use blocks (and their successors) that
-// IsGlobalUnicast and IsPrivate leave in.
-var special = func() []netip.Prefix {
-	var ps []netip.Prefix
-	for _, s := range []string{
-		"0.0.0.0/8",       // this network
-		"100.64.0.0/10",   // shared address space, CGNAT (RFC 6598)
-		"192.0.0.0/24",    // IETF protocol assignments
-		"192.0.2.0/24",    // TEST-NET-1
-		"192.88.99.0/24",  // 6to4 relay anycast
-		"198.18.0.0/15",   // benchmarking
-		"198.51.100.0/24", // TEST-NET-2
-		"203.0.113.0/24",  // TEST-NET-3
-		"240.0.0.0/4",     // reserved, and the limited broadcast address
-		"64:ff9b::/96",    // NAT64, which would reach IPv4 addresses (RFC 6052)
-		"64:ff9b:1::/48",  // local-use NAT64 (RFC 8215)
-		"100::/64",        // discard-only
-		"2001::/23",       // IETF protocol assignments, Teredo included
-		"2001:db8::/32",   // documentation
-		"2002::/16",       // 6to4, which embeds an IPv4 address
-		"3fff::/20",       // documentation (RFC 9637)
-	} {
-		ps = append(ps, netip.MustParsePrefix(s))
-	}
-	return ps
-}()
 
 // Lifetime is how long a response with header h, received at now, stays
 // fresh by its cache headers (RFC 9111 §4.2.1): max-age, else Expires
