@@ -38,15 +38,16 @@ import (
 //     may refuse a URL before anything is fetched.
 //   - The document: 200, JSON (application/json or application/*+json),
 //     its client_id exactly its URL (RFC 3986 §6.2.1 simple string
-//     comparison), a public client's (no client_secret, no shared-secret
-//     authentication method; private_key_jwt is not supported yet). Its
+//     comparison), without a shared secret: a public client's (none), or a
+//     private_key_jwt client's with its keys in the document (jwks, or a
+//     jwks_uri fetched as safely as the document). Its
 //     metadata is read as a registration's (register_metadata.go,
 //     store.Client.Validate), except that what the provider does not offer
 //     is left out rather than refused: redirect URIs the registration rules
 //     refuse (such as http://localhost:…, a name rather than an IP
 //     literal), grant types other than ClientIDMetadata's, scopes not
-//     offered. What is left must still allow the authorization code grant
-//     with at least one redirect URI.
+//     offered. What is left must allow a grant, and the authorization code
+//     grant needs a redirect URI.
 //   - Documents are kept for their HTTP cache lifetime, within MinCache and
 //     MaxCache; a fetch or a document that fails is never kept.
 //   - Such clients are never first-party, and the consent page shows the
@@ -160,7 +161,7 @@ func newCIMD(c *Config) *cimd {
 
 // cimdRules are what a document may ask for.
 func cimdRules(grants, scopes []string) metadataRules {
-	return metadataRules{authMethods: []string{store.AuthNone}, defaultAuth: store.AuthNone, grantTypes: grants, scopes: scopes}
+	return metadataRules{authMethods: []string{store.AuthNone, store.AuthPrivateKeyJWT}, defaultAuth: store.AuthNone, grantTypes: grants, scopes: scopes}
 }
 
 // cimdError says why a client ID URL names no usable client. It matches
@@ -305,10 +306,9 @@ func parseDocument(id string, body []byte, rules metadataRules) (*store.Client, 
 	}
 	switch m.TokenEndpointAuthMethod {
 	case "", store.AuthNone:
-	case store.AuthPrivateKeyJWT:
-		return nil, errMetadata("token_endpoint_auth_method private_key_jwt is not supported for client ID metadata documents yet")
+	case store.AuthPrivateKeyJWT: // with the document's jwks or jwks_uri (store.Client.Validate)
 	default:
-		return nil, errMetadata("a client ID metadata document is a public client's: token_endpoint_auth_method must be none")
+		return nil, errMetadata("a client ID metadata document cannot share a secret: token_endpoint_auth_method must be none or private_key_jwt")
 	}
 	// Leave out what this server does not offer, rather than refuse.
 	m.RedirectURIs = slices.DeleteFunc(slices.Clone(m.RedirectURIs), func(u string) bool {
@@ -332,7 +332,10 @@ func parseDocument(id string, body []byte, rules metadataRules) (*store.Client, 
 	if e != nil {
 		return nil, e
 	}
-	if !c.AllowsGrant(store.GrantAuthorizationCode) || len(c.RedirectURIs) == 0 {
+	if len(c.GrantTypes) == 0 {
+		return nil, errMetadata("the document asks for no grant type this server offers")
+	}
+	if c.AllowsGrant(store.GrantAuthorizationCode) && len(c.RedirectURIs) == 0 {
 		return nil, errRedirectURI("the document allows no redirect URI this server accepts for the authorization code grant")
 	}
 	c.ID = id

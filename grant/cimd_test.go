@@ -2,6 +2,8 @@ package grant
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -22,6 +24,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/oauthkit/oauthkit/store"
 	"github.com/oauthkit/oauthkit/store/memory"
@@ -268,7 +272,8 @@ func TestCIMDDocumentRules(t *testing.T) {
 		"client_secret":             {body: strings.Replace(good, `"C"`, `"C","client_secret":"s3cret"`, 1)},
 		"client_secret_basic":       {body: strings.Replace(good, `"C"`, `"C","token_endpoint_auth_method":"client_secret_basic"`, 1)},
 		"client_secret_post":        {body: strings.Replace(good, `"C"`, `"C","token_endpoint_auth_method":"client_secret_post"`, 1)},
-		"private_key_jwt":           {body: strings.Replace(good, `"C"`, `"C","token_endpoint_auth_method":"private_key_jwt","jwks_uri":"https://c.example/jwks"`, 1)},
+		"private_key_jwt, no keys":  {body: strings.Replace(good, `"C"`, `"C","token_endpoint_auth_method":"private_key_jwt"`, 1)},
+		"client_secret_jwt":         {body: strings.Replace(good, `"C"`, `"C","token_endpoint_auth_method":"client_secret_jwt"`, 1)},
 		"not JSON":                  {body: `<html>`},
 		"JSON array":                {body: `[]`},
 		"text/html":                 {body: good, ctype: "text/html"},
@@ -492,7 +497,8 @@ func FuzzClientMetadataDocument(f *testing.F) {
 			}
 			return
 		}
-		if c.ID != u || !c.Public() || c.FirstParty || !c.AllowsGrant(store.GrantAuthorizationCode) || len(c.RedirectURIs) == 0 {
+		if c.ID != u || !c.SecretHash.IsZero() || c.AuthMethod != store.AuthNone && c.AuthMethod != store.AuthPrivateKeyJWT ||
+			c.FirstParty || len(c.GrantTypes) == 0 || c.AllowsGrant(store.GrantAuthorizationCode) && len(c.RedirectURIs) == 0 {
 			t.Fatalf("accepted %+v", c)
 		}
 		if err := c.Validate(); err != nil {
@@ -504,4 +510,37 @@ func FuzzClientMetadataDocument(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestCIMDPrivateKeyJWT: a document may make its client confidential with
+// private_key_jwt and its public keys: the client then authenticates with
+// assertions signed by its key, never without one.
+func TestCIMDPrivateKeyJWT(t *testing.T) {
+	e := newCIMDEnv(t, func(c *Config) {
+		c.ClientIDMetadata.GrantTypes = []string{store.GrantClientCredentials}
+	})
+	d := newDocServer(t)
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	set, _ := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: priv.Public(), KeyID: "k1", Use: "sig"}}})
+	id := d.set("/agent.json", docAnswer{body: `{"client_id":"{URL}","client_name":"Agent","token_endpoint_auth_method":"private_key_jwt",
+		"grant_types":["client_credentials"],"scope":"read","jwks":` + string(set) + `}`})
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.EdDSA, Key: priv}, (&jose.SignerOptions{}).WithHeader("kid", "k1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := e.clk.Now()
+	claims, _ := json.Marshal(map[string]any{"iss": id, "sub": id, "aud": e.p.Issuer(), "iat": now.Unix(), "exp": now.Add(time.Minute).Unix(), "jti": "j-1"})
+	obj, err := signer.Sign(claims)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertion, _ := obj.CompactSerialize()
+	status, body := e.tokenRequest(url.Values{"grant_type": {"client_credentials"}, "client_assertion": {assertion},
+		"client_assertion_type": {AssertionTypeJWTBearer}})
+	if status != 200 || body["scope"] != "read" {
+		t.Fatalf("client_credentials with the document's key: %d %v", status, body)
+	}
+	if status, body := e.tokenRequest(url.Values{"grant_type": {"client_credentials"}, "client_id": {id}}); status != 401 || body["error"] != "invalid_client" {
+		t.Errorf("without an assertion: %d %v", status, body)
+	}
 }

@@ -24,6 +24,9 @@ func (p *Provider) deviceCodeGrant(r *http.Request, st *reqState) (*issued, erro
 	if raw == "" {
 		return nil, errRequest("device_code is required")
 	}
+	if len(st.resources) > 0 { // the grant was authorized for no resource (resource.go)
+		return nil, errTarget("the device code grant takes no resource parameter")
+	}
 	exp, ok := deviceCodeExpiry(raw)
 	if !ok {
 		return nil, errGrant("the device code is invalid")

@@ -70,9 +70,10 @@ type Registration struct {
 	// Default nil.
 	InitialAccessToken func(ctx context.Context, token string) bool
 	// AuthMethods are the token_endpoint_auth_method values a registration
-	// may ask for. Default none, client_secret_basic and
-	// client_secret_post. A registration that names none asks for
-	// client_secret_basic (RFC 7591 §2).
+	// may ask for: none, client_secret_basic, client_secret_post,
+	// private_key_jwt (with the client's jwks or jwks_uri). Default none,
+	// client_secret_basic and client_secret_post. A registration that names
+	// none asks for client_secret_basic (RFC 7591 §2).
 	AuthMethods []string
 	// GrantTypes are the grant types a registration may ask for, among
 	// those the provider serves (Config.GrantTypes). Default
@@ -136,8 +137,8 @@ func (c *Config) checkRegistration() error {
 		r.AuthMethods = []string{store.AuthNone, store.AuthSecretBasic, store.AuthSecretPost}
 	}
 	for _, m := range r.AuthMethods {
-		if m != store.AuthNone && m != store.AuthSecretBasic && m != store.AuthSecretPost {
-			return errors.New("grant: Config.Registration.AuthMethods: " + quoteName(m) + " is not offered (none, client_secret_basic, client_secret_post)")
+		if m != store.AuthNone && m != store.AuthSecretBasic && m != store.AuthSecretPost && m != store.AuthPrivateKeyJWT {
+			return errors.New("grant: Config.Registration.AuthMethods: " + quoteName(m) + " is not offered (none, client_secret_basic, client_secret_post, private_key_jwt)")
 		}
 	}
 	if r.GrantTypes == nil {
@@ -230,7 +231,7 @@ func (rg *registrar) register(w http.ResponseWriter, r *http.Request) {
 	}
 	c.ID, c.CreatedAt = uuid.NewString(), p.cfg.Now()
 	var secret string
-	if !c.Public() {
+	if usesSecret(c) {
 		var err error
 		if secret, c.SecretHash, err = NewClientSecret(); err != nil {
 			rg.fail(ctx, w, err)
@@ -410,6 +411,11 @@ func compactJWS(s string) bool {
 	hdr, _ := base64.RawURLEncoding.DecodeString(parts[0])
 	var h map[string]any
 	return json.Unmarshal(hdr, &h) == nil && h["alg"] != nil
+}
+
+// usesSecret reports whether c authenticates with a client secret.
+func usesSecret(c *store.Client) bool {
+	return c.AuthMethod == store.AuthSecretBasic || c.AuthMethod == store.AuthSecretPost
 }
 
 // registrationClientURI is the client configuration endpoint of client id.

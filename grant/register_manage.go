@@ -92,8 +92,8 @@ func (rg *registrar) rotate(ctx context.Context, c *store.Client) (string, *Erro
 // update replaces the registration with the request's metadata (RFC 7592
 // §2.2): every field, omitted ones taking their defaults. client_id must
 // be the client's; a client_secret, if sent, must be its current one. The
-// secret stays, is generated when the client becomes confidential, and
-// goes when it becomes public.
+// secret stays, is generated when the client comes to use one, and goes
+// when it no longer does (a public or private_key_jwt client).
 func (rg *registrar) update(w http.ResponseWriter, r *http.Request, old *store.Client) {
 	ctx := r.Context()
 	addr := rg.p.cfg.ClientAddr(r)
@@ -112,7 +112,7 @@ func (rg *registrar) update(w http.ResponseWriter, r *http.Request, old *store.C
 	c.ID, c.CreatedAt, c.RegistrationTokenHash = old.ID, old.CreatedAt, old.RegistrationTokenHash
 	var secret string
 	switch {
-	case c.Public():
+	case !usesSecret(c):
 	case !old.SecretHash.IsZero():
 		c.SecretHash = old.SecretHash
 	default:

@@ -235,7 +235,7 @@ func (p *Provider) information(c *store.Client, secret, regToken string) clientI
 	if !c.CreatedAt.IsZero() {
 		info.ClientIDIssuedAt = c.CreatedAt.Unix()
 	}
-	if !c.Public() {
+	if usesSecret(c) {
 		var never int64 // generated secrets do not expire
 		info.ClientSecretExpiresAt = &never
 	}

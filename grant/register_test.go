@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	jose "github.com/go-jose/go-jose/v4"
 	"golang.org/x/oauth2"
 
 	"github.com/oauthkit/oauthkit/grant"
@@ -526,4 +527,27 @@ func TestRegistrationMetadata(t *testing.T) {
 			t.Errorf("registration off: %d", r.status)
 		}
 	}
+}
+
+// TestRegisterPrivateKeyJWT: with private_key_jwt offered, a registration
+// with its public keys gets no secret, and authenticates with assertions;
+// without keys it is refused.
+func TestRegisterPrivateKeyJWT(t *testing.T) {
+	e := newAZEnv(t, grant.AuthorizeOptions{}, openRegistration, func(c *grant.Config) {
+		c.Registration.AuthMethods = []string{store.AuthNone, store.AuthPrivateKeyJWT}
+		c.Registration.GrantTypes = []string{store.GrantClientCredentials}
+	})
+	k := newKeyClient(t, "", jose.ES256, "k1")
+	r := e.register(map[string]any{"token_endpoint_auth_method": "private_key_jwt", "grant_types": []string{"client_credentials"},
+		"scope": "read", "jwks": json.RawMessage(jwks(t, k))})
+	if r.status != http.StatusCreated || r.body["client_secret"] != nil || r.body["client_secret_expires_at"] != nil {
+		t.Fatalf("registration: %d %s", r.status, r.raw)
+	}
+	k.id = r.str("client_id")
+	status, body := e.tokenJSON("", assertionForm(k.sign(t, k.claims(e.p.Issuer(), e.clk.Now()), nil), nil))
+	if status != 200 || body["scope"] != "read" {
+		t.Fatalf("client_credentials with an assertion: %d %v", status, body)
+	}
+	wantRegError(t, "private_key_jwt without keys", e.register(map[string]any{"token_endpoint_auth_method": "private_key_jwt",
+		"grant_types": []string{"client_credentials"}}), http.StatusBadRequest, store.CodeInvalidClientMetadata)
 }

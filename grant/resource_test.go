@@ -34,7 +34,7 @@ func withResources(c *grant.Config) {
 // status and the decoded answer.
 func (e *azEnv) tokenJSON(id string, form url.Values) (int, map[string]any) {
 	e.t.Helper()
-	if e.secrets[id] == "" {
+	if e.secrets[id] == "" && id != "" {
 		form.Set("client_id", id)
 	}
 	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/oauth/token", strings.NewReader(form.Encode()))
@@ -317,5 +317,22 @@ func TestResourceAllowHook(t *testing.T) {
 	}
 	if status, body := e.tokenJSON(azNoAC, url.Values{"grant_type": {"client_credentials"}, "resource": {resB + "/"}}); status != 400 || body["error"] != "invalid_target" {
 		t.Errorf("resource B, refused by the hook: %d %v", status, body)
+	}
+}
+
+// TestResourceDeviceGrantRefused: the device code grant carries no
+// resources from its authorization (RFC 8628 defines none), so a poll
+// naming one is invalid_target, as a code authorized for none would be —
+// before the device code is redeemed, which a later poll still does.
+func TestResourceDeviceGrantRefused(t *testing.T) {
+	e := newDevEnv(t, grant.DeviceOptions{}, withResources)
+	a := e.deviceAuth(devTV, "read")
+	e.approve(a.str("verification_uri_complete"), "user1", "allow")
+	r := e.post("/oauth/token", devTV, url.Values{"grant_type": {store.GrantDeviceCode}, "device_code": {a.str("device_code")}, "resource": {resA}})
+	if r.status != http.StatusBadRequest || r.str("error") != grant.CodeInvalidTarget {
+		t.Fatalf("device poll naming a resource: %d %v", r.status, r.body)
+	}
+	if tok := e.poll(devTV, a.str("device_code")); tok.status != http.StatusOK {
+		t.Fatalf("the poll after: %d %v (the refused poll must not redeem the code)", tok.status, tok.body)
 	}
 }
