@@ -153,7 +153,7 @@ func (a *authorizer) request(w http.ResponseWriter, r *http.Request) (*authReque
 	if id := q["client_id"]; len(id) == 1 && id[0] != "" {
 		c, err = a.p.client(ctx, id[0]) // cimd.go
 		if e := cimdRefusal(err); e != nil {
-			a.p.cfg.Logger.InfoContext(ctx, "grant: authorization request refused", "client_id", id[0], "error", e.Description)
+			a.p.logRefusal(ctx, "grant: authorization request refused", e, "client_id", logsample.Clip(id[0]))
 			a.errorPage(w, r, e)
 			return nil, false
 		}

@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/oauthkit/oauthkit/internal/logsample"
 	"github.com/oauthkit/oauthkit/internal/loopback"
 	"github.com/oauthkit/oauthkit/internal/safefetch"
 	"github.com/oauthkit/oauthkit/store"
@@ -101,7 +102,7 @@ type cimd struct {
 	dev    bool // the issuer is http on loopback
 	fetch  *safefetch.Fetcher
 	now    func() time.Time
-	log    func(ctx context.Context, msg string, args ...any)
+	log    func(ctx context.Context, msg string, e *Error, attrs ...any) // sampled (log.go)
 	flight singleflight.Group
 
 	mu    sync.Mutex
@@ -143,14 +144,15 @@ func (c *Config) checkCIMD() {
 	}
 }
 
-func newCIMD(c *Config) *cimd {
+func newCIMD(p *Provider) *cimd {
+	c := &p.cfg
 	m := &c.ClientIDMetadata
 	if !m.Enabled {
 		return nil
 	}
 	dev := strings.HasPrefix(c.Issuer, "http://") // checkIssuer: only on loopback
 	return &cimd{
-		cfg: m, rules: cimdRules(m.GrantTypes, m.Scopes), dev: dev, now: c.Now, log: c.Logger.InfoContext,
+		cfg: m, rules: cimdRules(m.GrantTypes, m.Scopes), dev: dev, now: c.Now, log: p.logRefusal,
 		cache: make(map[string]cimdEntry),
 		fetch: safefetch.New(safefetch.Options{
 			AllowLoopback: dev, MaxBytes: m.MaxBytes, Timeout: m.Timeout, MaxInFlight: cimdMaxInFlight,
@@ -214,15 +216,18 @@ func (d *cimd) client(ctx context.Context, id string) (*store.Client, error) {
 func (d *cimd) load(ctx context.Context, id string) (*store.Client, error) {
 	res, err := d.fetch.Fetch(ctx, id, "application/json")
 	if err != nil {
-		d.log(ctx, "grant: client ID metadata document not fetched", "client_id", id, "err", err)
-		return nil, &cimdError{"the document could not be fetched"}
+		ce := &cimdError{"the document could not be fetched"}
+		e := cimdRefusal(ce)
+		e.detail = err.Error()
+		d.log(ctx, "grant: client ID metadata document not fetched", e, "client_id", logsample.Clip(id))
+		return nil, ce
 	}
 	if !jsonMediaType(res.Header.Get("Content-Type")) {
 		return nil, &cimdError{"the document is not served as JSON"}
 	}
 	c, e := parseDocument(id, res.Body, d.rules)
 	if e != nil {
-		d.log(ctx, "grant: client ID metadata document refused", "client_id", id, "error", e.Description)
+		d.log(ctx, "grant: client ID metadata document refused", e, "client_id", logsample.Clip(id))
 		return nil, &cimdError{e.Description}
 	}
 	now := d.now()

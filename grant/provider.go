@@ -55,7 +55,7 @@ func NewProvider(cfg Config) (*Provider, error) {
 		logs:       newLogSampler(cfg.Now),
 		clientKeys: newClientKeys(&cfg),
 	}
-	p.cimd = newCIMD(&p.cfg)
+	p.cimd = newCIMD(p)
 	p.engine = newEngine(p)
 	if p.usesKeys() {
 		ks, _ := newKeySet(cfg.SigningKeys) // checked by setDefaults

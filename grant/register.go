@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/oauthkit/oauthkit/internal/cors"
+	"github.com/oauthkit/oauthkit/internal/logsample"
 	"github.com/oauthkit/oauthkit/internal/throttle"
 	"github.com/oauthkit/oauthkit/store"
 )
@@ -256,7 +257,7 @@ func (rg *registrar) register(w http.ResponseWriter, r *http.Request) {
 		rg.fail(ctx, w, err)
 		return
 	}
-	p.cfg.Logger.InfoContext(ctx, "grant: client registered", "client_id", c.ID, "auth_method", c.AuthMethod, "addr", addr)
+	p.cfg.Logger.InfoContext(ctx, "grant: client registered", "client_id", c.ID, "auth_method", c.AuthMethod, "addr", logsample.Clip(addr))
 	writeJSON(w, http.StatusCreated, p.information(c, secret, regToken))
 }
 
@@ -425,7 +426,7 @@ func (p *Provider) registrationClientURI(id string) string {
 
 // refuse answers with e and logs it.
 func (rg *registrar) refuse(ctx context.Context, w http.ResponseWriter, addr string, e *Error) {
-	rg.p.cfg.Logger.InfoContext(ctx, "grant: registration request refused", "error", e.Code, "description", e.Description, "addr", addr)
+	rg.p.logRefusal(ctx, "grant: registration request refused", e, "addr", addr) // sampled, addr clipped (log.go)
 	writeError(w, e)
 }
 

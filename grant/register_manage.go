@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/oauthkit/oauthkit/internal/logsample"
 	"github.com/oauthkit/oauthkit/store"
 )
 
@@ -131,7 +132,7 @@ func (rg *registrar) update(w http.ResponseWriter, r *http.Request, old *store.C
 		rg.refuse(ctx, w, addr, e)
 		return
 	}
-	rg.p.cfg.Logger.InfoContext(ctx, "grant: client registration updated", "client_id", c.ID, "addr", addr)
+	rg.p.cfg.Logger.InfoContext(ctx, "grant: client registration updated", "client_id", c.ID, "addr", logsample.Clip(addr))
 	writeJSON(w, http.StatusOK, rg.p.information(c, secret, tok))
 }
 
