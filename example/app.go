@@ -76,9 +76,11 @@ func newApp(ctx context.Context, o options) (*app, error) {
 			return nil, err
 		}
 	}
+	// The client of POST /login: /login is its password grant, so it is
+	// not registered for the password grant at the token endpoint.
 	clients = append(clients, &store.Client{
 		ID: loginClientID, Name: "oauthkit example login", AuthMethod: store.AuthNone, FirstParty: true,
-		GrantTypes: []string{store.GrantPassword, store.GrantRefreshToken}, Scopes: []string{"read", "write"},
+		GrantTypes: []string{store.GrantRefreshToken}, Scopes: []string{"read", "write"},
 	})
 	for _, c := range clients {
 		if err := a.register(ctx, c, o.Logger); err != nil {
@@ -114,33 +116,24 @@ func newApp(ctx context.Context, o options) (*app, error) {
 	return a, nil
 }
 
-// demoClients registers a confidential service client and a web app client,
-// with secrets generated afresh at every start.
+// demoClients are a confidential service client and a web app client, whose
+// secrets register generates afresh at every start, and a public client.
 func (a *app) demoClients() ([]*store.Client, error) {
-	var out []*store.Client
-	for _, c := range []*store.Client{
-		{ID: "demo-service", Name: "Demo service", AuthMethod: store.AuthSecretBasic,
+	return []*store.Client{
+		{ID: "demo-service", Name: "Demo service",
 			GrantTypes: []string{store.GrantClientCredentials}, Scopes: []string{"read"}},
-		{ID: "demo-app", Name: "Demo web app", AuthMethod: store.AuthSecretBasic,
+		{ID: "demo-app", Name: "Demo web app",
 			RedirectURIs: []string{"http://127.0.0.1:8080/callback"},
 			GrantTypes:   []string{store.GrantAuthorizationCode, store.GrantRefreshToken, store.GrantPassword},
 			Scopes:       []string{"read", "write"}},
-	} {
-		secret, hash, err := grant.NewClientSecret()
-		if err != nil {
-			return nil, err
-		}
-		c.SecretHash = hash
-		a.secrets[c.ID] = secret
-		out = append(out, c)
-	}
-	// A browser-based (or native) public client: no secret, PKCE instead.
-	// Its loopback redirect URI matches on any port (RFC 8252 §7.3).
-	out = append(out, &store.Client{ID: "demo-spa", Name: "Demo single-page app", AuthMethod: store.AuthNone,
-		RedirectURIs: []string{"http://127.0.0.1:8080/callback"},
-		GrantTypes:   []string{store.GrantAuthorizationCode, store.GrantRefreshToken},
-		Scopes:       []string{"read", "write"}})
-	return out, nil
+		// A browser-based (or native) public client: no secret, PKCE
+		// instead. Its loopback redirect URI matches on any port (RFC 8252
+		// §7.3).
+		{ID: "demo-spa", Name: "Demo single-page app", AuthMethod: store.AuthNone,
+			RedirectURIs: []string{"http://127.0.0.1:8080/callback"},
+			GrantTypes:   []string{store.GrantAuthorizationCode, store.GrantRefreshToken},
+			Scopes:       []string{"read", "write"}},
+	}, nil
 }
 
 // scopeDescriptions explain the demo scopes on the consent page.

@@ -25,9 +25,14 @@ type Provider struct {
 }
 
 // NewProvider checks cfg, fills in its defaults and returns a Provider.
-// Configuration errors are reported here, never per request.
+// Configuration errors are reported here, never per request. With
+// Config.LoginClientID set, it looks that client up in Config.Clients
+// (within 5 seconds) and checks its registration: register it first.
 func NewProvider(cfg Config) (*Provider, error) {
 	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	if err := cfg.checkLoginClient(); err != nil { // login_client.go
 		return nil, err
 	}
 	sk, err := deriveSubkeys(cfg.Secret)
