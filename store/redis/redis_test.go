@@ -6,24 +6,23 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"testing"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/oauthkit/oauthkit/internal/testservices"
 	"github.com/oauthkit/oauthkit/store"
 	"github.com/oauthkit/oauthkit/store/redis"
 	"github.com/oauthkit/oauthkit/store/storetest"
 )
 
-// testClient connects to the server at OAUTHKIT_TEST_REDIS, or skips.
+func TestMain(m *testing.M) { testservices.Main(m) }
+
+// testClient connects to the test server (testservices.Redis), or skips.
 func testClient(t testing.TB) *goredis.Client {
-	addr := os.Getenv("OAUTHKIT_TEST_REDIS")
-	if addr == "" {
-		t.Skip("OAUTHKIT_TEST_REDIS is unset: set it to a Redis host:port to run the Redis store tests")
-	}
+	addr := testservices.Redis(t)
 	rdb := goredis.NewClient(&goredis.Options{Addr: addr})
 	t.Cleanup(func() { rdb.Close() })
 	return rdb
