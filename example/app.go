@@ -158,6 +158,7 @@ var routeTable = []route{
 	{"GET /api/public", "the same answer as GET /api/data, unprotected (for comparison)"},
 	{"POST /api/data", "protected, scope write"},
 	{"GET /api/me", "protected: the token's user, client and scope"},
+	{"GET /healthz", `health: 200 {"status":"ok"} while the store answers, 503 when it does not`},
 }
 
 func (a *app) routes() http.Handler {
@@ -173,6 +174,7 @@ func (a *app) routes() http.Handler {
 	mux.HandleFunc("GET /api/public", getData) // the twin of /api/data without a token, for load tests
 	mux.Handle("POST /api/data", middleware.RequireOAuth(p, "write")(http.HandlerFunc(postData)))
 	mux.Handle("GET /api/me", middleware.RequireOAuth(p)(http.HandlerFunc(me)))
+	mux.Handle("GET /healthz", p.HealthHandler()) // pings the store
 	return mux
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/go-oauth2/oauth2/v4/server"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/oauthkit/oauthkit/middleware"
 	"github.com/oauthkit/oauthkit/store"
@@ -19,9 +20,10 @@ type Provider struct {
 	cfg      Config
 	engine   *server.Server
 	throttle *throttle
-	keys     keyStore    // JWT signing keys (keys.go); nil for opaque tokens
-	subkeys  subkeys     // derived from Config.Secret (subkey.go)
-	origins  originCache // the origins of all clients, for CORS preflights (cors.go)
+	keys     keyStore           // JWT signing keys (keys.go); nil for opaque tokens
+	subkeys  subkeys            // derived from Config.Secret (subkey.go)
+	origins  originCache        // the origins of all clients, for CORS preflights (cors.go)
+	health   singleflight.Group // one ping per store at a time (health.go)
 }
 
 // NewProvider checks cfg, fills in its defaults and returns a Provider.
