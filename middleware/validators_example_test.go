@@ -45,7 +45,9 @@ func authServer(cfg grant.Config) (srv *httptest.Server, secret string, token fu
 			log.Fatal(err)
 		}
 		defer res.Body.Close()
-		var tok struct{ AccessToken string `json:"access_token"` }
+		var tok struct {
+			AccessToken string `json:"access_token"`
+		}
 		if err := json.NewDecoder(res.Body).Decode(&tok); err != nil {
 			log.Fatal(err)
 		}
