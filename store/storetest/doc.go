@@ -26,7 +26,9 @@
 // Client (through CreateClient, Client, Clients and UpdateClient), and checks
 // that CreateClient and UpdateClient refuse, with [store.Client.Validate]'s
 // RFC 7591 error code, what Validate refuses, storing nothing. If the store
-// also implements [Dumper], the suite checks that no raw token reaches it.
+// also implements [Dumper], the suite checks that no raw token reaches it;
+// if it implements [store.Pinger], that Ping answers nil, and the context's
+// error once it is canceled.
 //
 // What the suite accepts as equal: a nil slice and an empty one (a store may
 // return either), two times less than a millisecond apart (a store may keep
