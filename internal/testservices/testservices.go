@@ -3,6 +3,7 @@ package testservices
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -71,7 +72,7 @@ func (s *service) find(t testing.TB) string {
 		ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
 		defer cancel()
 		if err := s.probe(ctx, s.def); err != nil {
-			s.why = fmt.Sprintf("%s is unset and no usable server answers at %s (%v)", s.env, s.def, err)
+			s.why = fmt.Sprintf("%s is unset and no usable server answers at %s (%v)", s.env, s.def, rootCause(err))
 			return
 		}
 		s.addr = s.def
@@ -108,8 +109,20 @@ func report() string {
 	if len(parts) == 0 {
 		return ""
 	}
-	return fmt.Sprintf("%s: %s; set the variable (see the README's test command), or start the server; -count=1 reruns a cached result",
+	return fmt.Sprintf("%s: %s. Set the variables of the README's test command, or start the servers (-count=1 reruns a cached result).",
 		testedPackage(), strings.Join(parts, "; "))
+}
+
+// rootCause is the innermost error that err wraps: "connection refused"
+// rather than the driver's whole story.
+func rootCause(err error) error {
+	for {
+		inner := errors.Unwrap(err)
+		if inner == nil {
+			return err
+		}
+		err = inner
+	}
 }
 
 // testedPackage names the package whose test binary this is.
