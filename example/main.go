@@ -113,7 +113,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // printBanner lists users, clients and routes, as the tutorial's app would;
 // local is the URL of addr that curl can reach (localURL).
 func (a *app) printBanner(ctx context.Context, w io.Writer, addr, local string) {
-	fmt.Fprintf(w, "oauthkit example on %s, listening on %s (issuer %s)\n\nUsers:\n", local, addr, a.provider.Issuer())
+	where := local
+	if local != "http://"+addr {
+		where += ", listening on " + addr
+	}
+	fmt.Fprintf(w, "oauthkit example on %s (issuer %s)\n\nUsers:\n", where, a.provider.Issuer())
 	for _, u := range demoUsers {
 		fmt.Fprintf(w, "  %s / %s\n", u.name, u.password)
 	}
