@@ -150,6 +150,8 @@ func (c *clientFlags) client() (*store.Client, error) {
 		return nil, fmt.Errorf("--public and --auth-method %s contradict each other: a public client has no secret", c.method)
 	case c.method == store.AuthNone:
 		return nil, errors.New("--auth-method none: use --public")
+	case c.method == store.AuthPrivateKeyJWT:
+		return nil, errors.New("--auth-method private_key_jwt is not supported here: give the client's keys (jwks or jwks_uri) in a -clients file")
 	case c.method != "" && c.method != store.AuthSecretBasic && c.method != store.AuthSecretPost:
 		return nil, fmt.Errorf("--auth-method %q is not supported (client_secret_basic, client_secret_post)", c.method)
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/oauthkit/oauthkit/grant"
 	"github.com/oauthkit/oauthkit/store"
 )
 
@@ -22,6 +23,19 @@ type registration struct {
 	GrantTypes              []string `json:"grant_types"`
 	Scope                   string   `json:"scope"`
 	TokenEndpointAuthMethod string   `json:"token_endpoint_auth_method"`
+	DPoPBoundAccessTokens   bool     `json:"dpop_bound_access_tokens"` // RFC 9449 §5.2: every token request must carry a DPoP proof
+
+	// For private_key_jwt: the client's public keys, inline or by URL,
+	// and optionally the one algorithm it signs its assertions with.
+	JWKS                        json.RawMessage `json:"jwks"`
+	JWKSURI                     string          `json:"jwks_uri"`
+	TokenEndpointAuthSigningAlg string          `json:"token_endpoint_auth_signing_alg"`
+
+	// For OpenID Connect: where the browser may go after logout
+	// (RP-Initiated Logout), and the ID tokens' algorithm: RS256 (default),
+	// ES256 or EdDSA.
+	PostLogoutRedirectURIs []string `json:"post_logout_redirect_uris"`
+	IDTokenSignedAlg       string   `json:"id_token_signed_response_alg"`
 }
 
 // minSecretLen keeps hand-written secrets out of brute-force reach: they are
@@ -94,23 +108,42 @@ func parseClients(data []byte) ([]*store.Client, error) {
 	return out, nil
 }
 
-// client checks the registration's secret, gives a registration without
-// secret nor method the method of a public client, and leaves every other
-// default to store.Client.SetDefaults and every other rule to
-// store.Client.Validate.
+// client checks the registration's secret or keys, gives a registration
+// without a method the one its credentials imply (private_key_jwt for keys,
+// none for no secret), and leaves every other default to
+// store.Client.SetDefaults and every other rule to store.Client.Validate.
 func (r registration) client() (*store.Client, error) {
+	if string(r.JWKS) == "null" {
+		r.JWKS = nil
+	}
 	c := &store.Client{
 		ID: r.ClientID, Name: r.ClientName, AuthMethod: r.TokenEndpointAuthMethod,
 		RedirectURIs: r.RedirectURIs, GrantTypes: r.GrantTypes, Scopes: strings.Fields(r.Scope),
+		JWKS: r.JWKS, JWKSURI: r.JWKSURI, TokenEndpointAuthSigningAlg: r.TokenEndpointAuthSigningAlg,
+		DPoPBoundAccessTokens:  r.DPoPBoundAccessTokens,
+		PostLogoutRedirectURIs: r.PostLogoutRedirectURIs, IDTokenSignedResponseAlg: r.IDTokenSignedAlg,
 	}
-	if r.ClientSecret == "" && c.AuthMethod == "" {
+	keys := len(r.JWKS) > 0 || r.JWKSURI != ""
+	switch {
+	case c.AuthMethod == "" && keys:
+		c.AuthMethod = store.AuthPrivateKeyJWT
+	case c.AuthMethod == "" && r.ClientSecret == "":
 		c.AuthMethod = store.AuthNone
 	}
-	if r.ClientSecret != "" {
-		if len(r.ClientSecret) < minSecretLen {
-			return nil, fmt.Errorf("client_secret must be at least %d characters", minSecretLen)
-		}
+	switch {
+	case keys && c.AuthMethod != store.AuthPrivateKeyJWT:
+		return nil, fmt.Errorf("jwks and jwks_uri are for token_endpoint_auth_method private_key_jwt")
+	case r.ClientSecret != "" && c.AuthMethod == store.AuthPrivateKeyJWT:
+		return nil, fmt.Errorf("a private_key_jwt client authenticates with its keys: remove client_secret")
+	case r.ClientSecret != "" && len(r.ClientSecret) < minSecretLen:
+		return nil, fmt.Errorf("client_secret must be at least %d characters", minSecretLen)
+	case r.ClientSecret != "":
 		c.SecretHash = store.HashSecret(r.ClientSecret)
+	}
+	switch r.IDTokenSignedAlg {
+	case "", grant.AlgRS256, grant.AlgES256, grant.AlgEdDSA:
+	default:
+		return nil, fmt.Errorf("id_token_signed_response_alg %q is not one the example signs with (RS256, ES256, EdDSA)", r.IDTokenSignedAlg)
 	}
 	c.SetDefaults()
 	if err := c.Validate(); err != nil {

@@ -54,8 +54,7 @@ func jsonError(data []byte, err error, at int) error {
 	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
 		return fmt.Errorf("%s: the file ends before the JSON array does (a closing ] or } is missing)", position(data, len(data)))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return fmt.Errorf("%s: %s (the fields are client_id, client_secret, client_name, redirect_uris, grant_types, scope and token_endpoint_auth_method)",
-			position(data, at), strings.TrimPrefix(err.Error(), "json: "))
+		return fmt.Errorf("%s: %s (the fields are %s)", position(data, at), strings.TrimPrefix(err.Error(), "json: "), fieldNames())
 	}
 	return fmt.Errorf("%s: %v", position(data, at), err)
 }
@@ -101,4 +100,14 @@ func article(kind string) string {
 		return "an " + kind
 	}
 	return "a " + kind
+}
+
+// fieldNames lists the JSON names of a registration's fields.
+func fieldNames() string {
+	t := reflect.TypeFor[registration]()
+	names := make([]string, t.NumField())
+	for i := range names {
+		names[i], _, _ = strings.Cut(t.Field(i).Tag.Get("json"), ",")
+	}
+	return strings.Join(names, ", ")
 }

@@ -37,6 +37,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	issuer := fs.String("issuer", "", "issuer URL (default http://ADDR for a loopback ADDR, http://127.0.0.1:PORT for :PORT or 0.0.0.0:PORT; required otherwise, https)")
 	accessToken := fs.String("access-token", "opaque", "access token format: opaque or jwt (RFC 9068)")
 	clientsFile := fs.String("clients", "", "JSON file of client registrations (RFC 7591 fields) replacing the demo clients")
+	dpopNonce := fs.Bool("dpop-nonce", false, "make DPoP proofs at the token endpoint carry a server nonce (RFC 9449 §8)")
 	storeSpec := fs.String("store", defaultStore(), storeUsage)
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
 		return 0
@@ -55,7 +56,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	o := options{Issuer: *issuer, Logger: logger, AccessToken: *accessToken}
+	o := options{Issuer: *issuer, Logger: logger, AccessToken: *accessToken, DPoPNonce: *dpopNonce}
 	key, err := sessionKey()
 	if err != nil {
 		fmt.Fprintf(stderr, "example: %v\n", err)

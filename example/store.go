@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -174,7 +176,19 @@ func sameRegistration(old, c *store.Client, secretGiven bool) bool {
 	return old.AuthMethod == c.AuthMethod && old.FirstParty == c.FirstParty &&
 		slices.Equal(old.GrantTypes, c.GrantTypes) && slices.Equal(old.Scopes, c.Scopes) &&
 		slices.Equal(old.RedirectURIs, c.RedirectURIs) &&
-		(!secretGiven || old.SecretHash == c.SecretHash)
+		(!secretGiven || old.SecretHash == c.SecretHash) &&
+		sameJSON(old.JWKS, c.JWKS) && old.JWKSURI == c.JWKSURI &&
+		old.TokenEndpointAuthSigningAlg == c.TokenEndpointAuthSigningAlg
+}
+
+// sameJSON reports whether a and b are the same JSON value up to white
+// space (stores may compact a client's jwks).
+func sameJSON(a, b []byte) bool {
+	var ca, cb bytes.Buffer
+	if json.Compact(&ca, a) != nil || json.Compact(&cb, b) != nil {
+		return bytes.Equal(a, b)
+	}
+	return bytes.Equal(ca.Bytes(), cb.Bytes())
 }
 
 // exitStatus is the exit status for an error of openStore: 2 for a bad

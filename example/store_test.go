@@ -24,8 +24,6 @@ func randomName(prefix string) string {
 	return prefix + hex.EncodeToString(b)
 }
 
-func TestMain(m *testing.M) { testservices.Main(m) }
-
 // postgresSpec returns a -store value for the test PostgreSQL server
 // (testservices.Postgres), in a schema of its own that is dropped when the
 // test ends; or skips.

@@ -22,7 +22,7 @@ func TestLoginRequiresJSON(t *testing.T) {
 		"", "text/plain", "text/plain; charset=utf-8", "application/x-www-form-urlencoded",
 		"multipart/form-data; boundary=x", "application/jsonp", "text/json", "application/json-patch+json", ";",
 	} {
-		for range freeFailures + 2 {
+		for range pairAttempts.Burst + 2 {
 			r := f.login(bad, ct, "10.1.0.1")
 			wantError(t, r, 415, CodeInvalidRequest)
 		}

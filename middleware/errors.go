@@ -6,21 +6,43 @@ import (
 	"strings"
 )
 
-// RFC 6750 §3.1 error codes.
+// RFC 6750 §3.1 error codes, and RFC 9449's.
 const (
 	CodeInvalidRequest    = "invalid_request"
 	CodeInvalidToken      = "invalid_token"
 	CodeInsufficientScope = "insufficient_scope"
+	CodeInvalidDPoPProof  = "invalid_dpop_proof" // RFC 9449 §7.1: the DPoP proof is invalid
+	CodeUseDPoPNonce      = "use_dpop_nonce"     // RFC 9449 §9: the proof must carry the DPoP-Nonce sent
+)
+
+// Authentication schemes (RFC 6750, RFC 9449 §7.1).
+const (
+	SchemeBearer = "Bearer"
+	SchemeDPoP   = "DPoP"
 )
 
 // Error is a refusal the middleware answers with. Code is empty when the
 // request carried no token at all (RFC 6750 §3.1: no error code then).
 type Error struct {
 	Status      int      // HTTP status: 400, 401, 403, or 500 when the validator failed
-	Code        string   // RFC 6750 error code, or ""
+	Code        string   // RFC 6750 or RFC 9449 error code, or ""
 	Description string   // human-readable, safe to show
 	Scopes      []string // the scopes required, for insufficient_scope
 	Realm       string   // the protection realm
+
+	// Scheme is the authentication scheme the request used, whose
+	// challenge carries the error: SchemeBearer (also when empty) or
+	// SchemeDPoP.
+	Scheme string
+	// DPoPAlgs, when set, offers the DPoP scheme: a DPoP challenge with
+	// these algs (RFC 9449 §7.1) is sent besides the Bearer one.
+	DPoPAlgs []string
+	// DPoPOnly leaves the Bearer challenge out: the resource takes only
+	// DPoP-bound tokens.
+	DPoPOnly bool
+	// DPoPNonce, when set, is sent as the DPoP-Nonce header (RFC 9449 §9):
+	// the nonce the client's next proof must carry.
+	DPoPNonce string
 }
 
 // Error returns the code and description.
@@ -31,10 +53,36 @@ func (e *Error) Error() string {
 	return "middleware: " + e.Code + ": " + e.Description
 }
 
-// Challenge returns the WWW-Authenticate header value for e (RFC 6750 §3).
+// Challenge returns the WWW-Authenticate challenge of the scheme the
+// request used (RFC 6750 §3, RFC 9449 §7.1), with the error.
 func (e *Error) Challenge() string {
+	if e.Scheme == SchemeDPoP {
+		return e.challenge(SchemeDPoP, true)
+	}
+	return e.challenge(SchemeBearer, true)
+}
+
+// Challenges returns every WWW-Authenticate challenge for e, one header
+// field each: the one of the scheme the request used, with the error,
+// then, after a Bearer one, the DPoP scheme offered (RFC 9449 §7.2: the
+// error goes in the challenge of the scheme that was tried). A request
+// made with the DPoP scheme, or to a DPoP-only resource, gets the DPoP
+// challenge alone.
+func (e *Error) Challenges() []string {
+	switch {
+	case len(e.DPoPAlgs) == 0:
+		return []string{e.challenge(SchemeBearer, true)}
+	case e.Scheme == SchemeDPoP || e.DPoPOnly:
+		return []string{e.challenge(SchemeDPoP, true)}
+	}
+	return []string{e.challenge(SchemeBearer, true), e.challenge(SchemeDPoP, false)}
+}
+
+// challenge is the one place a challenge is built: the scheme's
+// parameters, then, withError, the error.
+func (e *Error) challenge(scheme string, withError bool) string {
 	var b strings.Builder
-	b.WriteString("Bearer")
+	b.WriteString(scheme)
 	sep := " "
 	param := func(k, v string) {
 		if v == "" {
@@ -48,7 +96,10 @@ func (e *Error) Challenge() string {
 		sep = ", "
 	}
 	param("realm", e.Realm)
-	if e.Code == "" {
+	if scheme == SchemeDPoP {
+		param("algs", strings.Join(e.DPoPAlgs, " "))
+	}
+	if e.Code == "" || !withError {
 		// RFC 6750 §3.1: no error information when the request had no
 		// authentication at all.
 		return b.String()
@@ -75,12 +126,19 @@ func quoteEscape(s string) string {
 // ErrorWriter writes the response for a refused request.
 type ErrorWriter func(w http.ResponseWriter, r *http.Request, e *Error)
 
-// WriteError is the default ErrorWriter: the WWW-Authenticate challenge (for
-// 400, 401 and 403) and a JSON body {"error", "error_description"}.
+// WriteError is the default ErrorWriter: the WWW-Authenticate challenges
+// (for 400, 401 and 403; [Error.Challenges]), the DPoP-Nonce header when
+// e has one, and a JSON body {"error", "error_description"}.
 func WriteError(w http.ResponseWriter, r *http.Request, e *Error) {
 	h := w.Header()
 	if e.Status != http.StatusInternalServerError {
-		h.Set("WWW-Authenticate", e.Challenge())
+		h.Del("WWW-Authenticate")
+		for _, c := range e.Challenges() {
+			h.Add("WWW-Authenticate", c)
+		}
+	}
+	if e.DPoPNonce != "" {
+		h.Set("DPoP-Nonce", e.DPoPNonce)
 	}
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")

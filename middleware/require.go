@@ -3,10 +3,16 @@ package middleware
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
+
+	"github.com/oauthkit/oauthkit/internal/dpop"
+	"github.com/oauthkit/oauthkit/internal/logsample"
 )
 
 // Options configures a [Guard]. The zero value is the secure default.
@@ -19,19 +25,29 @@ type Options struct {
 	AllowQueryToken bool
 	// ErrorWriter writes refusals. Default WriteError.
 	ErrorWriter ErrorWriter
-	// Logger receives validator failures (never token values). Default
-	// slog.Default().
+	// Logger receives validator failures (at Error) and refused requests:
+	// 401s at Debug (an expired token is routine), 400s and 403s at Info.
+	// Records are sampled per kind (a few at once, then one a second,
+	// with the count held back), carry the method and a short prefix of
+	// the path, and never a token value. Default slog.Default().
 	Logger *slog.Logger
 	// OnFailure, if set, is called for every refused request, for metrics
 	// or auditing; the error carries no secrets.
 	OnFailure func(r *http.Request, e *Error)
+	// DPoP configures DPoP-bound tokens (RFC 9449); see [DPoPOptions].
+	// The zero value accepts them with a valid proof.
+	DPoP DPoPOptions
 }
 
-// Guard wraps handlers with bearer-token checks against one Validator.
+// Guard wraps handlers with access-token checks against one Validator:
+// bearer tokens (RFC 6750) and DPoP-bound tokens (RFC 9449).
 type Guard struct {
 	v    Validator
 	into ValidatorInto // v, when it can fill a Token in place
 	opts Options
+	logs *logsample.Sampler
+	dpop *dpop.Verifier
+	algs []string // the DPoP algs offered in challenges
 }
 
 // New returns a Guard that validates tokens with v. A nil v is a
@@ -52,7 +68,11 @@ func New(v Validator, opts Options) (*Guard, error) {
 	if strings.ContainsAny(opts.Realm, "\"\\") {
 		return nil, errors.New(`middleware: Realm must not contain '"' or '\'`)
 	}
-	g := &Guard{v: v, opts: opts}
+	dv, err := newDPoP(&opts.DPoP)
+	if err != nil {
+		return nil, fmt.Errorf("middleware: Options.DPoP: %w", err)
+	}
+	g := &Guard{v: v, opts: opts, logs: logsample.New(logBurst, logEvery, time.Now), dpop: dv, algs: dv.Algorithms()}
 	g.into, _ = v.(ValidatorInto)
 	return g, nil
 }
@@ -125,35 +145,59 @@ func (g *Guard) Optional() func(http.Handler) http.Handler {
 func (g *Guard) wrap(scopes []string, allowed func(*Token) bool, optional bool) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			raw, err := bearerToken(r, g.opts.AllowQueryToken)
+			raw, scheme, err := credentials(r, g.opts.AllowQueryToken)
 			switch {
 			case err == errNoToken && optional:
 				next.ServeHTTP(w, r)
 				return
 			case err == errNoToken:
-				g.refuse(w, r, http.StatusUnauthorized, "", "a bearer token is required", nil)
+				g.refuse(w, r, &Error{Status: http.StatusUnauthorized, Description: "an access token is required"})
 				return
 			case err != nil:
-				g.refuse(w, r, http.StatusBadRequest, CodeInvalidRequest, "the request carries a malformed or duplicated token", nil)
+				g.refuse(w, r, &Error{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Description: "the request carries a malformed or duplicated token"})
+				return
+			case scheme == SchemeBearer && g.opts.DPoP.Required:
+				g.refuse(w, r, &Error{Status: http.StatusUnauthorized, Code: CodeInvalidToken, Description: "this resource takes DPoP-bound tokens only", Scheme: SchemeDPoP})
 				return
 			}
 			tok, ctx, err := g.validate(r.Context(), raw)
 			if err != nil {
 				if errors.Is(err, ErrInvalidToken) {
-					g.refuse(w, r, http.StatusUnauthorized, CodeInvalidToken, "the access token is invalid, expired or revoked", nil)
+					g.refuse(w, r, &Error{Status: http.StatusUnauthorized, Code: CodeInvalidToken, Description: "the access token is invalid, expired or revoked", Scheme: scheme})
 				} else {
-					g.opts.Logger.ErrorContext(r.Context(), "middleware: token validation failed", "err", err)
-					g.refuse(w, r, http.StatusInternalServerError, "", "token validation is unavailable", nil)
+					if ok, held := g.logs.Allow("error"); ok {
+						g.opts.Logger.ErrorContext(r.Context(), "middleware: token validation failed", "err", err, "suppressed", held)
+					}
+					g.refuse(w, r, &Error{Status: http.StatusInternalServerError, Description: "token validation is unavailable"})
 				}
 				return
 			}
+			if e := g.checkBinding(w, r, raw, scheme, tok); e != nil {
+				g.refuse(w, r, e)
+				return
+			}
 			if !allowed(tok) {
-				g.refuse(w, r, http.StatusForbidden, CodeInsufficientScope, "the access token lacks the required scope", scopes)
+				g.refuse(w, r, &Error{Status: http.StatusForbidden, Code: CodeInsufficientScope, Description: "the access token lacks the required scope", Scopes: scopes, Scheme: scheme})
 				return
 			}
 			next.ServeHTTP(w, r.WithContext(ctx))
 		})
 	}
+}
+
+// checkBinding applies RFC 9449 §7 to a valid token: a DPoP-bound token
+// only with the DPoP scheme and a proof by its key, the DPoP scheme only
+// with a bound token.
+func (g *Guard) checkBinding(w http.ResponseWriter, r *http.Request, raw, scheme string, tok *Token) *Error {
+	switch bound := tok.JKT != ""; {
+	case scheme == SchemeBearer && bound:
+		return &Error{Status: http.StatusUnauthorized, Code: CodeInvalidToken, Description: "the access token is DPoP-bound: present it with the DPoP scheme and a proof"}
+	case scheme == SchemeDPoP && !bound:
+		return &Error{Status: http.StatusUnauthorized, Code: CodeInvalidToken, Description: "the access token is not DPoP-bound: present it as a bearer token", Scheme: SchemeDPoP}
+	case scheme == SchemeDPoP:
+		return g.checkProof(w, r, raw, tok)
+	}
+	return nil
 }
 
 // validate checks raw and returns the token with the request context that
@@ -174,10 +218,47 @@ func (g *Guard) validate(ctx context.Context, raw string) (*Token, context.Conte
 	return tok, NewContext(ctx, tok), nil
 }
 
-func (g *Guard) refuse(w http.ResponseWriter, r *http.Request, status int, code, desc string, scopes []string) {
-	e := &Error{Status: status, Code: code, Description: desc, Scopes: scopes, Realm: g.opts.Realm}
+// refuse answers with e, completed with the Guard's realm and DPoP
+// challenge parameters.
+func (g *Guard) refuse(w http.ResponseWriter, r *http.Request, e *Error) {
+	e.Realm, e.DPoPAlgs, e.DPoPOnly = g.opts.Realm, g.algs, g.opts.DPoP.Required
 	if g.opts.OnFailure != nil {
 		g.opts.OnFailure(r, e)
 	}
+	g.logRefusal(r, e)
 	g.opts.ErrorWriter(w, r, e)
+}
+
+// Refusal logs are sampled per status and code: logBurst records at once,
+// then one per logEvery.
+const (
+	logBurst = 20
+	logEvery = time.Second
+)
+
+// logRefusal logs a refused request as Options.Logger describes.
+func (g *Guard) logRefusal(r *http.Request, e *Error) {
+	level := slog.LevelInfo
+	switch {
+	case e.Status >= 500:
+		return // logged at Error with its cause
+	case e.Status == http.StatusUnauthorized:
+		level = slog.LevelDebug
+	}
+	ctx := r.Context()
+	if !g.opts.Logger.Enabled(ctx, level) {
+		return
+	}
+	ok, held := g.logs.Allow(strconv.Itoa(e.Status) + e.Code)
+	if !ok {
+		return
+	}
+	attrs := []any{"status", e.Status, "error", e.Code, "method", logsample.Clip(r.Method), "path", logsample.Clip(r.URL.Path)}
+	if len(e.Scopes) > 0 {
+		attrs = append(attrs, "scope", strings.Join(e.Scopes, " "))
+	}
+	if held > 0 {
+		attrs = append(attrs, "suppressed", held)
+	}
+	g.opts.Logger.Log(ctx, level, "middleware: request refused", attrs...)
 }

@@ -8,7 +8,8 @@
 //   - Unset, a server answering at the default local address is used:
 //     DefaultPostgres and DefaultRedis.
 //   - Otherwise the tests that need the service skip, and [Main] (the
-//     package's TestMain) prints one line saying why, once per package. go
+//     package's TestMain, or [Run] in a TestMain of its own) prints one
+//     line saying why, once per package. go
 //     test shows a passing package's output only under -v, so the line goes
 //     to the terminal (/dev/tty) when there is one, and to stderr otherwise.
 //

@@ -86,14 +86,18 @@ func (s *service) find(t testing.TB) string {
 	return s.addr
 }
 
-// Main runs the package's tests (call it from TestMain) and then, if some
-// skipped for want of a service, prints one line saying which and why.
-func Main(m *testing.M) {
+// Main is a TestMain: it runs the package's tests and exits as Run says.
+func Main(m *testing.M) { os.Exit(Run(m)) }
+
+// Run runs the package's tests and then, if some skipped for want of a
+// service, prints one line saying which and why; it returns m.Run's exit
+// code. A TestMain of its own calls it in place of m.Run.
+func Run(m *testing.M) int {
 	code := m.Run()
 	if line := report(); line != "" {
 		say(line)
 	}
-	os.Exit(code)
+	return code
 }
 
 // report is the line Main prints, or "".

@@ -12,7 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// Store keeps clients and tokens in PostgreSQL. It is safe for concurrent use
+// Store keeps clients, tokens and device grants in PostgreSQL. It is safe for concurrent use
 // and may be shared by several processes. Create it with [New] or [Open];
 // release it with [Store.Close].
 type Store struct {
@@ -23,6 +23,7 @@ type Store struct {
 	every   time.Duration
 	connect time.Duration // Open's connect timeout
 	q       queries
+	dq      deviceQueries
 
 	stop context.CancelFunc
 	wg   sync.WaitGroup
@@ -112,7 +113,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 	if s.schema == "" {
 		return nil, errors.New("postgres: empty schema name")
 	}
-	s.q = newQueries(s.schema)
+	s.q, s.dq = newQueries(s.schema), newDeviceQueries(s.schema)
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
 	}
@@ -181,6 +182,35 @@ ALTER TABLE {{.}}.oauthkit_tokens
 	ADD COLUMN nonce     text NOT NULL DEFAULT '',
 	ADD COLUMN auth_time timestamptz;
 ALTER TABLE {{.}}.oauthkit_clients ADD COLUMN metadata json NOT NULL DEFAULT '{}';
+`, `
+CREATE TABLE IF NOT EXISTS {{.}}.oauthkit_attempts (
+	key text PRIMARY KEY,
+	tat bigint NOT NULL
+);
+CREATE INDEX IF NOT EXISTS oauthkit_attempts_tat ON {{.}}.oauthkit_attempts (tat);
+`, `
+CREATE TABLE IF NOT EXISTS {{.}}.oauthkit_replay (
+	key   bytea PRIMARY KEY,
+	until timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS oauthkit_replay_until ON {{.}}.oauthkit_replay (until);
+`, `
+CREATE TABLE {{.}}.oauthkit_device_grants (
+	device_code_hash bytea PRIMARY KEY,
+	user_code_hash   bytea NOT NULL UNIQUE,
+	client_id        text NOT NULL,
+	scopes           text[] NOT NULL,
+	family           text NOT NULL,
+	issued_at        timestamptz NOT NULL,
+	expires_at       timestamptz NOT NULL,
+	interval_us      bigint NOT NULL,
+	last_polled_at   timestamptz,
+	status           smallint NOT NULL,
+	subject          text NOT NULL DEFAULT '',
+	username         text NOT NULL DEFAULT '',
+	auth_time        timestamptz
+);
+CREATE INDEX oauthkit_device_grants_expires_at ON {{.}}.oauthkit_device_grants (expires_at);
 `}
 
 // migrate applies the migrations the schema lacks, in one transaction that
@@ -238,13 +268,19 @@ func (s *Store) cleanLoop(ctx context.Context) {
 // cleanBatch bounds how many rows one cleanup statement deletes.
 const cleanBatch = 1000
 
-// Clean deletes expired tokens and the families whose last token has expired.
+// Clean deletes expired tokens, the families whose last token has expired,
+// throttling counts that have run out, one-time values past their time,
+// and expired device authorization grants.
 // The background cleanup calls it; hosts that turned that off may call it
 // themselves (from one instance is enough).
 func (s *Store) Clean(ctx context.Context) error {
-	for _, q := range []string{s.q.cleanTokens, s.q.cleanFamilies} {
+	now := s.now()
+	for _, c := range []struct {
+		q   string
+		arg any
+	}{{s.q.cleanTokens, now}, {s.q.cleanFamilies, now}, {s.q.cleanAttempts, now.UnixMicro()}, {s.q.cleanReplay, now}, {s.dq.clean, now}} {
 		for {
-			tag, err := s.pool.Exec(ctx, q, s.now(), cleanBatch)
+			tag, err := s.pool.Exec(ctx, c.q, c.arg, cleanBatch)
 			if err != nil {
 				return fmt.Errorf("postgres: clean: %w", isDone(ctx, err))
 			}

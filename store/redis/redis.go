@@ -13,7 +13,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 )
 
-// Store keeps clients and tokens in Redis. It is safe for concurrent use and
+// Store keeps clients, tokens and device grants in Redis. It is safe for concurrent use and
 // may be shared by several processes. Create it with [New] or [Open].
 type Store struct {
 	rdb     goredis.UniversalClient
@@ -25,6 +25,8 @@ type Store struct {
 
 	createToken, consumeToken, revokeFamily, revokeClient *goredis.Script
 	createClient, updateClient                            *goredis.Script
+	chargeAttempt, refundAttempt                          *goredis.Script
+	createDevice, decideDevice, pollDevice                *goredis.Script
 }
 
 // Option configures a Store.
@@ -95,6 +97,13 @@ func newStore(rdb goredis.UniversalClient, opts []Option) *Store {
 		revokeClient: goredis.NewScript(revokeClientLua),
 		createClient: goredis.NewScript(createClientLua),
 		updateClient: goredis.NewScript(updateClientLua),
+
+		chargeAttempt: goredis.NewScript(chargeAttemptLua),
+		refundAttempt: goredis.NewScript(refundAttemptLua),
+
+		createDevice: goredis.NewScript(createDeviceLua),
+		decideDevice: goredis.NewScript(decideDeviceLua),
+		pollDevice:   goredis.NewScript(pollDeviceLua),
 	}
 	for _, o := range opts {
 		o(s)

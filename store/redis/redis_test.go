@@ -12,6 +12,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/oauthkit/oauthkit/internal/sharedtest"
 	"github.com/oauthkit/oauthkit/internal/testservices"
 	"github.com/oauthkit/oauthkit/store"
 	"github.com/oauthkit/oauthkit/store/redis"
@@ -247,3 +248,61 @@ func TestOldRecords(t *testing.T) {
 }
 
 func sameMicros(a, b time.Time) bool { return a.UnixMicro() == b.UnixMicro() }
+
+// TestSharedThrottle: two Providers, each with its own connection to one
+// server and prefix, share the throttling counts.
+func TestSharedThrottle(t *testing.T) {
+	rdb := testClient(t)
+	prefix := newPrefix(t, rdb)
+	open := func() *redis.Store {
+		other := goredis.NewClient(&goredis.Options{Addr: testservices.Redis(t)})
+		t.Cleanup(func() { other.Close() })
+		s, err := redis.New(t.Context(), other, redis.WithPrefix(prefix))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	sharedtest.Throttle(t, open(), open())
+}
+
+// TestSharedAssertionReplay: a client assertion used at one instance is
+// refused at another sharing Redis.
+func TestSharedAssertionReplay(t *testing.T) {
+	rdb := testClient(t)
+	prefix := newPrefix(t, rdb)
+	open := func() *redis.Store {
+		other := goredis.NewClient(&goredis.Options{Addr: testservices.Redis(t)})
+		t.Cleanup(func() { other.Close() })
+		s, err := redis.New(t.Context(), other, redis.WithPrefix(prefix))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	sharedtest.AssertionReplay(t, open(), open())
+}
+
+// TestSyntaxBeforeTheStore: malformed client IDs and usernames never reach
+// Redis.
+func TestSyntaxBeforeTheStore(t *testing.T) {
+	s, _ := newStore(t, testClient(t))
+	sharedtest.Syntax(t, s)
+}
+
+// TestSharedDevices: the device grant over two Providers, each with its
+// own connection to one Redis.
+func TestSharedDevices(t *testing.T) {
+	rdb := testClient(t)
+	prefix := newPrefix(t, rdb)
+	open := func() *redis.Store {
+		other := goredis.NewClient(&goredis.Options{Addr: testservices.Redis(t)})
+		t.Cleanup(func() { other.Close() })
+		s, err := redis.New(t.Context(), other, redis.WithPrefix(prefix))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	sharedtest.Devices(t, open(), open())
+}

@@ -15,7 +15,7 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
 
-// Store keeps clients and tokens in a SQLite database. It is safe for
+// Store keeps clients, tokens and device grants in a SQLite database. It is safe for
 // concurrent use. Create it with [Open] or [New]; release it with
 // [Store.Close].
 type Store struct {
@@ -201,6 +201,29 @@ ALTER TABLE oauthkit_tokens ADD COLUMN jkt TEXT NOT NULL DEFAULT '';
 ALTER TABLE oauthkit_tokens ADD COLUMN nonce TEXT NOT NULL DEFAULT '';
 ALTER TABLE oauthkit_tokens ADD COLUMN auth_time INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE oauthkit_clients ADD COLUMN metadata TEXT NOT NULL DEFAULT '{}';
+`, `
+CREATE TABLE IF NOT EXISTS oauthkit_replay (
+	key   BLOB PRIMARY KEY,
+	until INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS oauthkit_replay_until ON oauthkit_replay (until);
+`, `
+CREATE TABLE IF NOT EXISTS oauthkit_device_grants (
+	device_code_hash BLOB PRIMARY KEY,
+	user_code_hash   BLOB NOT NULL UNIQUE,
+	client_id        TEXT NOT NULL,
+	scopes           TEXT NOT NULL,
+	family           TEXT NOT NULL,
+	issued_at        INTEGER NOT NULL,
+	expires_at       INTEGER NOT NULL,
+	interval_us      INTEGER NOT NULL,
+	last_polled_at   INTEGER NOT NULL DEFAULT 0,
+	status           INTEGER NOT NULL,
+	subject          TEXT NOT NULL DEFAULT '',
+	username         TEXT NOT NULL DEFAULT '',
+	auth_time        INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS oauthkit_device_grants_expires_at ON oauthkit_device_grants (expires_at);
 `}
 
 // migrate applies the migrations the database lacks, in one transaction.
@@ -265,13 +288,16 @@ func (s *Store) cleanLoop(ctx context.Context) {
 // writers never wait long for the lock.
 const cleanBatch = 1000
 
-// Clean deletes expired tokens and the families whose last token has expired.
-// The background cleanup calls it; hosts that turned that off may call it
-// themselves.
+// Clean deletes expired tokens, the families whose last token has expired,
+// one-time values past their time, and expired device authorization
+// grants. The background cleanup calls it; hosts that turned that off may
+// call it themselves.
 func (s *Store) Clean(ctx context.Context) error {
 	for _, q := range []string{
 		`DELETE FROM oauthkit_tokens WHERE hash IN (SELECT hash FROM oauthkit_tokens WHERE expires_at <= ? LIMIT ?)`,
 		`DELETE FROM oauthkit_families WHERE name IN (SELECT name FROM oauthkit_families WHERE expires_at <= ? LIMIT ?)`,
+		`DELETE FROM oauthkit_replay WHERE key IN (SELECT key FROM oauthkit_replay WHERE until <= ? LIMIT ?)`,
+		`DELETE FROM oauthkit_device_grants WHERE device_code_hash IN (SELECT device_code_hash FROM oauthkit_device_grants WHERE expires_at <= ? LIMIT ?)`,
 	} {
 		for {
 			n, err := s.cleanOnce(ctx, q)
