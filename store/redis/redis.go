@@ -8,6 +8,8 @@ import (
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/oauthkit/oauthkit/store"
 )
 
 // Store keeps clients, tokens and device grants in Redis. It is safe for concurrent use and
@@ -17,6 +19,7 @@ type Store struct {
 	own    bool // rdb was made by Open, so Close closes it
 	prefix string
 	now    func() time.Time
+	obs    store.Observer // WithObserver; nil: none
 
 	createToken, consumeToken, revokeFamily, revokeClient *goredis.Script
 	createClient, updateClient                            *goredis.Script
