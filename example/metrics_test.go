@@ -41,9 +41,8 @@ func TestMetrics(t *testing.T) {
 		min    float64
 	}{
 		{`oauthkit_provider_issued_total{grant_type="password"}`, 1},
-		{`oauthkit_guard_validations_total{result="ok"}`, 1},
-		{`oauthkit_guard_validations_total{result="invalid"}`, 1},
 		{`oauthkit_guard_validation_duration_seconds_count{result="ok"}`, 1},
+		{`oauthkit_guard_validation_duration_seconds_count{result="invalid"}`, 1},
 		{`oauthkit_guard_refused_total{error="invalid_token",status="401"}`, 1},
 		{`oauthkit_store_call_duration_seconds_count{op="Authenticate",result="ok"}`, 1},
 		{`oauthkit_store_call_duration_seconds_count{op="CreateToken",result="ok"}`, 2},

@@ -20,11 +20,14 @@
 //	oauthkit.provider.issued           counter    [oauthkit_provider_issued_total]             grant_type
 //	oauthkit.provider.refused          counter    [oauthkit_provider_refused_total]            grant_type, error
 //	oauthkit.provider.revoked          counter    [oauthkit_provider_revoked_total]            reason
-//	oauthkit.guard.validations         counter    [oauthkit_guard_validations_total]           result
 //	oauthkit.guard.validation.duration histogram  [oauthkit_guard_validation_duration_seconds] result
 //	oauthkit.guard.refused             counter    [oauthkit_guard_refused_total]               status, error
 //	oauthkit.store.call.duration       histogram  [oauthkit_store_call_duration_seconds]       op, result
 //	oauthkit.cache.lookups             counter    [oauthkit_cache_lookups_total]               result
+//
+// A histogram's count (_count in Prometheus) is the number of what it
+// times: validations by result, store calls (and so their errors) by
+// method and result. Durations are in seconds.
 //
 // Every attribute takes a bounded set of values, whatever clients send:
 // grant_type is a grant type the toolkit knows, an endpoint's name

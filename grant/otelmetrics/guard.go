@@ -17,7 +17,8 @@ const (
 	resultError   = "error"   // the validator failed
 )
 
-// OnValidated records a token validation and its duration: set it as
+// OnValidated records a token validation and its duration, by result
+// (the histogram's count is the number of validations): set it as
 // middleware.Options.OnValidated.
 func (m *Metrics) OnValidated(r *http.Request, d time.Duration, err error) {
 	i := 0
@@ -28,10 +29,7 @@ func (m *Metrics) OnValidated(r *http.Request, d time.Duration, err error) {
 	default:
 		i = 2
 	}
-	ms := &m.validated[i]
-	ctx := r.Context()
-	m.validations.Add(ctx, 1, ms.add...)
-	m.validationTime.Record(ctx, d.Seconds(), ms.record...)
+	m.validationTime.Record(r.Context(), d.Seconds(), m.validated[i].record...)
 }
 
 // OnFailure records a request the Guard refused, by status and error

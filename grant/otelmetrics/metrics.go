@@ -16,7 +16,6 @@ const (
 	NameIssued             = "oauthkit.provider.issued"
 	NameRefused            = "oauthkit.provider.refused"
 	NameRevoked            = "oauthkit.provider.revoked"
-	NameValidations        = "oauthkit.guard.validations"
 	NameValidationDuration = "oauthkit.guard.validation.duration"
 	NameGuardRefused       = "oauthkit.guard.refused"
 	NameStoreDuration      = "oauthkit.store.call.duration"
@@ -47,8 +46,7 @@ type Options struct {
 // validation cache; they are safe for concurrent use. Make one with [New].
 type Metrics struct {
 	issued, refused, revoked metric.Int64Counter
-	validations, guardRefused,
-	cacheLookups metric.Int64Counter
+	guardRefused, cacheLookups metric.Int64Counter
 	validationTime, storeTime metric.Float64Histogram
 
 	clients map[string]bool // Options.Clients; nil: no client_id attribute
@@ -82,8 +80,7 @@ func New(mp metric.MeterProvider, o Options) (*Metrics, error) {
 	m.issued = counter(NameIssued, "Token responses sent by the authorization server, by grant type.")
 	m.refused = counter(NameRefused, "Requests refused by the authorization server's token, login, device, revocation and introspection endpoints, by grant type or endpoint and OAuth error code.")
 	m.revoked = counter(NameRevoked, "Revocations (a token, a grant or a client's tokens), by reason.")
-	m.validations = counter(NameValidations, "Access tokens checked by the Guard's Validator, by result: ok, invalid, error.")
-	m.validationTime = histogram(NameValidationDuration, "Time the Guard's Validator took to check an access token, by result.")
+	m.validationTime = histogram(NameValidationDuration, "Access tokens checked by the Guard's Validator and the time it took, by result: ok, invalid, error.")
 	m.guardRefused = counter(NameGuardRefused, "Requests refused by the Guard, by HTTP status and RFC 6750 error code.")
 	m.storeTime = histogram(NameStoreDuration, "Time of store calls, by method and result.")
 	m.cacheLookups = counter(NameCacheLookups, "Validation cache lookups, by result: hit, miss.")

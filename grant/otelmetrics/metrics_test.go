@@ -193,8 +193,6 @@ func TestProviderAndGuard(t *testing.T) {
 		{otelmetrics.NameRefused, []attribute.KeyValue{str("grant_type", "refresh_token"), str("error", "invalid_grant")}, 1},
 		{otelmetrics.NameRevoked, []attribute.KeyValue{str("reason", "refresh_reused")}, 1},
 		{otelmetrics.NameRevoked, []attribute.KeyValue{str("reason", "revoked_by_client")}, 1},
-		{otelmetrics.NameValidations, []attribute.KeyValue{str("result", "ok")}, 1},
-		{otelmetrics.NameValidations, []attribute.KeyValue{str("result", "invalid")}, 2},
 		{otelmetrics.NameGuardRefused, []attribute.KeyValue{attribute.Int("status", 401), str("error", "invalid_token")}, 2},
 		{otelmetrics.NameGuardRefused, []attribute.KeyValue{attribute.Int("status", 401), str("error", "")}, 1},
 	} {
@@ -202,8 +200,8 @@ func TestProviderAndGuard(t *testing.T) {
 			t.Errorf("%s%v = %d, want %d", c.name, c.attrs, got, c.want)
 		}
 	}
-	if n := len(points(t, rm, otelmetrics.NameValidations)); n != 2 {
-		t.Errorf("%s has %d series, want 2 (ok, invalid)", otelmetrics.NameValidations, n)
+	if n := len(points(t, rm, otelmetrics.NameValidationDuration)); n != 2 {
+		t.Errorf("%s has %d series, want 2 (ok, invalid)", otelmetrics.NameValidationDuration, n)
 	}
 	for _, c := range []struct {
 		name  string
