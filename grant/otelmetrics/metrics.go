@@ -45,9 +45,9 @@ type Options struct {
 // methods are the hooks of the Provider, the Guard, the stores and the
 // validation cache; they are safe for concurrent use. Make one with [New].
 type Metrics struct {
-	issued, refused, revoked metric.Int64Counter
+	issued, refused, revoked   metric.Int64Counter
 	guardRefused, cacheLookups metric.Int64Counter
-	validationTime, storeTime metric.Float64Histogram
+	validationTime, storeTime  metric.Float64Histogram
 
 	clients map[string]bool // Options.Clients; nil: no client_id attribute
 
