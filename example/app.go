@@ -86,9 +86,11 @@ func newApp(ctx context.Context, o options) (*app, error) {
 			return nil, err
 		}
 	}
+	// The client of POST /login: /login is its password grant, so it is
+	// not registered for the password grant at the token endpoint.
 	clients = append(clients, &store.Client{
 		ID: loginClientID, Name: "oauthkit example login", AuthMethod: store.AuthNone, FirstParty: true,
-		GrantTypes: []string{store.GrantPassword, store.GrantRefreshToken}, Scopes: []string{"read", "write"},
+		GrantTypes: []string{store.GrantRefreshToken}, Scopes: []string{"read", "write"},
 	})
 	for _, c := range clients {
 		if err := a.register(ctx, c, o.Logger); err != nil {
@@ -138,39 +140,30 @@ func newApp(ctx context.Context, o options) (*app, error) {
 	return a, nil
 }
 
-// demoClients registers a confidential service client and a web app client,
-// with secrets generated afresh at every start, and two public clients: a
-// single-page app and a device.
+// demoClients are a confidential service client and a web app client, whose
+// secrets register generates afresh at every start, and two public clients:
+// a single-page app and a device.
 func (a *app) demoClients() ([]*store.Client, error) {
-	var out []*store.Client
-	for _, c := range []*store.Client{
-		{ID: "demo-service", Name: "Demo service", AuthMethod: store.AuthSecretBasic,
+	return []*store.Client{
+		{ID: "demo-service", Name: "Demo service",
 			GrantTypes: []string{store.GrantClientCredentials}, Scopes: []string{"read"}},
-		withOIDC(&store.Client{ID: "demo-app", Name: "Demo web app", AuthMethod: store.AuthSecretBasic,
+		withOIDC(&store.Client{ID: "demo-app", Name: "Demo web app",
 			RedirectURIs: []string{"http://127.0.0.1:8080/callback"},
 			GrantTypes:   []string{store.GrantAuthorizationCode, store.GrantRefreshToken, store.GrantPassword},
 			Scopes:       []string{"read", "write"}}),
-	} {
-		secret, hash, err := grant.NewClientSecret()
-		if err != nil {
-			return nil, err
-		}
-		c.SecretHash = hash
-		a.secrets[c.ID] = secret
-		out = append(out, c)
-	}
-	// A browser-based (or native) public client: no secret, PKCE instead.
-	// Its loopback redirect URI matches on any port (RFC 8252 §7.3).
-	out = append(out, withOIDC(&store.Client{ID: "demo-spa", Name: "Demo single-page app", AuthMethod: store.AuthNone,
-		RedirectURIs: []string{"http://127.0.0.1:8080/callback"},
-		GrantTypes:   []string{store.GrantAuthorizationCode, store.GrantRefreshToken},
-		Scopes:       []string{"read", "write"}}))
-	// A device without a browser (a TV, a CLI): the device authorization
-	// grant (RFC 8628), public like most such apps.
-	out = append(out, &store.Client{ID: "demo-device", Name: "Demo device", AuthMethod: store.AuthNone,
-		GrantTypes: []string{store.GrantDeviceCode, store.GrantRefreshToken},
-		Scopes:     []string{"read", "write"}})
-	return out, nil
+		// A browser-based (or native) public client: no secret, PKCE
+		// instead. Its loopback redirect URI matches on any port (RFC 8252
+		// §7.3).
+		withOIDC(&store.Client{ID: "demo-spa", Name: "Demo single-page app", AuthMethod: store.AuthNone,
+			RedirectURIs: []string{"http://127.0.0.1:8080/callback"},
+			GrantTypes:   []string{store.GrantAuthorizationCode, store.GrantRefreshToken},
+			Scopes:       []string{"read", "write"}}),
+		// A device without a browser (a TV, a CLI): the device
+		// authorization grant (RFC 8628), public like most such apps.
+		{ID: "demo-device", Name: "Demo device", AuthMethod: store.AuthNone,
+			GrantTypes: []string{store.GrantDeviceCode, store.GrantRefreshToken},
+			Scopes:     []string{"read", "write"}},
+	}, nil
 }
 
 // scopeDescriptions explain the demo scopes on the consent page.
@@ -204,6 +197,7 @@ var routeTable = []route{
 	{"GET /api/public", "the same answer as GET /api/data, unprotected (for comparison)"},
 	{"POST /api/data", "protected, scope write"},
 	{"GET /api/me", "protected: the token's user, client and scope"},
+	{"GET /healthz", `health: 200 {"status":"ok"} while the store answers, 503 when it does not`},
 }
 
 func (a *app) routes() http.Handler {
@@ -222,6 +216,7 @@ func (a *app) routes() http.Handler {
 	mux.HandleFunc("GET /api/public", getData) // the twin of /api/data without a token, for load tests
 	mux.Handle("POST /api/data", g.Require("write")(http.HandlerFunc(postData)))
 	mux.Handle("GET /api/me", g.Require()(http.HandlerFunc(me)))
+	mux.Handle("GET /healthz", p.HealthHandler()) // pings the store
 	return mux
 }
 

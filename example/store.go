@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oauthkit/oauthkit/grant"
 	"github.com/oauthkit/oauthkit/store"
 	"github.com/oauthkit/oauthkit/store/memory"
 	"github.com/oauthkit/oauthkit/store/postgres"
@@ -161,28 +162,35 @@ func splitParam(raw, name string) (rest, value, shown string, err error) {
 	return rest, value, u.Redacted(), nil
 }
 
-// register stores c. A client already in a persistent store (from an earlier
-// start, or another instance) is kept as it is: its secret was shown when it
-// was created and cannot be shown again. If its registration differs from
-// c, the stored one wins, with a warning.
+// register stores c (grant.RegisterClient generates the secret of a
+// confidential demo client, shown in the banner). A client already in a
+// persistent store (from an earlier start, or another instance) is kept as
+// it is: its secret was shown when it was created and cannot be shown
+// again. If its registration differs from c, the stored one wins, with a
+// warning; but the example's own login client is brought up to date.
 func (a *app) register(ctx context.Context, c *store.Client, log *slog.Logger) error {
-	if c.CreatedAt.IsZero() {
-		c.CreatedAt = time.Now()
-	}
-	err := a.store.CreateClient(ctx, c)
+	secret, err := grant.RegisterClient(ctx, a.store, c)
 	if !errors.Is(err, store.ErrExists) {
+		if err == nil && secret != "" {
+			a.secrets[c.ID] = secret
+		}
 		return err
 	}
-	delete(a.secrets, c.ID)
 	old, err := a.store.Client(ctx, c.ID)
 	if err != nil {
 		return err
 	}
-	if !sameRegistration(old, c, a.fromFile[c.ID]) {
+	switch {
+	case sameRegistration(old, c, a.fromFile[c.ID]):
+		log.InfoContext(ctx, "example: client already registered; reusing it", "client_id", c.ID)
+	case c.ID == loginClientID:
+		if err := a.store.UpdateClient(ctx, c); err != nil {
+			return err
+		}
+		log.InfoContext(ctx, "example: updated the stored login client to this version's registration", "client_id", c.ID)
+	default:
 		log.WarnContext(ctx, "example: the stored client differs from this one; keeping the stored one (`clients delete` removes it)", "client_id", c.ID)
-		return nil
 	}
-	log.InfoContext(ctx, "example: client already registered; reusing it", "client_id", c.ID)
 	return nil
 }
 

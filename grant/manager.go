@@ -140,6 +140,11 @@ func (m *manager) exchangeCode(ctx context.Context, c *store.Client, tgr *oauth2
 	u := &store.User{ID: code.Subject, Username: code.Username}
 	g := grantOf(code)
 	out, err := m.p.issue(ctx, store.GrantAuthorizationCode, c, u, g, m.p.withRefresh(c, g)) // oidc.go
+	if errors.Is(err, store.ErrRevoked) {
+		// A replay of the code, concurrent with this redemption, revoked
+		// the grant before its tokens were stored: nobody gets any.
+		return nil, errGrant("the authorization code was already used")
+	}
 	if err != nil {
 		return nil, err
 	}

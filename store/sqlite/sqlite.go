@@ -5,6 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -57,6 +60,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if path == "" || strings.ContainsRune(path, '?') {
 		return nil, fmt.Errorf("sqlite: invalid database path %q", path)
 	}
+	if err := checkDir(path); err != nil {
+		return nil, err
+	}
 	db, err := sql.Open("sqlite", "file:"+path+"?"+pragmas)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
@@ -70,6 +76,26 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	}
 	s.own = true
 	return s, nil
+}
+
+// checkDir reports plainly a database path whose directory is missing (or
+// is not one): SQLite says only "unable to open database file". A memory
+// database (":memory:") has no directory to check.
+func checkDir(path string) error {
+	if path == ":memory:" {
+		return nil
+	}
+	dir := filepath.Dir(path)
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("sqlite: directory %s does not exist: create it first (the database file itself is created)", dir)
+	case err != nil:
+		return fmt.Errorf("sqlite: %w", err)
+	case !fi.IsDir():
+		return fmt.Errorf("sqlite: %s is not a directory", dir)
+	}
+	return nil
 }
 
 // New uses db, a pool the host opened with the modernc.org/sqlite driver,

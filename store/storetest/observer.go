@@ -15,7 +15,7 @@ import (
 // an empty store that reports its calls to obs (the backend's WithObserver
 // option). Every method of every store capability the store has
 // (ClientRegistry, TokenStore, UserStore, AttemptCounter, ReplayCache,
-// DeviceStore, and Clean where it exists) is called once, and must report
+// DeviceStore, Pinger, and Clean where it exists) is called once, and must report
 // exactly one call, under its own name, with the error it returned and a
 // duration no longer than the call took. Calls that fail (a token not
 // found, a canceled context) must be reported too.
@@ -73,6 +73,12 @@ func RunObserver(t *testing.T, newStore func(t *testing.T, obs store.Observer) S
 				return d.DecideDeviceGrant(ctx, g.UserCodeHash, store.DeviceDecision{Approved: true, Subject: "user-42", Scopes: g.Scopes}, now)
 			}},
 			observedCall{"PollDeviceGrant", func() error { _, err := d.PollDeviceGrant(ctx, g.DeviceCodeHash, g.ClientID, now); return err }},
+		)
+	}
+	if p, ok := s.(store.Pinger); ok {
+		calls = append(calls,
+			observedCall{"Ping", func() error { return p.Ping(ctx) }},
+			observedCall{"Ping", func() error { return p.Ping(canceled) }},
 		)
 	}
 	if c, ok := s.(interface{ Clean(context.Context) error }); ok {
