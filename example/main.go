@@ -44,6 +44,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		resources = append(resources, s)
 		return nil
 	})
+	tun := tuningFlags(fs)                                // tuning.go
+	metricsAddr := fs.String("metrics", "", metricsUsage) // metrics.go
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
 		return 0
 	} else if err != nil {
@@ -62,6 +64,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	o := options{Issuer: *issuer, Logger: logger, AccessToken: *accessToken, DPoPNonce: *dpopNonce, Resources: resources}
+	if err := tun.check(); err != nil {
+		fmt.Fprintf(stderr, "example: %v\n", err)
+		return 2
+	}
+	o.Tuning = *tun
+	mln, err := o.openMetrics(*metricsAddr) // metrics.go; nil when off
+	if err != nil {
+		fmt.Fprintf(stderr, "example: %v\n", err)
+		return metricsExitStatus(err)
+	}
+	if mln != nil {
+		defer mln.Close()
+	}
 	key, err := sessionKey()
 	if err != nil {
 		fmt.Fprintf(stderr, "example: %v\n", err)
@@ -76,7 +91,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		o.Clients = clients
 	}
-	st, name, err := openStore(ctx, *storeSpec)
+	st, name, err := openTunedStore(ctx, *storeSpec, o.storeTuning())
 	if err != nil {
 		fmt.Fprintf(stderr, "example: %v\n", err)
 		return exitStatus(err)
@@ -99,6 +114,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	a.printBanner(ctx, stdout, *addr, local)
+	if mln != nil {
+		go serveMetrics(ctx, mln, o.Metrics, logger)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
 	select {
@@ -130,6 +148,7 @@ func (a *app) printBanner(ctx context.Context, w io.Writer, addr, local string) 
 	if a.storeName != "" {
 		fmt.Fprintf(w, "\nStore: %s\n", a.storeName)
 	}
+	a.printTuning(w) // tuning.go
 	fmt.Fprintln(w, "\nClients:")
 	clients, err := a.store.Clients(ctx)
 	if err != nil {
