@@ -168,14 +168,13 @@ func (a *authorizer) request(w http.ResponseWriter, r *http.Request) (*authReque
 	}
 	switch {
 	case page != nil:
-		a.p.cfg.Logger.InfoContext(ctx, "grant: authorization request refused", "client_id", q.Get("client_id"), "error", page.Description)
-		a.errorPage(w, r, page)
+		a.errorPage(w, r, page) // logs the refusal, sampled
 		return nil, false
 	case redirect == nil:
 		req.resources, redirect = a.p.requestedResources(ctx, req.client, q["resource"]) // resource.go
 	}
 	if redirect != nil {
-		a.p.cfg.Logger.InfoContext(ctx, "grant: authorization request refused", "client_id", req.client.ID, "error", redirect.Code, "description", redirect.Description)
+		a.p.logRefusal(ctx, "grant: authorization request refused", redirect, "client_id", logsample.Clip(req.client.ID), "addr", a.p.cfg.ClientAddr(r))
 		a.redirectError(w, r, req, redirect)
 		return nil, false
 	}

@@ -79,8 +79,7 @@ func (h endSession) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	lr, e := h.p.logoutRequest(ctx, params)
 	if e != nil {
-		h.p.cfg.Logger.InfoContext(ctx, "grant: end-session request refused", "client_id", params.Get("client_id"), "error", e.Description)
-		h.errorPage(w, r, e)
+		h.errorPage(w, r, e) // logs the refusal, sampled
 		return
 	}
 	sess := h.p.readSession(r)
