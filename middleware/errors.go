@@ -19,8 +19,12 @@ type Error struct {
 	Status      int      // HTTP status: 400, 401, 403, or 500 when the validator failed
 	Code        string   // RFC 6750 error code, or ""
 	Description string   // human-readable, safe to show
-	Scopes      []string // the scopes required, for insufficient_scope
+	Scopes      []string // the scopes the route requires, for the 401 and 403 challenges
 	Realm       string   // the protection realm
+	// ResourceMetadata is the URL of the protected resource metadata
+	// (RFC 9728 §5.1) when the Guard protects a resource
+	// ([Options].Resource); every challenge names it.
+	ResourceMetadata string
 }
 
 // Error returns the code and description.
@@ -31,32 +35,53 @@ func (e *Error) Error() string {
 	return "middleware: " + e.Code + ": " + e.Description
 }
 
-// Challenge returns the WWW-Authenticate header value for e (RFC 6750 §3).
-func (e *Error) Challenge() string {
+// Challenge returns the WWW-Authenticate header value for e: the Bearer
+// challenge of RFC 6750 §3, with RFC 9728 §5.1's resource_metadata.
+func (e *Error) Challenge() string { return formatChallenge("Bearer", e.challengeParams()) }
+
+// authParam is one auth-param of a challenge.
+type authParam struct{ name, value string }
+
+// challengeParams are the auth-params of e's challenge, in order. They are
+// built here only, so that a challenge of another scheme carries the same
+// ones:
+//
+//   - resource_metadata, when the Guard protects a resource (first, as the
+//     MCP authorization specification writes it);
+//   - realm;
+//   - error and error_description, unless the request had no token at all
+//     (RFC 6750 §3.1);
+//   - scope, the scopes the route requires, on 401 and 403: what to ask
+//     for when authorizing (MCP scope selection) or stepping up
+//     (insufficient_scope).
+func (e *Error) challengeParams() []authParam {
+	ps := make([]authParam, 0, 5)
+	ps = append(ps, authParam{"resource_metadata", e.ResourceMetadata}, authParam{"realm", e.Realm})
+	if e.Code != "" {
+		ps = append(ps, authParam{"error", e.Code}, authParam{"error_description", e.Description})
+	}
+	if e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden {
+		ps = append(ps, authParam{"scope", strings.Join(e.Scopes, " ")})
+	}
+	return ps
+}
+
+// formatChallenge writes scheme followed by the params that have a value,
+// each as a quoted-string.
+func formatChallenge(scheme string, params []authParam) string {
 	var b strings.Builder
-	b.WriteString("Bearer")
+	b.WriteString(scheme)
 	sep := " "
-	param := func(k, v string) {
-		if v == "" {
-			return
+	for _, p := range params {
+		if p.value == "" {
+			continue
 		}
 		b.WriteString(sep)
-		b.WriteString(k)
+		b.WriteString(p.name)
 		b.WriteString(`="`)
-		b.WriteString(quoteEscape(v))
+		b.WriteString(quoteEscape(p.value))
 		b.WriteString(`"`)
 		sep = ", "
-	}
-	param("realm", e.Realm)
-	if e.Code == "" {
-		// RFC 6750 §3.1: no error information when the request had no
-		// authentication at all.
-		return b.String()
-	}
-	param("error", e.Code)
-	param("error_description", e.Description)
-	if e.Code == CodeInsufficientScope {
-		param("scope", strings.Join(e.Scopes, " "))
 	}
 	return b.String()
 }

@@ -3,6 +3,7 @@ package middleware
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -25,6 +26,10 @@ type Options struct {
 	// OnFailure, if set, is called for every refused request, for metrics
 	// or auditing; the error carries no secrets.
 	OnFailure func(r *http.Request, e *Error)
+	// Resource binds the Guard to the resource it protects: audience
+	// checks, resource_metadata in challenges, and the metadata document
+	// (RFC 8707, RFC 9728; see [ProtectedResource]). Default off.
+	Resource ProtectedResource
 }
 
 // Guard wraps handlers with bearer-token checks against one Validator.
@@ -32,6 +37,7 @@ type Guard struct {
 	v    Validator
 	into ValidatorInto // v, when it can fill a Token in place
 	opts Options
+	res  *protected // nil unless Options.Resource is set
 }
 
 // New returns a Guard that validates tokens with v. A nil v is a
@@ -52,7 +58,11 @@ func New(v Validator, opts Options) (*Guard, error) {
 	if strings.ContainsAny(opts.Realm, "\"\\") {
 		return nil, errors.New(`middleware: Realm must not contain '"' or '\'`)
 	}
-	g := &Guard{v: v, opts: opts}
+	res, err := newProtected(opts.Resource, opts.AllowQueryToken)
+	if err != nil {
+		return nil, err
+	}
+	g := &Guard{v: v, opts: opts, res: res}
 	g.into, _ = v.(ValidatorInto)
 	return g, nil
 }
@@ -131,7 +141,7 @@ func (g *Guard) wrap(scopes []string, allowed func(*Token) bool, optional bool) 
 				next.ServeHTTP(w, r)
 				return
 			case err == errNoToken:
-				g.refuse(w, r, http.StatusUnauthorized, "", "a bearer token is required", nil)
+				g.refuse(w, r, http.StatusUnauthorized, "", "a bearer token is required", scopes)
 				return
 			case err != nil:
 				g.refuse(w, r, http.StatusBadRequest, CodeInvalidRequest, "the request carries a malformed or duplicated token", nil)
@@ -140,11 +150,15 @@ func (g *Guard) wrap(scopes []string, allowed func(*Token) bool, optional bool) 
 			tok, ctx, err := g.validate(r.Context(), raw)
 			if err != nil {
 				if errors.Is(err, ErrInvalidToken) {
-					g.refuse(w, r, http.StatusUnauthorized, CodeInvalidToken, "the access token is invalid, expired or revoked", nil)
+					g.refuse(w, r, http.StatusUnauthorized, CodeInvalidToken, "the access token is invalid, expired or revoked", scopes)
 				} else {
 					g.opts.Logger.ErrorContext(r.Context(), "middleware: token validation failed", "err", err)
 					g.refuse(w, r, http.StatusInternalServerError, "", "token validation is unavailable", nil)
 				}
+				return
+			}
+			if !g.forResource(tok) {
+				g.refuse(w, r, http.StatusUnauthorized, CodeInvalidToken, descOtherResource, scopes)
 				return
 			}
 			if !allowed(tok) {
@@ -154,6 +168,33 @@ func (g *Guard) wrap(scopes []string, allowed func(*Token) bool, optional bool) 
 			next.ServeHTTP(w, r.WithContext(ctx))
 		})
 	}
+}
+
+// descOtherResource describes the refusal of a token issued for another
+// resource, or for none.
+const descOtherResource = "the access token was not issued for this resource"
+
+// forResource reports whether t may be used here: always, unless the Guard
+// protects a resource, which t's audience must then name.
+func (g *Guard) forResource(t *Token) bool {
+	return g.res == nil || g.res.aud.in(t.Audience)
+}
+
+// Check validates raw as the Guard's routes do, scopes aside: with the
+// Validator, then, when the Guard protects a resource, against its
+// audience. It returns the token, or an error wrapping ErrInvalidToken for
+// a token to refuse (401), or another error when the validator failed. It
+// is for transports that the middleware does not wrap, such as an SDK's own
+// token verifier hook.
+func (g *Guard) Check(ctx context.Context, raw string) (*Token, error) {
+	tok, err := g.v.ValidateToken(ctx, raw)
+	if err != nil {
+		return nil, err
+	}
+	if !g.forResource(tok) {
+		return nil, fmt.Errorf("%w: %s", ErrInvalidToken, descOtherResource)
+	}
+	return tok, nil
 }
 
 // validate checks raw and returns the token with the request context that
@@ -176,6 +217,9 @@ func (g *Guard) validate(ctx context.Context, raw string) (*Token, context.Conte
 
 func (g *Guard) refuse(w http.ResponseWriter, r *http.Request, status int, code, desc string, scopes []string) {
 	e := &Error{Status: status, Code: code, Description: desc, Scopes: scopes, Realm: g.opts.Realm}
+	if g.res != nil {
+		e.ResourceMetadata = g.res.metadataURL
+	}
 	if g.opts.OnFailure != nil {
 		g.opts.OnFailure(r, e)
 	}
