@@ -66,7 +66,7 @@ type IntrospectionConfig struct {
 type IntrospectionValidator struct {
 	cfg   IntrospectionConfig
 	aud   *audience // nil when Audience is unset
-	auth  string // the Basic credentials, encoded once
+	auth  string    // the Basic credentials, encoded once
 	cache *tokenCache
 }
 
