@@ -183,12 +183,16 @@ func (g *Guard) forResource(t *Token) bool {
 // Check validates raw as the Guard's routes do, scopes aside: with the
 // Validator, then, when the Guard protects a resource, against its
 // audience. It returns the token, or an error wrapping ErrInvalidToken for
-// a token to refuse (401), or another error when the validator failed. It
-// is for transports that the middleware does not wrap, such as an SDK's own
+// a token to refuse (401), or another error when the validator failed
+// (logged, as the routes log it: never show it to the client). It is for
+// transports that the middleware does not wrap, such as an SDK's own
 // token verifier hook.
 func (g *Guard) Check(ctx context.Context, raw string) (*Token, error) {
 	tok, err := g.v.ValidateToken(ctx, raw)
 	if err != nil {
+		if !errors.Is(err, ErrInvalidToken) {
+			g.opts.Logger.ErrorContext(ctx, "middleware: token validation failed", "err", err)
+		}
 		return nil, err
 	}
 	if !g.forResource(tok) {
