@@ -5,9 +5,8 @@ import "github.com/oauthkit/oauthkit/internal/resource"
 // audience is an expected aud value. A resource identifier (an absolute
 // http or https URL, RFC 8707 §2) matches the aud values that name the same
 // resource, compared as canonical URIs (package internal/resource: case of
-// scheme and host, default ports, percent-encodings and dot segments do not
-// matter; a trailing slash does, except on the root path). Any other
-// string matches itself only.
+// scheme and host, default ports, escapes of unreserved characters and one
+// trailing slash do not matter). Any other string matches itself only.
 type audience struct {
 	want  string // as configured
 	canon string // its canonical form; "" when want is not a resource identifier

@@ -40,7 +40,7 @@ func forgeAud(t *testing.T, raw string, aud any) string {
 
 // TestJWKSAudienceIsResource: JWKSConfig.Audience may be the resource
 // identifier a Guard is bound to; aud values are then compared as
-// canonical URIs. Another resource, none, a trailing slash, and an aud
+// canonical URIs. Another resource, none, a path below it, and an aud
 // edited into a token signed for another resource are refused.
 func TestJWKSAudienceIsResource(t *testing.T) {
 	k := newTestKey(t, "k1", jose.EdDSA)
@@ -58,6 +58,7 @@ func TestJWKSAudienceIsResource(t *testing.T) {
 		"another spelling":  withAud("HTTPS://MCP.example.com:443/mcp"),
 		"among others":      withAud("https://other.example.com/mcp", mcpResource),
 		"percent-encoded m": withAud("https://mcp.example.com/%6Dcp"),
+		"trailing slash":    withAud(mcpResource + "/"),
 	} {
 		if _, err := v.ValidateToken(ctx, raw); err != nil {
 			t.Errorf("%s: %v", name, err)
@@ -67,8 +68,8 @@ func TestJWKSAudienceIsResource(t *testing.T) {
 	for name, raw := range map[string]string{
 		"another resource": other,
 		"no audience":      withAud(),
-		"trailing slash":   withAud(mcpResource + "/"),
 		"its origin":       withAud("https://mcp.example.com"),
+		"a path below":     withAud(mcpResource + "/x"),
 		"a name":           withAud("oauthkit-example-api"),
 		"forged aud":       forgeAud(t, other, mcpResource),
 		"forged aud list":  forgeAud(t, other, []string{mcpResource}),
@@ -102,10 +103,11 @@ func TestIntrospectionAudienceIsResource(t *testing.T) {
 	a := newFakeAS(t, map[string]map[string]any{
 		"exact": ans(mcpResource), "spelling": ans("https://MCP.EXAMPLE.COM/mcp"), "list": ans([]string{"x", mcpResource}),
 		"other": ans("https://other.example.com/mcp"), "none": ans(nil), "slash": ans(mcpResource + "/"),
+		"below": ans(mcpResource + "/x"),
 	})
 	clk := &tclock{t: t0}
 	v := newIntrospector(t, a, clk, func(c *middleware.IntrospectionConfig) { c.Audience = mcpResource })
-	for raw, ok := range map[string]bool{"exact": true, "spelling": true, "list": true, "other": false, "none": false, "slash": false} {
+	for raw, ok := range map[string]bool{"exact": true, "spelling": true, "list": true, "slash": true, "other": false, "none": false, "below": false} {
 		_, err := v.ValidateToken(context.Background(), raw)
 		if ok && err != nil || !ok && !errors.Is(err, middleware.ErrInvalidToken) {
 			t.Errorf("%s: %v", raw, err)

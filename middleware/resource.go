@@ -26,10 +26,11 @@ const WellKnownPath = "/.well-known/oauth-protected-resource"
 //   - a token is admitted only when its audience (Token.Audience, from
 //     every validator: grant.Provider, JWKS, introspection) names this
 //     resource; otherwise 401 invalid_token. Identifiers are compared as
-//     canonical URIs: scheme and host case, default ports,
-//     percent-encodings and dot segments do not matter, a trailing slash
-//     does (https://h/mcp and https://h/mcp/ are two resources), except on
-//     the root path (https://h/ is https://h);
+//     canonical URIs, as oauthkit's authorization server writes them:
+//     scheme and host case, default ports and percent-encodings of
+//     unreserved characters do not matter, nor does one trailing slash
+//     (https://h/mcp/ is https://h/mcp, https://h/ is https://h); an
+//     audience with dot segments or a path ending in "//" names nothing;
 //   - every challenge carries resource_metadata="<MetadataURL>" (RFC 9728
 //     §5.1);
 //   - [Guard.MetadataHandler] serves the metadata document.

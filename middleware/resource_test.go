@@ -23,6 +23,8 @@ var audTokens = mapValidator{
 	"none":      {ClientID: "c", Subject: "1", Scopes: []string{"read"}},
 	"empty":     {ClientID: "c", Subject: "1", Scopes: []string{"read"}, Audience: []string{""}},
 	"slash":     {ClientID: "c", Subject: "1", Scopes: []string{"read"}, Audience: []string{testResource + "/"}},
+	"slashes":   {ClientID: "c", Subject: "1", Scopes: []string{"read"}, Audience: []string{testResource + "//"}},
+	"dots":      {ClientID: "c", Subject: "1", Scopes: []string{"read"}, Audience: []string{"https://mcp.example.com/x/../mcp"}},
 	"origin":    {ClientID: "c", Subject: "1", Scopes: []string{"read"}, Audience: []string{"https://mcp.example.com"}},
 	"prefix":    {ClientID: "c", Subject: "1", Scopes: []string{"read"}, Audience: []string{testResource + "/admin"}},
 	"name":      {ClientID: "c", Subject: "1", Scopes: []string{"read"}, Audience: []string{"oauthkit-example-api"}},
@@ -76,15 +78,17 @@ func TestResourceChallenges(t *testing.T) {
 }
 
 // TestAudienceBinding: a Guard protecting a resource admits only tokens
-// issued for it, compared as canonical URIs (internal/resource): another
-// resource, no audience, the resource with a trailing slash, its origin,
-// a path below it, or a look-alike host are refused with 401 invalid_token.
+// issued for it, compared as canonical URIs (internal/resource; one
+// trailing slash does not matter): another resource, no audience, its
+// origin, a path below it, a look-alike host, or an audience that is no
+// resource identifier (dot segments, "//" at the end) are refused with 401
+// invalid_token.
 func TestAudienceBinding(t *testing.T) {
 	g := resourceGuard(t, audTokens, Options{})
 	into := resourceGuard(t, intoValidator{audTokens}, Options{})
 	for tok, want := range map[string]int{
-		"mine": 200, "mine-too": 200, "noread": 403,
-		"other": 401, "none": 401, "empty": 401, "slash": 401, "origin": 401,
+		"mine": 200, "mine-too": 200, "slash": 200, "noread": 403,
+		"other": 401, "none": 401, "empty": 401, "slashes": 401, "dots": 401, "origin": 401,
 		"prefix": 401, "name": 401, "fragment": 401, "otherhost": 401,
 	} {
 		for name, h := range map[string]http.Handler{

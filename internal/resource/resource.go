@@ -1,111 +1,118 @@
-// Package resource compares protected resource identifiers (RFC 8707 §2,
-// RFC 9728 §1.2): the resource parameter of authorization and token
-// requests, the audience of tokens, and the resource a resource server says
-// it is. Two identifiers name the same resource when their canonical forms
-// are equal.
+// Package resource canonicalises resource identifiers: the values of RFC
+// 8707 resource parameters, the audiences of access tokens, and the
+// resource of RFC 9728 protected resource metadata. The authorization
+// server stores and issues the canonical form, and the resource server
+// compares its own identifier with a token's audience in it, so that both
+// sides agree on which spellings name one resource.
 //
-// The canonical form applies RFC 3986 §6.2.2 and §6.2.3 and nothing more:
+// A resource identifier is an absolute http or https URL (RFC 8707 §2,
+// RFC 9728 §1.2) with a host, no userinfo and no fragment. Canonical
+// normalises it as RFC 3986 §6.2.2 and §6.2.3 describe:
 //
-//   - scheme and host in lower case; the default port (80 for http, 443 for
-//     https) and an empty port removed; other ports in decimal without
-//     leading zeros;
-//   - percent-encodings of unreserved characters decoded, the others with
-//     upper-case hex digits; "." and ".." segments removed (after
-//     decoding, so that %2E%2E is one);
-//   - an empty path and the path "/" are the same and written as none:
-//     https://mcp.example.com/ is https://mcp.example.com, the form without
-//     the slash that the MCP authorization specification asks for.
+//   - scheme and host in lower case (HTTPS://API.Example.COM →
+//     https://api.example.com);
+//   - the scheme's default port dropped (:443 for https, :80 for http), and
+//     an empty port;
+//   - percent-encoding: escapes of unreserved characters decoded (%7E → ~),
+//     the others' hex digits in upper case (%2f → %2F);
+//   - the trailing-slash policy: one trailing "/" of the path is dropped, so
+//     that https://api.example.com/ and https://api.example.com name one
+//     resource (an empty path and "/" are equivalent, §6.2.3), and so do
+//     https://api.example.com/mcp/ and https://api.example.com/mcp — the
+//     form without the slash is the canonical one, as the MCP specification
+//     recommends. A path ending in "//" is refused.
 //
-// The trailing-slash policy is RFC 3986's: only the root path is
-// equivalent to none. A slash at the end of any other path is significant,
-// so https://h/mcp and https://h/mcp/ are two resources, and a token issued
-// for one is refused by the other.
-//
-// Only http and https identifiers with a host are accepted (whether http is
-// allowed at all, on loopback, is the caller's policy). Refused outright,
-// because no resource identifier needs them and each can hide what it
-// names: a fragment (RFC 8707 §2 forbids it; an empty "#" too), userinfo,
-// an empty query ("?" with nothing after it), percent-encoding or other
-// characters outside letters, digits, "-", "." and "_" in the host name,
-// characters outside the RFC 3986 grammar, non-ASCII (an IRI must be
-// percent-encoded), and anything longer than MaxLen.
+// Canonical refuses rather than guesses: dot segments ("." or "..", also
+// percent-encoded), characters outside printable ASCII, hosts that are not
+// a DNS name or an IP literal (no zone), ports out of range, and anything
+// longer than MaxLen. The query, if any (RFC 8707 §2 allows one), is kept,
+// with its escapes normalised.
 package resource
 
 import (
 	"errors"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 )
 
-// MaxLen bounds an identifier, in bytes.
+// MaxLen is the longest resource identifier Canonical accepts, in bytes.
 const MaxLen = 2048
 
-// ErrInvalid is wrapped by every error of Canonical.
-var ErrInvalid = errors.New("resource: invalid resource identifier")
+// ErrInvalid is the error Canonical returns, wrapped with the reason.
+var ErrInvalid = errors.New("resource: not a resource identifier")
 
-func invalid(reason string) error { return errors.Join(ErrInvalid, errors.New("resource: "+reason)) }
+func invalid(why string) error { return &reasonError{why} }
 
-// Canonical returns the canonical form of the resource identifier s, or an
-// error wrapping ErrInvalid.
+type reasonError struct{ why string }
+
+func (e *reasonError) Error() string        { return ErrInvalid.Error() + ": " + e.why }
+func (e *reasonError) Is(target error) bool { return target == ErrInvalid }
+
+// Canonical returns the canonical form of resource identifier s, or an
+// error matching ErrInvalid that says why s is not one.
 func Canonical(s string) (string, error) {
-	if len(s) > MaxLen {
-		return "", invalid("longer than 2048 bytes")
+	if s == "" || len(s) > MaxLen {
+		return "", invalid("empty, or longer than " + strconv.Itoa(MaxLen) + " bytes")
 	}
 	for i := 0; i < len(s); i++ {
-		if s[i] <= ' ' || s[i] >= 0x7f {
-			return "", invalid("a control, space or non-ASCII character")
+		if s[i] <= 0x20 || s[i] >= 0x7f {
+			return "", invalid("only printable ASCII without spaces is allowed")
 		}
 	}
 	if strings.Contains(s, "#") {
-		return "", invalid("a fragment")
+		return "", invalid("a fragment is not allowed (RFC 8707 §2)")
 	}
-	scheme, rest, ok := strings.Cut(s, "://")
-	scheme = strings.ToLower(scheme)
-	if !ok || scheme != "http" && scheme != "https" {
-		return "", invalid("not an absolute http or https URL")
+	u, err := url.Parse(s)
+	if err != nil {
+		return "", invalid("not a URI")
 	}
-	end := strings.IndexAny(rest, "/?")
-	if end < 0 {
-		end = len(rest)
+	if u.Scheme != "https" && u.Scheme != "http" {
+		return "", invalid("the scheme must be https or http")
 	}
-	host, err := canonicalAuthority(scheme, rest[:end])
+	if u.Opaque != "" || u.Host == "" || !strings.HasPrefix(s[len(u.Scheme):], "://") {
+		return "", invalid("an absolute URL with a host is required")
+	}
+	if u.User != nil || strings.Contains(u.Host, "@") {
+		return "", invalid("userinfo is not allowed")
+	}
+	host, err := canonicalHost(u.Hostname())
 	if err != nil {
 		return "", err
 	}
-	path, query, hasQuery := strings.Cut(rest[end:], "?")
-	if path, err = normalizeEscapes(path, isPathChar); err != nil {
+	port, err := canonicalPort(u.Scheme, u.Port())
+	if err != nil {
 		return "", err
 	}
-	path = removeDotSegments(path)
-	if path == "/" {
-		path = ""
+	path, err := canonicalPath(u.EscapedPath())
+	if err != nil {
+		return "", err
 	}
 	var b strings.Builder
 	b.Grow(len(s))
-	b.WriteString(scheme)
+	b.WriteString(u.Scheme)
 	b.WriteString("://")
 	b.WriteString(host)
+	if port != "" {
+		b.WriteByte(':')
+		b.WriteString(port)
+	}
 	b.WriteString(path)
-	if hasQuery {
-		if query == "" {
-			return "", invalid("an empty query")
-		}
-		if query, err = normalizeEscapes(query, isQueryChar); err != nil {
-			return "", err
+	if u.ForceQuery || u.RawQuery != "" {
+		q, ok := normaliseEscapes(u.RawQuery)
+		if !ok {
+			return "", invalid("malformed percent-encoding in the query")
 		}
 		b.WriteByte('?')
-		b.WriteString(query)
+		b.WriteString(q)
 	}
 	return b.String(), nil
 }
 
-// Equal reports whether a and b are valid identifiers of the same resource.
+// Equal reports whether a and b are both resource identifiers and name the
+// same resource: their canonical forms are the same string.
 func Equal(a, b string) bool {
-	if a == b {
-		_, err := Canonical(a)
-		return err == nil
-	}
 	ca, err := Canonical(a)
 	if err != nil {
 		return false
@@ -114,156 +121,120 @@ func Equal(a, b string) bool {
 	return err == nil && ca == cb
 }
 
-// canonicalAuthority checks host[:port] and returns it in canonical form.
-func canonicalAuthority(scheme, auth string) (string, error) {
-	if strings.Contains(auth, "@") {
-		return "", invalid("userinfo")
-	}
-	host, port := auth, ""
-	if strings.HasPrefix(auth, "[") {
-		i := strings.IndexByte(auth, ']')
-		if i < 0 {
-			return "", invalid("an unterminated IPv6 literal")
+// canonicalHost lower-cases a DNS name, or prints an IP literal as netip
+// does (bracketed for IPv6). Dotted numbers must be a plain IPv4 address:
+// shorthands such as 127.1 or 0x7f.0.0.1, which resolvers read in
+// different ways, are refused.
+func canonicalHost(h string) (string, error) {
+	if strings.Contains(h, ":") || strings.Contains(h, "%") {
+		a, err := netip.ParseAddr(h)
+		if err != nil || a.Zone() != "" || !a.Is6() {
+			return "", invalid("the host is not a DNS name or an IP literal")
 		}
-		host, port = auth[:i+1], auth[i+1:]
-		a, err := netip.ParseAddr(host[1 : len(host)-1])
-		if err != nil || !a.Is6() || a.Zone() != "" {
-			return "", invalid("a bad IPv6 literal")
-		}
-		host = "[" + a.String() + "]"
-		if port != "" && port[0] != ':' {
-			return "", invalid("a bad port")
-		}
-	} else {
-		if i := strings.LastIndexByte(auth, ':'); i >= 0 {
-			host, port = auth[:i], auth[i:]
-		}
-		host = strings.ToLower(host)
-		if host == "" || !validHostName(host) {
-			return "", invalid("a bad host name")
-		}
+		return "[" + a.String() + "]", nil
 	}
-	port = strings.TrimPrefix(port, ":")
-	if port == "" {
-		return host, nil
-	}
-	n, err := strconv.ParseUint(port, 10, 16)
-	if err != nil || n == 0 || strings.TrimLeft(port, "0123456789") != "" {
-		return "", invalid("a bad port")
-	}
-	if scheme == "http" && n == 80 || scheme == "https" && n == 443 {
-		return host, nil
-	}
-	return host + ":" + strconv.FormatUint(n, 10), nil
-}
-
-// validHostName accepts a lower-case host name or IPv4 literal: letters,
-// digits, "-", "." and "_", no empty label.
-func validHostName(h string) bool {
-	for _, label := range strings.Split(strings.TrimSuffix(h, "."), ".") {
+	h = strings.ToLower(h)
+	for _, label := range strings.Split(h, ".") {
 		if label == "" {
-			return false
+			return "", invalid("the host is empty or has an empty label")
 		}
 		for i := 0; i < len(label); i++ {
-			c := label[i]
-			if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-				return false
+			if c := label[i]; !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+				return "", invalid("the host is not a DNS name or an IP literal")
 			}
 		}
 	}
-	return true
+	last := h[strings.LastIndexByte(h, '.')+1:]
+	if last[0] >= '0' && last[0] <= '9' || strings.HasPrefix(last, "0x") {
+		if a, err := netip.ParseAddr(h); err != nil || !a.Is4() || a.String() != h {
+			return "", invalid("a numeric host must be a dotted-decimal IPv4 address")
+		}
+	}
+	return h, nil
 }
 
-// normalizeEscapes checks that s has only characters ok accepts and valid
-// percent-encodings, decodes those of unreserved characters and writes the
-// others with upper-case hex digits (RFC 3986 §6.2.2.1, §6.2.2.2).
-func normalizeEscapes(s string, ok func(byte) bool) (string, error) {
-	if !strings.Contains(s, "%") {
-		for i := 0; i < len(s); i++ {
-			if !ok(s[i]) {
-				return "", invalid("a character outside RFC 3986")
-			}
+// canonicalPort drops the scheme's default port and an empty one.
+func canonicalPort(scheme, port string) (string, error) {
+	if port == "" {
+		return "", nil
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 1 || n > 65535 {
+		return "", invalid("the port is out of range")
+	}
+	if scheme == "https" && n == 443 || scheme == "http" && n == 80 {
+		return "", nil
+	}
+	return strconv.Itoa(n), nil
+}
+
+// canonicalPath normalises the escapes of an escaped path, refuses dot
+// segments and a path ending in "//", and drops the trailing slash.
+func canonicalPath(p string) (string, error) {
+	p, ok := normaliseEscapes(p)
+	if !ok {
+		return "", invalid("malformed percent-encoding in the path")
+	}
+	if strings.HasSuffix(p, "//") {
+		return "", invalid(`the path ends in "//"`)
+	}
+	for seg := range strings.SplitSeq(p, "/") {
+		if seg == "." || seg == ".." {
+			return "", invalid(`the path has a "." or ".." segment`)
 		}
-		return s, nil
+	}
+	return strings.TrimSuffix(p, "/"), nil
+}
+
+// normaliseEscapes decodes the percent-escapes of unreserved characters
+// and upper-cases the hex digits of the others (RFC 3986 §6.2.2.1,
+// §6.2.2.2). It reports false for a malformed escape.
+func normaliseEscapes(s string) (string, bool) {
+	if !strings.Contains(s, "%") {
+		return s, true
 	}
 	var b strings.Builder
 	b.Grow(len(s))
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c != '%' {
-			if !ok(c) {
-				return "", invalid("a character outside RFC 3986")
-			}
-			b.WriteByte(c)
+		if s[i] != '%' {
+			b.WriteByte(s[i])
 			continue
 		}
-		if i+2 >= len(s) || unhex(s[i+1]) < 0 || unhex(s[i+2]) < 0 {
-			return "", invalid("a bad percent-encoding")
+		if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
+			return "", false
 		}
-		d := byte(unhex(s[i+1])<<4 | unhex(s[i+2]))
-		if isUnreserved(d) {
-			b.WriteByte(d)
+		c := unhex(s[i+1])<<4 | unhex(s[i+2])
+		if unreserved(c) {
+			b.WriteByte(c)
 		} else {
-			const hexDigits = "0123456789ABCDEF"
 			b.WriteByte('%')
-			b.WriteByte(hexDigits[d>>4])
-			b.WriteByte(hexDigits[d&15])
+			b.WriteByte(upperHex(s[i+1]))
+			b.WriteByte(upperHex(s[i+2]))
 		}
 		i += 2
 	}
-	return b.String(), nil
+	return b.String(), true
 }
 
-func unhex(c byte) int {
+func unreserved(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~'
+}
+
+func isHex(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' }
+
+func unhex(c byte) byte {
 	switch {
-	case '0' <= c && c <= '9':
-		return int(c - '0')
-	case 'a' <= c && c <= 'f':
-		return int(c-'a') + 10
-	case 'A' <= c && c <= 'F':
-		return int(c-'A') + 10
+	case c <= '9':
+		return c - '0'
+	case c >= 'a':
+		return c - 'a' + 10
 	}
-	return -1
+	return c - 'A' + 10
 }
 
-// isUnreserved: ALPHA / DIGIT / "-" / "." / "_" / "~" (RFC 3986 §2.3).
-func isUnreserved(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-		c == '-' || c == '.' || c == '_' || c == '~'
-}
-
-// isPathChar: pchar / "/" without pct-encoded (RFC 3986 §3.3).
-func isPathChar(c byte) bool {
-	return isUnreserved(c) || strings.IndexByte("!$&'()*+,;=:@/", c) >= 0
-}
-
-// isQueryChar: pchar / "/" / "?" without pct-encoded (RFC 3986 §3.4).
-func isQueryChar(c byte) bool { return isPathChar(c) || c == '?' }
-
-// removeDotSegments is RFC 3986 §5.2.4 for an absolute path (or none).
-func removeDotSegments(p string) string {
-	if !strings.Contains(p, ".") {
-		return p
+func upperHex(c byte) byte {
+	if 'a' <= c && c <= 'f' {
+		return c - 'a' + 'A'
 	}
-	var out []string
-	segs := strings.Split(p, "/")[1:] // p starts with "/"
-	for i, s := range segs {
-		last := i == len(segs)-1
-		switch s {
-		case ".":
-			if last {
-				out = append(out, "")
-			}
-		case "..":
-			if len(out) > 0 {
-				out = out[:len(out)-1]
-			}
-			if last {
-				out = append(out, "")
-			}
-		default:
-			out = append(out, s)
-		}
-	}
-	return "/" + strings.Join(out, "/")
+	return c
 }
