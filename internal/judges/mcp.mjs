@@ -64,29 +64,36 @@ async function browse(url, init = {}) {
 }
 const field = (html, name) => html.match(new RegExp(`name="${name}" value="([^"]*)"`))?.[1];
 
-// The user signs in and allows; returns the redirect's query.
+// The user signs in and allows: the login and consent pages, following the
+// authorization server's own redirects; returns the query of the redirect
+// to the client.
 async function userAuthorizes(authURL) {
-  let res = await browse(authURL);
-  let html = await res.text();
-  if (res.status !== 200) throw new Error(`authorize: ${res.status} ${html}`);
-  const post = (form) => browse(authURL, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams(form).toString(),
-  });
-  res = await post({
-    step: 'login', csrf_token: field(html, 'csrf_token'),
-    username: env('OAUTH_USERNAME'), password: env('OAUTH_PASSWORD'),
-  });
-  if (res.status === 200) { // the consent page
-    html = await res.text();
-    res = await post({ step: 'consent', consent: 'allow', csrf_token: field(html, 'csrf_token') });
+  let url = new URL(authURL);
+  let init = {};
+  for (let i = 0; i < 6; i++) {
+    const res = await browse(url, init);
+    const loc = res.headers.get('location');
+    if (res.status >= 300 && res.status < 400 && loc) {
+      const next = new URL(loc, url);
+      if (next.href.startsWith(redirectURI)) return next.searchParams;
+      url = next; // the server's own page
+      init = {};
+      continue;
+    }
+    const html = await res.text();
+    const step = field(html, 'step');
+    if (res.status !== 200 || !step) throw new Error(`${url}: ${res.status} ${html}`);
+    const form = { step, csrf_token: field(html, 'csrf_token') };
+    if (step === 'login') Object.assign(form, { username: env('OAUTH_USERNAME'), password: env('OAUTH_PASSWORD') });
+    if (step === 'consent') form.consent = 'allow';
+    // The forms post to the page's own URL.
+    init = {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(form).toString(),
+    };
   }
-  const loc = res.headers.get('location');
-  if (res.status < 300 || res.status > 399 || !loc) throw new Error(`no redirect after consent: ${res.status} ${await res.text()}`);
-  const back = new URL(loc, authURL);
-  if (!back.href.startsWith(redirectURI)) throw new Error(`redirected to ${back.href}`);
-  return back.searchParams;
+  throw new Error('no redirect to the client after six pages');
 }
 
 const provider = new MemoryProvider();
