@@ -25,6 +25,7 @@ type options struct {
 	Logger  *slog.Logger
 
 	AccessToken string // access token format: "opaque" (default) or "jwt" (endpoints.go)
+	DPoPNonce   bool   // the token endpoint asks DPoP proofs for its nonces (dpop.go)
 	Secret      []byte // the provider secret (grant.Config.Secret), from $OAUTHKIT_SESSION_KEY; nil: a random one (sessionkey.go)
 
 	Store     backend                 // clients and tokens (store.go); nil means a new memory store
@@ -41,8 +42,10 @@ type app struct {
 	secrets   map[string]string // generated secrets of the demo clients, by client ID
 	fromFile  map[string]bool   // clients of the -clients file, by client ID
 	handler   http.Handler
+	guard     *middleware.Guard // checks the tokens of the /api routes, bearer and DPoP
 
 	authorize http.Handler // GET/POST /oauth/authorize: login and consent pages
+	device    http.Handler // GET/POST /device: the device verification page (RFC 8628)
 }
 
 // demoUsers are the tutorial's users.
@@ -76,9 +79,11 @@ func newApp(ctx context.Context, o options) (*app, error) {
 			return nil, err
 		}
 	}
+	// The client of POST /login: /login is its password grant, so it is
+	// not registered for the password grant at the token endpoint.
 	clients = append(clients, &store.Client{
 		ID: loginClientID, Name: "oauthkit example login", AuthMethod: store.AuthNone, FirstParty: true,
-		GrantTypes: []string{store.GrantPassword, store.GrantRefreshToken}, Scopes: []string{"read", "write"},
+		GrantTypes: []string{store.GrantRefreshToken}, Scopes: []string{"read", "write"},
 	})
 	for _, c := range clients {
 		if err := a.register(ctx, c, o.Logger); err != nil {
@@ -90,13 +95,17 @@ func newApp(ctx context.Context, o options) (*app, error) {
 		Clients: st, Tokens: st, Users: users,
 		GrantTypes: []string{
 			store.GrantAuthorizationCode, store.GrantClientCredentials,
-			store.GrantRefreshToken, store.GrantPassword,
+			store.GrantRefreshToken, store.GrantPassword, store.GrantDeviceCode,
 		},
 		LoginClientID: loginClientID,
 		Logger:        o.Logger,
 		Secret:        o.Secret,
 	}
 	if err := a.tokenConfig(ctx, &cfg, o); err != nil { // endpoints.go
+		return nil, err
+	}
+	cfg.DPoP.Nonce = o.DPoPNonce
+	if err := oidcConfig(&cfg); err != nil { // oidc.go
 		return nil, err
 	}
 	if o.tune != nil {
@@ -107,46 +116,54 @@ func newApp(ctx context.Context, o options) (*app, error) {
 		return nil, err
 	}
 	a.provider = p
-	if a.authorize, err = p.AuthorizeHandler(grant.AuthorizeOptions{ScopeDescriptions: scopeDescriptions}); err != nil {
+	pages := grant.AuthorizeOptions{ScopeDescriptions: scopeDescriptions}
+	if a.authorize, err = p.AuthorizeHandler(pages); err != nil {
+		return nil, err
+	}
+	if a.device, err = p.DeviceHandler(grant.DeviceOptions{AuthorizeOptions: pages}); err != nil {
+		return nil, err
+	}
+	if a.guard, err = newGuard(p, st); err != nil { // dpop.go
 		return nil, err
 	}
 	a.handler = a.routes()
 	return a, nil
 }
 
-// demoClients registers a confidential service client and a web app client,
-// with secrets generated afresh at every start.
+// demoClients are a confidential service client and a web app client, whose
+// secrets register generates afresh at every start, and two public clients:
+// a single-page app and a device.
 func (a *app) demoClients() ([]*store.Client, error) {
-	var out []*store.Client
-	for _, c := range []*store.Client{
-		{ID: "demo-service", Name: "Demo service", AuthMethod: store.AuthSecretBasic,
+	return []*store.Client{
+		{ID: "demo-service", Name: "Demo service",
 			GrantTypes: []string{store.GrantClientCredentials}, Scopes: []string{"read"}},
-		{ID: "demo-app", Name: "Demo web app", AuthMethod: store.AuthSecretBasic,
+		withOIDC(&store.Client{ID: "demo-app", Name: "Demo web app",
 			RedirectURIs: []string{"http://127.0.0.1:8080/callback"},
 			GrantTypes:   []string{store.GrantAuthorizationCode, store.GrantRefreshToken, store.GrantPassword},
-			Scopes:       []string{"read", "write"}},
-	} {
-		secret, hash, err := grant.NewClientSecret()
-		if err != nil {
-			return nil, err
-		}
-		c.SecretHash = hash
-		a.secrets[c.ID] = secret
-		out = append(out, c)
-	}
-	// A browser-based (or native) public client: no secret, PKCE instead.
-	// Its loopback redirect URI matches on any port (RFC 8252 §7.3).
-	out = append(out, &store.Client{ID: "demo-spa", Name: "Demo single-page app", AuthMethod: store.AuthNone,
-		RedirectURIs: []string{"http://127.0.0.1:8080/callback"},
-		GrantTypes:   []string{store.GrantAuthorizationCode, store.GrantRefreshToken},
-		Scopes:       []string{"read", "write"}})
-	return out, nil
+			Scopes:       []string{"read", "write"}}),
+		// A browser-based (or native) public client: no secret, PKCE
+		// instead. Its loopback redirect URI matches on any port (RFC 8252
+		// §7.3).
+		withOIDC(&store.Client{ID: "demo-spa", Name: "Demo single-page app", AuthMethod: store.AuthNone,
+			RedirectURIs: []string{"http://127.0.0.1:8080/callback"},
+			GrantTypes:   []string{store.GrantAuthorizationCode, store.GrantRefreshToken},
+			Scopes:       []string{"read", "write"}}),
+		// A device without a browser (a TV, a CLI): the device
+		// authorization grant (RFC 8628), public like most such apps.
+		{ID: "demo-device", Name: "Demo device", AuthMethod: store.AuthNone,
+			GrantTypes: []string{store.GrantDeviceCode, store.GrantRefreshToken},
+			Scopes:     []string{"read", "write"}},
+	}, nil
 }
 
 // scopeDescriptions explain the demo scopes on the consent page.
 var scopeDescriptions = map[string]string{
-	"read":  "read your data",
-	"write": "change your data",
+	"read":           "read your data",
+	"write":          "change your data",
+	"openid":         "know who you are",
+	"profile":        "see your name and username",
+	"email":          "see your email address",
+	"offline_access": "keep access while you are away",
 }
 
 // route is one line of the route table printed at start.
@@ -156,15 +173,21 @@ var routeTable = []route{
 	{"GET /", "welcome"},
 	{"POST /login", `JSON {"username","password"} -> token (the tutorial's login)`},
 	{"GET /oauth/authorize", "authorization endpoint: login and consent pages (code + PKCE S256)"},
-	{"POST /oauth/token", "token endpoint (client_credentials, password, refresh_token, authorization_code)"},
+	{"POST /oauth/token", "token endpoint (client_credentials, password, refresh_token, authorization_code, device_code); a DPoP header binds the tokens"},
+	{"POST /oauth/device_authorization", "device authorization endpoint (RFC 8628): device_code and user_code"},
+	{"GET /device", "device verification page: enter the user code, log in, allow"},
 	{"POST /oauth/revoke", "token revocation (RFC 7009)"},
 	{"POST /oauth/introspect", "token introspection (RFC 7662), for demo-resource"},
 	{"GET /.well-known/oauth-authorization-server", "authorization server metadata (RFC 8414)"},
-	{"GET /.well-known/jwks.json", "signing keys of JWT access tokens (-access-token jwt)"},
-	{"GET /api/data", "protected, scope read"},
+	{"GET /.well-known/jwks.json", "signing keys of ID tokens and JWT access tokens"},
+	{"GET /.well-known/openid-configuration", "OpenID Provider configuration (OpenID Connect Discovery)"},
+	{"GET /oauth/userinfo", "OpenID Connect UserInfo (also POST)"},
+	{"GET /oauth/logout", "OpenID Connect RP-Initiated Logout (also POST)"},
+	{"GET /api/data", "protected, scope read (Bearer, or DPoP with a proof)"},
 	{"GET /api/public", "the same answer as GET /api/data, unprotected (for comparison)"},
 	{"POST /api/data", "protected, scope write"},
 	{"GET /api/me", "protected: the token's user, client and scope"},
+	{"GET /healthz", `health: 200 {"status":"ok"} while the store answers, 503 when it does not`},
 }
 
 func (a *app) routes() http.Handler {
@@ -173,13 +196,17 @@ func (a *app) routes() http.Handler {
 	mux.HandleFunc("GET /{$}", welcome)
 	// Every endpoint of the Provider, at the paths its metadata names:
 	// /login, /oauth/authorize, /oauth/token, /oauth/revoke,
-	// /oauth/introspect, /.well-known/oauth-authorization-server and
-	// /.well-known/jwks.json (grant.Provider.Routes lists them).
-	p.Mount(mux, grant.Pages{Authorize: a.authorize})
-	mux.Handle("GET /api/data", middleware.RequireOAuth(p, "read")(http.HandlerFunc(getData)))
+	// /oauth/introspect, /oauth/device_authorization, /device,
+	// /.well-known/oauth-authorization-server, /.well-known/jwks.json, and
+	// for OpenID Connect /.well-known/openid-configuration, /oauth/userinfo
+	// and /oauth/logout (grant.Provider.Routes lists them).
+	p.Mount(mux, grant.Pages{Authorize: a.authorize, Device: a.device})
+	g := a.guard
+	mux.Handle("GET /api/data", g.Require("read")(http.HandlerFunc(getData)))
 	mux.HandleFunc("GET /api/public", getData) // the twin of /api/data without a token, for load tests
-	mux.Handle("POST /api/data", middleware.RequireOAuth(p, "write")(http.HandlerFunc(postData)))
-	mux.Handle("GET /api/me", middleware.RequireOAuth(p)(http.HandlerFunc(me)))
+	mux.Handle("POST /api/data", g.Require("write")(http.HandlerFunc(postData)))
+	mux.Handle("GET /api/me", g.Require()(http.HandlerFunc(me)))
+	mux.Handle("GET /healthz", p.HealthHandler()) // pings the store
 	return mux
 }
 

@@ -25,26 +25,17 @@ func (a *app) tokenConfig(ctx context.Context, cfg *grant.Config, o options) err
 	switch o.AccessToken {
 	case "", string(grant.FormatOpaque):
 	case string(grant.FormatJWT):
-		// A new key at every start: JWTs do not outlive the process. A real
+		// Signed by the first of the provider's keys (oidc.go). A real
 		// deployment loads its keys, and rotates them with SetSigningKeys.
-		k, err := grant.GenerateSigningKey(grant.AlgEdDSA)
-		if err != nil {
-			return err
-		}
-		cfg.AccessTokenFormat, cfg.SigningKeys = grant.FormatJWT, []grant.SigningKey{k}
+		cfg.AccessTokenFormat = grant.FormatJWT
 	default:
 		return fmt.Errorf("-access-token %q: want opaque or jwt", o.AccessToken)
 	}
 	if o.Clients != nil {
 		return nil // a -clients file names its own clients
 	}
-	secret, hash, err := grant.NewClientSecret()
-	if err != nil {
-		return err
-	}
-	a.secrets[resourceClientID] = secret
 	return a.register(ctx, &store.Client{
 		ID: resourceClientID, Name: "Demo resource server (introspection only)",
-		AuthMethod: store.AuthSecretBasic, SecretHash: hash,
+		AuthMethod: store.AuthSecretBasic, GrantTypes: []string{},
 	}, o.Logger)
 }

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/oauthkit/oauthkit/store"
 )
 
 // syncBuffer is a bytes.Buffer safe to read while the server writes to it.
@@ -169,10 +171,12 @@ func TestTutorialCurlCommands(t *testing.T) {
 	if err != nil || string(out) != protectedData {
 		t.Fatalf("curl /api/data: %q %v", out, err)
 	}
-	// The same login without a Content-Type header, as curl -d sends it.
-	out, _ = exec.Command(curl, "-s", "-X", "POST", base+"/login", "-d", `{"username": "user1", "password": "password1"}`).Output()
-	if !strings.Contains(string(out), `"access_token"`) {
-		t.Fatalf("curl -d /login: %s", out)
+	// The same login without -H "Content-Type: application/json" (curl -d
+	// then labels it a form) is refused: a form is what any web page can
+	// post (TestLoginJSONOnly).
+	out, _ = exec.Command(curl, "-s", "-w", " %{http_code}", "-X", "POST", base+"/login", "-d", `{"username": "user1", "password": "password1"}`).Output()
+	if !strings.HasSuffix(string(out), " 415") || strings.Contains(string(out), `"access_token"`) {
+		t.Fatalf("curl -d /login without the JSON content type: %s", out)
 	}
 }
 
@@ -243,13 +247,18 @@ func FuzzParseClients(f *testing.F) {
 	f.Add([]byte(`[{"client_id": "svc1", "client_secret": "ssssssssssssssssssssssssssssssssssss", "grant_types": ["client_credentials"]}]`))
 	f.Add([]byte(`[{"client_id": "spa", "redirect_uris": ["http://127.0.0.1:9000/cb"]}]`))
 	f.Add([]byte(`{`))
+	f.Add([]byte(`[{"client_id": "k", "jwks": {"keys": [{"kty": "OKP"}]}, "grant_types": ["client_credentials"]}]`))
+	f.Add([]byte(`[{"client_id": "k", "token_endpoint_auth_method": "private_key_jwt", "jwks_uri": "https://k.example/jwks", "jwks": null}]`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		clients, err := parseClients(data)
 		if err != nil {
 			return
 		}
 		for _, c := range clients {
-			if c.ID == "" || c.Public() != c.SecretHash.IsZero() {
+			keys := len(c.JWKS) > 0 || c.JWKSURI != ""
+			secret := !c.SecretHash.IsZero()
+			if c.ID == "" || c.Public() && (secret || keys) || c.AuthMethod == store.AuthPrivateKeyJWT && (secret || !keys) ||
+				(c.AuthMethod == store.AuthSecretBasic || c.AuthMethod == store.AuthSecretPost) && (!secret || keys) {
 				t.Fatalf("accepted an inconsistent client %+v", c)
 			}
 		}

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -9,8 +11,8 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"time"
 
+	"github.com/oauthkit/oauthkit/grant"
 	"github.com/oauthkit/oauthkit/store"
 	"github.com/oauthkit/oauthkit/store/memory"
 	"github.com/oauthkit/oauthkit/store/postgres"
@@ -135,28 +137,35 @@ func splitParam(raw, name string) (rest, value, shown string, err error) {
 	return rest, value, u.Redacted(), nil
 }
 
-// register stores c. A client already in a persistent store (from an earlier
-// start, or another instance) is kept as it is: its secret was shown when it
-// was created and cannot be shown again. If its registration differs from
-// c, the stored one wins, with a warning.
+// register stores c (grant.RegisterClient generates the secret of a
+// confidential demo client, shown in the banner). A client already in a
+// persistent store (from an earlier start, or another instance) is kept as
+// it is: its secret was shown when it was created and cannot be shown
+// again. If its registration differs from c, the stored one wins, with a
+// warning; but the example's own login client is brought up to date.
 func (a *app) register(ctx context.Context, c *store.Client, log *slog.Logger) error {
-	if c.CreatedAt.IsZero() {
-		c.CreatedAt = time.Now()
-	}
-	err := a.store.CreateClient(ctx, c)
+	secret, err := grant.RegisterClient(ctx, a.store, c)
 	if !errors.Is(err, store.ErrExists) {
+		if err == nil && secret != "" {
+			a.secrets[c.ID] = secret
+		}
 		return err
 	}
-	delete(a.secrets, c.ID)
 	old, err := a.store.Client(ctx, c.ID)
 	if err != nil {
 		return err
 	}
-	if !sameRegistration(old, c, a.fromFile[c.ID]) {
+	switch {
+	case sameRegistration(old, c, a.fromFile[c.ID]):
+		log.InfoContext(ctx, "example: client already registered; reusing it", "client_id", c.ID)
+	case c.ID == loginClientID:
+		if err := a.store.UpdateClient(ctx, c); err != nil {
+			return err
+		}
+		log.InfoContext(ctx, "example: updated the stored login client to this version's registration", "client_id", c.ID)
+	default:
 		log.WarnContext(ctx, "example: the stored client differs from this one; keeping the stored one (`clients delete` removes it)", "client_id", c.ID)
-		return nil
 	}
-	log.InfoContext(ctx, "example: client already registered; reusing it", "client_id", c.ID)
 	return nil
 }
 
@@ -167,7 +176,19 @@ func sameRegistration(old, c *store.Client, secretGiven bool) bool {
 	return old.AuthMethod == c.AuthMethod && old.FirstParty == c.FirstParty &&
 		slices.Equal(old.GrantTypes, c.GrantTypes) && slices.Equal(old.Scopes, c.Scopes) &&
 		slices.Equal(old.RedirectURIs, c.RedirectURIs) &&
-		(!secretGiven || old.SecretHash == c.SecretHash)
+		(!secretGiven || old.SecretHash == c.SecretHash) &&
+		sameJSON(old.JWKS, c.JWKS) && old.JWKSURI == c.JWKSURI &&
+		old.TokenEndpointAuthSigningAlg == c.TokenEndpointAuthSigningAlg
+}
+
+// sameJSON reports whether a and b are the same JSON value up to white
+// space (stores may compact a client's jwks).
+func sameJSON(a, b []byte) bool {
+	var ca, cb bytes.Buffer
+	if json.Compact(&ca, a) != nil || json.Compact(&cb, b) != nil {
+		return bytes.Equal(a, b)
+	}
+	return bytes.Equal(ca.Bytes(), cb.Bytes())
 }
 
 // exitStatus is the exit status for an error of openStore: 2 for a bad

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"html/template"
-	"mime"
 	"net/http"
 	"net/url"
 	"slices"
@@ -14,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/oauthkit/oauthkit/internal/cors"
+	"github.com/oauthkit/oauthkit/internal/logsample"
 	"github.com/oauthkit/oauthkit/store"
 )
 
@@ -41,13 +41,26 @@ type AuthorizeOptions struct {
 	// (store.Client.FirstParty). Default false: they are approved at once.
 	AskFirstParty bool
 
+	// AuthTime, with Authenticate, reports when the signed-in user last
+	// authenticated, for OpenID Connect's auth_time and max_age (see
+	// oidc_authorize.go). Default: unknown, so that ID tokens carry no
+	// auth_time and OpenID requests with max_age are answered
+	// login_required.
+	AuthTime func(r *http.Request) time.Time
+	// Logout, with Authenticate, ends the host's session for the
+	// end-session endpoint (OpenID Connect RP-Initiated Logout); it must
+	// not write the response body or status. Required with Authenticate
+	// when Config.OIDC is on.
+	Logout func(w http.ResponseWriter, r *http.Request)
+
 	// ScopeDescriptions explains scopes on the pages, by scope token.
 	ScopeDescriptions map[string]string
-	// LoginTemplate, ConsentTemplate and ErrorTemplate replace the
-	// built-in pages; they are executed with a LoginPage, a ConsentPage
-	// and an ErrorPage. The Content-Security-Policy allows no script and
-	// only the built-in inline style (the Style field).
-	LoginTemplate, ConsentTemplate, ErrorTemplate *template.Template
+	// LoginTemplate, ConsentTemplate, ErrorTemplate and LogoutTemplate
+	// replace the built-in pages; they are executed with a LoginPage, a
+	// ConsentPage, an ErrorPage and a LogoutPage. The
+	// Content-Security-Policy allows no script and only the built-in inline
+	// style (the Style field).
+	LoginTemplate, ConsentTemplate, ErrorTemplate, LogoutTemplate *template.Template
 }
 
 // ConsentRequest is what a client asks a user for.
@@ -93,6 +106,9 @@ func (p *Provider) AuthorizeHandler(opts AuthorizeOptions) (http.Handler, error)
 	if !slices.Contains(p.cfg.GrantTypes, store.GrantAuthorizationCode) {
 		return nil, errors.New("grant: AuthorizeHandler needs the authorization_code grant in Config.GrantTypes")
 	}
+	if p.cfg.OIDC.Enabled && opts.Authenticate != nil && opts.Logout == nil {
+		return nil, errors.New("grant: with OpenID Connect, AuthorizeOptions.Authenticate needs AuthorizeOptions.Logout for the end-session endpoint")
+	}
 	pg, err := loadPages(&opts)
 	if err != nil {
 		return nil, err
@@ -105,6 +121,10 @@ func (a *authorizer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
 		w.Header().Set("Allow", "GET, POST")
 		a.errorPage(w, r, newError(http.StatusMethodNotAllowed, CodeInvalidRequest, "use GET for authorization requests"))
+		return
+	}
+	if r.Method == http.MethodPost && r.URL.RawQuery == "" {
+		a.postedRequest(w, r) // an authorization request sent by POST (oidc_authorize.go)
 		return
 	}
 	req, ok := a.request(w, r)
@@ -138,6 +158,9 @@ func (a *authorizer) request(w http.ResponseWriter, r *http.Request) (*authReque
 		}
 	}
 	req, page, redirect := validateAuthorize(q, unique, c, a.p.cfg.PKCEOptionalForConfidential)
+	if page == nil && redirect == nil {
+		page, redirect = a.p.openIDRequest(q, req) // oidc_authorize.go
+	}
 	switch {
 	case page != nil:
 		a.p.cfg.Logger.InfoContext(ctx, "grant: authorization request refused", "client_id", q.Get("client_id"), "error", page.Description)
@@ -164,6 +187,18 @@ func (a *authorizer) get(w http.ResponseWriter, r *http.Request, req *authReques
 		}
 		a.p.writeSession(w, sess)
 	}
+	req.authTime = a.authTime(r, sess)
+	if req.oidc != nil { // oidc_authorize.go
+		login, e := a.openIDLogin(r, req, sess, u)
+		switch {
+		case e != nil:
+			a.redirectError(w, r, req, e)
+			return
+		case login:
+			a.loginPage(w, r, req, sess, http.StatusOK, req.oidc.loginHint, "")
+			return
+		}
+	}
 	switch {
 	case u == nil && a.opts.Authenticate != nil:
 		a.errorPage(w, r, newError(http.StatusForbidden, CodeAccessDenied, "you are not signed in; start again from the application"))
@@ -173,11 +208,15 @@ func (a *authorizer) get(w http.ResponseWriter, r *http.Request, req *authReques
 		return
 	}
 	cr := ConsentRequest{Client: req.client, User: u, Scopes: req.scopes}
-	if req.client.FirstParty && !a.opts.AskFirstParty || a.opts.RememberedConsent != nil && a.opts.RememberedConsent(r.Context(), cr) {
+	skip := req.client.FirstParty && !a.opts.AskFirstParty || a.opts.RememberedConsent != nil && a.opts.RememberedConsent(r.Context(), cr)
+	switch {
+	case a.openIDConsent(req, skip): // oidc_authorize.go
 		a.approve(w, r, req, u)
-		return
+	case req.promptNone():
+		a.redirectError(w, r, req, newError(http.StatusBadRequest, CodeConsentRequired, "the user must consent"))
+	default:
+		a.consentPage(w, r, req, sess, u)
 	}
-	a.consentPage(w, r, req, sess, u)
 }
 
 // user returns the signed-in user: from AuthorizeOptions.Authenticate, or
@@ -196,19 +235,9 @@ func (a *authorizer) user(w http.ResponseWriter, r *http.Request, sess *session)
 // post handles the login and consent forms, after checking their CSRF
 // token against the session cookie.
 func (a *authorizer) post(w http.ResponseWriter, r *http.Request, req *authRequest, sess *session) {
-	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if mt != "application/x-www-form-urlencoded" {
-		a.errorPage(w, r, newError(http.StatusUnsupportedMediaType, CodeInvalidRequest, "the form must be sent as application/x-www-form-urlencoded"))
-		return
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxConsentForm)
-	if err := r.ParseForm(); err != nil {
-		a.errorPage(w, r, errRequest("the form could not be read"))
-		return
-	}
-	form := r.PostForm
-	if !a.p.checkCSRF(sess, form.Get("csrf_token")) {
-		a.errorPage(w, r, newError(http.StatusForbidden, CodeAccessDenied, "the form is stale or did not come from this site; start again from the application"))
+	form, e := a.p.pageForm(w, r, sess, "the application")
+	if e != nil {
+		a.errorPage(w, r, e)
 		return
 	}
 	switch form.Get("step") {
@@ -221,48 +250,70 @@ func (a *authorizer) post(w http.ResponseWriter, r *http.Request, req *authReque
 	}
 }
 
-// login checks the built-in login form (throttled, see password.go) and,
-// on success, starts a new session (a fresh nonce, against session
-// fixation) and goes back to the authorization request with GET.
+// login signs the user in on the built-in login form and goes back to the
+// authorization request with GET.
 func (a *authorizer) login(w http.ResponseWriter, r *http.Request, req *authRequest, form url.Values) {
-	if a.opts.Authenticate != nil {
-		a.errorPage(w, r, errRequest("this server does not use the built-in login page"))
+	sess, ok := a.signIn(w, r, req, form, "")
+	if !ok {
 		return
 	}
-	ctx := r.Context()
-	name, pw := form.Get("username"), form.Get("password")
-	sess, err := a.p.newSession()
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	if name == "" || pw == "" {
-		a.p.writeSession(w, sess)
-		a.loginPage(w, r, req, sess, http.StatusBadRequest, name, "Enter your username and password.")
-		return
-	}
-	u, e := a.p.checkPassword(ctx, a.p.cfg.ClientAddr(r), name, pw)
-	if e != nil {
-		a.p.cfg.Logger.InfoContext(ctx, "grant: login refused", "client_id", req.client.ID, "error", e.Code, "addr", a.p.cfg.ClientAddr(r))
-		a.p.writeSession(w, sess)
-		switch e.Code {
-		case CodeSlowDown:
-			w.Header().Set("Retry-After", retryAfter(e))
-			a.loginPage(w, r, req, sess, http.StatusTooManyRequests, name, "Too many failed attempts. Wait "+retryAfter(e)+" seconds and try again.")
-		case CodeInvalidGrant:
-			a.loginPage(w, r, req, sess, http.StatusUnauthorized, name, "The username or password is incorrect.")
-		default:
-			a.errorPage(w, r, e)
-		}
-		return
-	}
-	sess.UserID, sess.Username = u.ID, u.Username
 	a.p.writeSession(w, sess)
 	// Back to the same authorization request, now signed in.
 	// A relative reference of only a query keeps the path the request
 	// came in with, whatever prefix a proxy may have stripped.
 	w.Header().Set("Location", "?"+r.URL.RawQuery)
 	w.WriteHeader(http.StatusSeeOther)
+}
+
+// signIn checks the built-in login form (throttled, see password.go). On
+// success it returns a new session (a fresh nonce, against session
+// fixation) signed in as the user, for the caller to write; device, the
+// user code of a device being connected, is carried into every new
+// session. On failure it has answered with the login page again, or an
+// error page.
+func (a *authorizer) signIn(w http.ResponseWriter, r *http.Request, req *authRequest, form url.Values, device string) (*session, bool) {
+	if a.opts.Authenticate != nil {
+		a.errorPage(w, r, errRequest("this server does not use the built-in login page"))
+		return nil, false
+	}
+	ctx := r.Context()
+	name, pw := form.Get("username"), form.Get("password")
+	sess, err := a.p.newSession()
+	if err != nil {
+		a.fail(w, r, err)
+		return nil, false
+	}
+	sess.Device = device
+	if name == "" || pw == "" {
+		a.p.writeSession(w, sess)
+		a.loginPage(w, r, req, sess, http.StatusBadRequest, name, "Enter your username and password.")
+		return nil, false
+	}
+	u, e := a.p.checkPassword(ctx, a.p.cfg.ClientAddr(r), name, pw)
+	if e != nil {
+		a.p.logRefusal(ctx, "grant: login refused", e, "client_id", req.client.ID, "addr", a.p.cfg.ClientAddr(r))
+		a.p.writeSession(w, sess)
+		switch e.Code {
+		case CodeSlowDown:
+			w.Header().Set("Retry-After", retryAfter(e))
+			a.loginPage(w, r, req, sess, http.StatusTooManyRequests, name, "Too many failed attempts. Wait "+retryAfter(e)+" seconds and try again.")
+		case CodeTemporarilyUnavailable:
+			w.Header().Set("Retry-After", retryAfter(e))
+			a.loginPage(w, r, req, sess, http.StatusServiceUnavailable, name, "The server is busy. Wait "+retryAfter(e)+" seconds and try again.")
+		case CodeInvalidRequest:
+			a.loginPage(w, r, req, sess, http.StatusBadRequest, "", "That username contains characters that are not allowed.")
+		case CodeInvalidGrant:
+			a.loginPage(w, r, req, sess, http.StatusUnauthorized, name, "The username or password is incorrect.")
+		default:
+			a.errorPage(w, r, e)
+		}
+		return nil, false
+	}
+	sess.UserID, sess.Username = u.ID, u.Username
+	// When, and for which request: OpenID Connect's auth_time, max_age
+	// and prompt=login (oidc_authorize.go).
+	sess.AuthTime, sess.Fresh = a.p.cfg.Now().Unix(), freshMark(r.URL.RawQuery)
+	return sess, true
 }
 
 // consent acts on the consent form's answer.
@@ -275,6 +326,7 @@ func (a *authorizer) consent(w http.ResponseWriter, r *http.Request, req *authRe
 		a.errorPage(w, r, newError(http.StatusForbidden, CodeAccessDenied, "you are not signed in; start again from the application"))
 		return
 	}
+	req.authTime = a.authTime(r, sess)
 	cr := ConsentRequest{Client: req.client, User: u, Scopes: req.scopes}
 	switch answer {
 	case "allow":
@@ -320,7 +372,8 @@ func (p *Provider) newCode(ctx context.Context, req *authRequest, u *store.User)
 		Hash: h, Kind: store.KindCode, Family: uuid.NewString(),
 		ClientID: req.client.ID, Subject: u.ID, Username: u.Username, Scopes: req.scopes,
 		IssuedAt: now, ExpiresAt: now.Add(p.cfg.CodeTTL),
-		RedirectURI: req.sentURI, CodeChallenge: req.challenge,
+		RedirectURI: req.sentURI, CodeChallenge: req.challenge, JKT: req.dpopJKT,
+		Nonce: req.nonce(), AuthTime: req.authTime,
 	})
 	if err != nil {
 		return "", err
@@ -370,6 +423,10 @@ func (a *authorizer) consentPage(w http.ResponseWriter, r *http.Request, req *au
 
 // errorPage answers with an HTML error page: never a redirect.
 func (a *authorizer) errorPage(w http.ResponseWriter, r *http.Request, e *Error) {
+	if e.Status < http.StatusInternalServerError { // 500s are logged with their cause
+		a.p.logRefusal(r.Context(), "grant: authorization request refused", e,
+			"client_id", logsample.Clip(r.URL.Query().Get("client_id")), "addr", a.p.cfg.ClientAddr(r))
+	}
 	title := errorTitles[e.Status]
 	if title == "" {
 		title = errorTitles[http.StatusBadRequest]

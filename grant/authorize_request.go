@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"time"
 
 	"github.com/oauthkit/oauthkit/store"
 )
@@ -11,11 +12,14 @@ import (
 // authRequest is a validated authorization request (RFC 6749 §4.1.1).
 type authRequest struct {
 	client      *store.Client
-	redirectURI string   // where the response goes
-	sentURI     string   // redirect_uri as sent; "" when omitted (RFC 6749 §4.1.3)
-	state       string   // returned unchanged
-	scopes      []string // what the client asked for, resolved
-	challenge   string   // PKCE S256 code_challenge; "" only when PKCE is optional
+	redirectURI string       // where the response goes
+	sentURI     string       // redirect_uri as sent; "" when omitted (RFC 6749 §4.1.3)
+	state       string       // returned unchanged
+	scopes      []string     // what the client asked for, resolved
+	challenge   string       // PKCE S256 code_challenge; "" only when PKCE is optional
+	dpopJKT     string       // RFC 9449 §10 dpop_jkt: the DPoP key the code is bound to, if any
+	oidc        *oidcRequest // the OpenID Connect parameters; nil for a plain OAuth request (oidc_authorize.go)
+	authTime    time.Time    // when the signed-in user authenticated; zero when unknown
 }
 
 // parseAuthorizeQuery parses the authorization request's query string. It
@@ -58,6 +62,9 @@ func validateAuthorize(q url.Values, unique bool, c *store.Client, pkceOptional 
 	if !unique {
 		return req, nil, errRequest("a parameter is included more than once")
 	}
+	if e := refuseRequestObjects(q); e != nil { // oidc_authorize.go
+		return req, nil, e
+	}
 	switch rt := q.Get("response_type"); {
 	case rt == "":
 		return req, nil, errRequest("response_type is required")
@@ -75,6 +82,12 @@ func validateAuthorize(q url.Values, unique bool, c *store.Client, pkceOptional 
 		return req, nil, e
 	}
 	req.scopes = scopes
+	if jkt := q.Get("dpop_jkt"); jkt != "" {
+		if !isS256Challenge(jkt) { // the same shape: a SHA-256, base64url
+			return req, nil, errRequest("dpop_jkt must be the base64url SHA-256 JWK thumbprint of a DPoP key")
+		}
+		req.dpopJKT = jkt
+	}
 	return req, nil, nil
 }
 

@@ -11,7 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oauthkit/oauthkit/internal/jwtverify"
 	"github.com/oauthkit/oauthkit/internal/loopback"
+	"github.com/oauthkit/oauthkit/internal/replay"
 	"github.com/oauthkit/oauthkit/store"
 )
 
@@ -62,7 +64,8 @@ type Config struct {
 
 	// Secret is the provider's one secret, at least 32 random bytes: every
 	// keyed mechanism (the session cookie, CSRF tokens, idempotent refresh
-	// retries) uses a subkey derived from it with HKDF (subkey.go). Every
+	// retries, DPoP nonces, the hashes of device user codes) uses a subkey
+	// derived from it with HKDF (subkey.go). Every
 	// instance serving the same issuer must share it. Default: 32 random
 	// bytes per Provider, so that sessions end when the process does and
 	// work on one instance only, and a refresh retry is recognised only by
@@ -79,8 +82,13 @@ type Config struct {
 
 	// LoginClientID names the first-party client on whose behalf
 	// LoginHandler issues tokens (the tutorial's POST /login). Empty
-	// disables LoginHandler. The client must be registered for the password
-	// grant; the tokens carry its registered scopes.
+	// disables LoginHandler. The tokens carry the client's registered
+	// scopes, and a refresh token when it is registered for refresh_token.
+	// LoginHandler is its password grant: register it without the password
+	// grant (and the provider need not serve it in GrantTypes), so that the
+	// token endpoint, which takes the form bodies any web page can make a
+	// browser send, never takes passwords for it. NewProvider checks that
+	// the client is registered and valid (login_client.go).
 	LoginClientID string
 
 	// OnEvent, if set, is called for every token issued or refused and
@@ -91,10 +99,22 @@ type Config struct {
 	// It cannot replace the standard ones.
 	ExtraTokenFields func(ctx context.Context, t IssuedToken) map[string]any
 
+	// ClientAuth configures client authentication; see [ClientAuth].
+	ClientAuth ClientAuth
+	// DPoP configures DPoP-bound tokens (RFC 9449); see [DPoP]. The zero
+	// value accepts DPoP proofs and requires none.
+	DPoP DPoP
+
 	// ClientAddr returns the client address that throttling counts
 	// failures by. Default: the host of r.RemoteAddr. Set it when the
 	// service runs behind a proxy you trust to set X-Forwarded-For.
 	ClientAddr func(r *http.Request) string
+	// Throttle configures brute-force throttling; see [Throttle].
+	Throttle Throttle
+
+	// Device configures the device authorization grant (RFC 8628), served
+	// when GrantTypes lists store.GrantDeviceCode; see [Device].
+	Device Device
 
 	// Endpoints are the paths of the handlers, relative to the issuer (under
 	// its path, if it has one), for the metadata document (RFC 8414) and
@@ -116,18 +136,25 @@ type Config struct {
 	// AccessTokenFormat is FormatOpaque (the default) or FormatJWT (RFC
 	// 9068 JWT access tokens, signed with SigningKeys).
 	AccessTokenFormat TokenFormat
-	// SigningKeys sign JWT access tokens: the first signs, all are
-	// published by JWKSHandler, so that tokens signed by a previous key stay
-	// valid while it is listed. Required for FormatJWT; see
+	// SigningKeys sign JWT access tokens and OpenID Connect ID tokens, the
+	// one key set of the Provider: the first key signs access tokens, the
+	// first key of an algorithm signs the ID tokens of that algorithm, and
+	// all are published by JWKSHandler, so that tokens signed by a previous
+	// key stay valid while it is listed. Required for FormatJWT and for
+	// OIDC (which needs an RS256 key among them); see
 	// [Provider.SetSigningKeys] to rotate at run time.
 	SigningKeys []SigningKey
+
+	// OIDC configures OpenID Connect 1.0 (oidc.go). Default off.
+	OIDC OIDC
 	// Audience is the aud of access tokens: the resource servers they are
 	// meant for. Required for FormatJWT (RFC 9068 §2.2); also reported by
 	// introspection. Default none.
 	Audience []string
 
-	// Logger receives refusals (at Info) and internal errors (at Error).
-	// Default slog.Default().
+	// Logger receives issued tokens and refusals (at Info; refusals
+	// sampled, with client-supplied values cut short) and internal errors
+	// (at Error). It never sees a secret. Default slog.Default().
 	Logger *slog.Logger
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
@@ -149,8 +176,8 @@ func (c *Config) setDefaults() error {
 	if err := c.checkGrantTypes(); err != nil { // grants.go
 		return err
 	}
-	if c.LoginClientID != "" && (c.Users == nil || !slices.Contains(c.GrantTypes, store.GrantPassword)) {
-		return errors.New("grant: LoginClientID needs Config.Users and the password grant in GrantTypes")
+	if c.LoginClientID != "" && c.Users == nil {
+		return errors.New("grant: LoginClientID needs Config.Users")
 	}
 	def := func(d *time.Duration, v time.Duration) {
 		if *d == 0 {
@@ -171,6 +198,12 @@ func (c *Config) setDefaults() error {
 	if err := c.setTokenDefaults(); err != nil {
 		return err
 	}
+	if err := c.setOIDCDefaults(); err != nil { // oidc.go
+		return err
+	}
+	if err := c.Throttle.setDefaults(c.Tokens); err != nil {
+		return err
+	}
 	if c.ClientAddr == nil {
 		c.ClientAddr = remoteHost
 	}
@@ -180,7 +213,7 @@ func (c *Config) setDefaults() error {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-	return nil
+	return c.ClientAuth.setDefaults(c.Tokens, c.Now)
 }
 
 // checkIssuer enforces RFC 8414 §2: https, no query or fragment; http only
@@ -213,4 +246,77 @@ func remoteHost(r *http.Request) string {
 		host = host[1 : len(host)-1]
 	}
 	return host
+}
+
+// ClientAuth configures client authentication at the token, revocation
+// and introspection endpoints. The zero value is the default.
+type ClientAuth struct {
+	// StrictMethod makes every confidential client authenticate with
+	// exactly its registered AuthMethod, as store.Client.StrictAuthMethod
+	// does for one client. Default false: client_secret_basic and
+	// client_secret_post are both accepted, whichever a client registered
+	// for either sends. A private_key_jwt client authenticates with its
+	// assertions only, whatever this says.
+	StrictMethod bool
+
+	// AssertionAlgorithms are the JWS algorithms private_key_jwt client
+	// assertions may be signed with, published as
+	// token_endpoint_auth_signing_alg_values_supported: any of EdDSA,
+	// ES256, PS256 and RS256. Default all four. "none" and the HMAC
+	// algorithms are never accepted.
+	AssertionAlgorithms []string
+	// AssertionMaxLifetime bounds a client assertion's life: its exp at
+	// most this far ahead, its iat (if any) at most this far back, each
+	// with 30 seconds of leeway for clocks. Its jti is remembered until exp.
+	// Default 5 minutes; at most 1 hour.
+	AssertionMaxLifetime time.Duration
+	// IssuerAudienceOnly accepts, as the aud of client assertions, only the
+	// issuer identifier as a string (draft-ietf-oauth-rfc7523bis, FAPI
+	// 2.0). Default false: an assertion that is not explicitly typed
+	// (typ client-authentication+jwt) may instead name the token endpoint
+	// URL, and hold its one audience in an array, as clients written to RFC
+	// 7523 and OpenID Connect Core §9 do. Either way aud holds one value.
+	IssuerAudienceOnly bool
+	// Replay remembers the jti of client assertions until they expire, so
+	// that each is used once. Default Config.Tokens when it implements
+	// store.ReplayCache (every backend of this module: PostgreSQL and
+	// Redis share it between instances); otherwise a cache in this process
+	// of 32 MiB, which refuses assertions (503) rather than forget a live
+	// jti when full.
+	Replay store.ReplayCache
+}
+
+// Bounds on ClientAuth.AssertionMaxLifetime.
+const (
+	defaultAssertionLifetime = 5 * time.Minute
+	maxAssertionLifetime     = time.Hour
+)
+
+func (a *ClientAuth) setDefaults(tokens store.TokenStore, now func() time.Time) error {
+	if a.AssertionAlgorithms == nil {
+		a.AssertionAlgorithms = slices.Clone(jwtverify.Algorithms)
+	}
+	if len(a.AssertionAlgorithms) == 0 {
+		return errors.New("grant: ClientAuth.AssertionAlgorithms must not be empty")
+	}
+	for _, alg := range a.AssertionAlgorithms {
+		if !slices.Contains(jwtverify.Algorithms, alg) {
+			return fmt.Errorf("grant: ClientAuth.AssertionAlgorithms: %q is not supported (EdDSA, ES256, PS256, RS256)", alg)
+		}
+	}
+	a.AssertionAlgorithms = slices.Clone(a.AssertionAlgorithms)
+	if a.AssertionMaxLifetime == 0 {
+		a.AssertionMaxLifetime = defaultAssertionLifetime
+	}
+	if a.AssertionMaxLifetime < 0 || a.AssertionMaxLifetime > maxAssertionLifetime {
+		return errors.New("grant: ClientAuth.AssertionMaxLifetime must be positive and at most 1 hour")
+	}
+	if a.Replay == nil {
+		if rc, ok := tokens.(store.ReplayCache); ok {
+			a.Replay = rc
+		} else {
+			a.Replay = replay.New(0, now)
+		}
+	}
+	return nil
 }

@@ -54,8 +54,8 @@ func publicCORS(h http.HandlerFunc) http.Handler {
 func (p *Provider) cors(h http.Handler) http.Handler {
 	pol := &cors.Policy{
 		Methods:        []string{http.MethodPost},
-		Headers:        []string{"Authorization", "Content-Type"},
-		Expose:         []string{"WWW-Authenticate", "Retry-After"},
+		Headers:        []string{"Authorization", "Content-Type", "DPoP"},
+		Expose:         []string{"WWW-Authenticate", "Retry-After", "DPoP-Nonce"},
 		MaxAge:         10 * time.Minute,
 		AllowPreflight: p.anyClientOrigin,
 	}

@@ -24,8 +24,56 @@
 // one revokes its whole grant, scopes never widen on refresh, authorization
 // codes are single use and bound to client, redirect URI and PKCE S256
 // challenge, parameters are read from the POST body only and never twice,
-// password checks are throttled, and every error carries RFC 6749's code and
+// password and client-secret guesses are throttled (reserved before a password
+// hash, bounded in flight, shared by instances through a store that implements
+// store.AttemptCounter; see [Throttle]), and every error carries RFC 6749's code and
 // status with Cache-Control: no-store. The password grant, and LoginHandler,
 // are off unless the configuration turns them on; the implicit grant does not
 // exist.
+//
+// # Devices
+//
+// The device authorization grant (RFC 8628), for TVs and CLIs, is on when
+// Config.GrantTypes lists store.GrantDeviceCode: [Provider.DeviceAuthorizationHandler]
+// gives devices a device code and a user code, [Provider.DeviceHandler] is the
+// verification page where the user types the code, signs in and allows (the
+// authorization endpoint's pages and session), and the token endpoint
+// answers the device's polls (authorization_pending, slow_down,
+// access_denied, expired_token), giving the tokens once. See [Device].
+//
+// # Clients without shared secrets
+//
+// A client registered with store.AuthPrivateKeyJWT and its public keys
+// (store.Client.JWKS or JWKSURI) authenticates at the token, revocation and
+// introspection endpoints with a JWT signed by its private key (RFC 7523
+// §2.2, client_assertion_type [AssertionTypeJWTBearer]): checked with
+// go-jose against an algorithm allow-list, aud the issuer identifier
+// (draft-ietf-oauth-rfc7523bis), a short exp, and a jti used once, in the
+// store's store.ReplayCache so that every instance sharing it agrees. Keys
+// at a jwks_uri are fetched only from public https addresses. See
+// [ClientAuth].
+//
+// # DPoP
+//
+// A token request carrying a DPoP proof (RFC 9449) gets token_type DPoP and
+// tokens bound to the proof's key: the thumbprint is stored with the access
+// token (and with a public client's refresh token, which then needs a proof
+// by the same key), carried as cnf.jkt in JWT access tokens and as cnf by
+// introspection, and dpop_jkt in an authorization request binds the code.
+// [DPoP] in Config requires proofs of every client, or server nonces; a
+// client registered with store.Client.DPoPBoundAccessTokens must always
+// send one. Proofs are used once: their jti go to the token store's
+// store.ReplayCache, which instances sharing PostgreSQL or Redis share.
+//
+// # OpenID Connect
+//
+// With [Config.OIDC] on, the Provider is an OpenID Provider on the code flow
+// (OpenID Connect Core 1.0, Discovery 1.0, RP-Initiated Logout 1.0): ID
+// tokens signed from the one key set ([Config.SigningKeys]; RS256 by
+// default, ES256 or EdDSA per client), prompt, max_age, id_token_hint,
+// login_hint and nonce at the authorization endpoint, refresh of
+// offline_access grants, and three more routes that [Provider.Routes]
+// mounts: the discovery document ([Provider.DiscoveryHandler]), UserInfo
+// ([Provider.UserInfoHandler], answering from [OIDC.Claims]) and the
+// end-session endpoint ([Provider.EndSessionHandler]).
 package grant

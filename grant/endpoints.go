@@ -17,8 +17,15 @@ type Endpoints struct {
 	Token         string // TokenHandler; default /oauth/token
 	Revocation    string // RevokeHandler; default /oauth/revoke
 	Introspection string // IntrospectHandler; default /oauth/introspect
-	JWKS          string // JWKSHandler, published only for JWT access tokens; default /.well-known/jwks.json
+	JWKS          string // JWKSHandler, published only for JWT access tokens or OpenID Connect; default /.well-known/jwks.json
 	Login         string // LoginHandler, mounted only with Config.LoginClientID and never published; default /login
+	UserInfo      string // UserInfoHandler, mounted and published only with Config.OIDC; default /oauth/userinfo
+	EndSession    string // EndSessionHandler, mounted and published only with Config.OIDC; default /oauth/logout
+
+	// The device authorization grant's (RFC 8628), mounted and published
+	// only when Config.GrantTypes lists it.
+	DeviceAuthorization string // DeviceAuthorizationHandler; default /oauth/device_authorization
+	Device              string // DeviceHandler, the verification page (verification_uri); default /device
 }
 
 // MetadataPath is where RFC 8414 §3 puts the metadata document of an
@@ -39,6 +46,10 @@ func (e *Endpoints) setDefaults() {
 	def(&e.Introspection, "/oauth/introspect")
 	def(&e.JWKS, "/.well-known/jwks.json")
 	def(&e.Login, "/login")
+	def(&e.UserInfo, "/oauth/userinfo")
+	def(&e.EndSession, "/oauth/logout")
+	def(&e.DeviceAuthorization, "/oauth/device_authorization")
+	def(&e.Device, "/device")
 }
 
 // check refuses paths that cannot be mounted as they are, and two
@@ -46,7 +57,7 @@ func (e *Endpoints) setDefaults() {
 // issuer.
 func (e *Endpoints) check(issuer string) error {
 	prefix := issuerPath(issuer)
-	seen := map[string]string{MetadataPath + prefix: "the metadata document"}
+	seen := map[string]string{MetadataPath + prefix: "the metadata document", prefix + DiscoveryPath: "the discovery document"}
 	for _, f := range e.fields() {
 		if !validPath(f.path) {
 			return fmt.Errorf("grant: Config.Endpoints.%s %q must be a path such as /oauth/token (see Endpoints)", f.name, f.path)
@@ -65,12 +76,14 @@ func (e *Endpoints) fields() []endpointField {
 	return []endpointField{
 		{"Authorize", e.Authorize}, {"Token", e.Token}, {"Revocation", e.Revocation},
 		{"Introspection", e.Introspection}, {"JWKS", e.JWKS}, {"Login", e.Login},
+		{"UserInfo", e.UserInfo}, {"EndSession", e.EndSession},
+		{"DeviceAuthorization", e.DeviceAuthorization}, {"Device", e.Device},
 	}
 }
 
 // under returns e with prefix put before every path.
 func (e Endpoints) under(prefix string) Endpoints {
-	for _, s := range []*string{&e.Authorize, &e.Token, &e.Revocation, &e.Introspection, &e.JWKS, &e.Login} {
+	for _, s := range []*string{&e.Authorize, &e.Token, &e.Revocation, &e.Introspection, &e.JWKS, &e.Login, &e.UserInfo, &e.EndSession, &e.DeviceAuthorization, &e.Device} {
 		*s = prefix + *s
 	}
 	return e

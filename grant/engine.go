@@ -32,6 +32,7 @@ type reqState struct {
 	addr   string      // the client address, for throttling
 	user   *store.User // set by the password callback
 	result *issued     // set by the Manager
+	jkt    string      // thumbprint of the DPoP proof's key; "" without one (dpop.go)
 }
 
 type stateKey struct{}

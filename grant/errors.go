@@ -37,6 +37,8 @@ type Error struct {
 
 	challenge  string        // WWW-Authenticate value, for invalid_client with Basic
 	retryAfter time.Duration // for 429 answers
+	detail     string        // why, for the log only, when the answer must not say
+	notCharged bool          // a failed client authentication that is the server's, not the client's: not throttled
 }
 
 // Error returns the code and description.

@@ -16,7 +16,7 @@ const (
 type Event struct {
 	Kind      EventKind
 	GrantType string   // the grant asked for, if any
-	ClientID  string   // the client, once known (for refusals: as claimed)
+	ClientID  string   // the client, once known; for refusals as claimed (by either method), cut to 64 bytes and escaped
 	Subject   string   // the user, for user grants
 	Scopes    []string // the scopes granted
 	Family    string   // the grant the tokens belong to

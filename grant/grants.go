@@ -18,7 +18,8 @@ import (
 type grantType struct {
 	// byEngine marks grants the go-oauth2 engine sequences.
 	byEngine bool
-	// needs reports what the grant requires of the configuration.
+	// needs reports what the grant requires of the configuration, and
+	// fills in the defaults of its part of it.
 	needs func(c *Config) error
 	// prepare adjusts the request's form before serve runs; may be nil.
 	prepare func(form url.Values)
@@ -33,6 +34,7 @@ var grantTypes = map[string]grantType{
 	store.GrantClientCredentials: {byEngine: true, serve: (*Provider).viaEngine},
 	store.GrantRefreshToken:      {byEngine: true, serve: (*Provider).viaEngine},
 	store.GrantPassword:          {byEngine: true, serve: (*Provider).viaEngine, needs: needsUsers},
+	store.GrantDeviceCode:        {serve: (*Provider).deviceCodeGrant, needs: needsDevice}, // device.go
 }
 
 // defaultGrantTypes are served when Config.GrantTypes is nil (RFC 9700 §2.1:

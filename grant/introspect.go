@@ -17,9 +17,10 @@ import (
 // A live token the caller may see (Config.CanIntrospect: by default, its
 // own tokens, and every token for the clients in Config.Introspectors) is
 // answered with active true, scope, client_id, username, sub, token_type
-// ("Bearer" for access tokens, "refresh_token" for refresh tokens, so that
-// a resource server never takes one for the other), exp, iat, iss, aud and
-// jti where known (sub is omitted for client_credentials tokens, which have no
+// ("Bearer" for access tokens, "DPoP" for DPoP-bound ones, "refresh_token"
+// for refresh tokens, so that a resource server never takes one for the
+// other), exp, iat, iss, aud, jti where known, and cnf with the jkt of a
+// DPoP-bound token (RFC 9449 §6.2) (sub is omitted for client_credentials tokens, which have no
 // user). Anything else — unknown, expired, revoked, or not the
 // caller's to see — is {"active": false} and nothing more (§2.2). Every
 // response carries Cache-Control: no-store.
@@ -40,6 +41,7 @@ type introspection struct {
 	Aud       []string `json:"aud,omitempty"`
 	Iss       string   `json:"iss,omitempty"`
 	Jti       string   `json:"jti,omitempty"`
+	Cnf       *cnf     `json:"cnf,omitempty"` // RFC 9449 §6.2: jkt of a DPoP-bound token
 }
 
 func (p *Provider) serveIntrospect(w http.ResponseWriter, r *http.Request) {
@@ -82,10 +84,13 @@ func (p *Provider) describe(raw string, t *store.Token) introspection {
 	out := introspection{
 		Active: true, Scope: joinScopes(t.Scopes), ClientID: t.ClientID, Username: t.Username,
 		TokenType: "Bearer", Exp: t.ExpiresAt.Unix(), Iat: t.IssuedAt.Unix(),
-		Sub: t.Subject, Aud: p.cfg.Audience, Iss: p.cfg.Issuer,
+		Sub: t.Subject, Aud: p.cfg.Audience, Iss: p.cfg.Issuer, Cnf: confirmation(t),
 	}
-	if t.Kind == store.KindRefresh {
+	switch {
+	case t.Kind == store.KindRefresh:
 		out.TokenType = store.KindRefresh.String()
+	case t.JKT != "":
+		out.TokenType = "DPoP" // RFC 9449 §6.2
 	}
 	if p.looksLikeJWT(raw) {
 		out.Jti = jwtID(raw)

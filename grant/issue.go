@@ -19,13 +19,28 @@ type issued struct {
 	access    string
 	refresh   string // empty when no refresh token was issued
 	expiresIn time.Duration
+	jkt       string    // the DPoP key the access token is bound to; "" for a bearer token
+	issuedAt  time.Time // when the tokens were issued
+	idToken   string    // the OpenID Connect ID token, if any (oidc_idtoken.go)
+}
+
+// tokenType is the token_type of the response: DPoP for a bound access
+// token (RFC 9449 §5), else Bearer.
+func (o *issued) tokenType() string {
+	if o.jkt != "" {
+		return "DPoP"
+	}
+	return "Bearer"
 }
 
 // issue creates an access token, and a refresh token when withRefresh, for
 // client c and user u (nil for client_credentials), in the grant g: g
 // carries what every token of the grant shares (see grantOf), its family
-// included (a new family when empty). It refuses a user whose ID a
-// client's subject could equal (subject.go).
+// included (a new family when empty). The tokens are bound to the key of
+// the request's DPoP proof, if it had one (dpop.go's bind), whatever g
+// says: a grant bound to a key has checked that the proof is by it
+// (checkBinding). It refuses a user whose ID a client's subject could
+// equal (subject.go).
 func (p *Provider) issue(ctx context.Context, gt string, c *store.Client, u *store.User, g store.Token, withRefresh bool) (*issued, error) {
 	if err := checkSubject(u); err != nil {
 		return nil, err
@@ -41,13 +56,15 @@ func (p *Provider) issue(ctx context.Context, gt string, c *store.Client, u *sto
 		g.Subject, g.Username = u.ID, u.Username
 	}
 	g.IssuedAt = p.cfg.Now()
-	out := &issued{grantType: gt, client: c, subject: u, scopes: g.Scopes, family: g.Family, expiresIn: p.cfg.AccessTokenTTL}
+	at, rt := g, g
+	bind(ctx, c, &at, &rt)
+	out := &issued{grantType: gt, client: c, subject: u, scopes: g.Scopes, family: g.Family, expiresIn: p.cfg.AccessTokenTTL, jkt: at.JKT, issuedAt: g.IssuedAt}
 	var err error
-	if out.access, err = p.store(ctx, PrefixAccessToken, store.KindAccess, g, p.cfg.AccessTokenTTL); err != nil {
+	if out.access, err = p.store(ctx, PrefixAccessToken, store.KindAccess, at, p.cfg.AccessTokenTTL); err != nil {
 		return nil, err
 	}
 	if withRefresh {
-		if out.refresh, err = p.store(ctx, PrefixRefreshToken, store.KindRefresh, g, p.cfg.RefreshTokenTTL); err != nil {
+		if out.refresh, err = p.store(ctx, PrefixRefreshToken, store.KindRefresh, rt, p.cfg.RefreshTokenTTL); err != nil {
 			return nil, err
 		}
 	}

@@ -7,10 +7,11 @@ import (
 )
 
 // JWKSHandler returns the JSON Web Key Set of the keys that sign JWT access
-// tokens — the current one and those still listed from before — for
-// resource servers to verify them (the jwks_uri of the metadata): public
-// parts only, each with its kid, alg and use "sig". Without JWT access
-// tokens the set is empty. Caches may keep it five minutes, and any origin
+// tokens and OpenID Connect ID tokens — the current ones and those still
+// listed from before — for resource servers and relying parties to verify
+// them (the jwks_uri of the metadata): public parts only, each with its
+// kid, alg and use "sig". Without JWT access tokens and OpenID Connect the
+// set is empty. Caches may keep it five minutes, and any origin
 // may read it (CORS, without credentials).
 func (p *Provider) JWKSHandler() http.Handler {
 	return publicCORS(func(w http.ResponseWriter, r *http.Request) {

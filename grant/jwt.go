@@ -35,6 +35,20 @@ type jwtClaims struct {
 	Iat      int64  `json:"iat"`
 	ClientID string `json:"client_id"`
 	Scope    string `json:"scope,omitempty"`
+	Cnf      *cnf   `json:"cnf,omitempty"` // RFC 9449 §6.1: the DPoP key of a bound token
+}
+
+// cnf is RFC 7800's confirmation claim with RFC 9449's jkt member.
+type cnf struct {
+	JKT string `json:"jkt"`
+}
+
+// confirmation is t's cnf: nil for a bearer token.
+func confirmation(t *store.Token) *cnf {
+	if t.JKT == "" {
+		return nil
+	}
+	return &cnf{JKT: t.JKT}
 }
 
 // newValue makes the value of new token t (its hash aside): random for
@@ -57,6 +71,7 @@ func (p *Provider) signAccessToken(s *signer, jti string, t *store.Token) (strin
 	cl := jwtClaims{
 		Jti: jti, Iss: p.cfg.Issuer, Sub: clientSubject(t.ClientID), Aud: p.cfg.Audience,
 		Exp: t.ExpiresAt.Unix(), Iat: t.IssuedAt.Unix(), ClientID: t.ClientID, Scope: joinScopes(t.Scopes),
+		Cnf: confirmation(t),
 	}
 	if len(p.cfg.Audience) == 1 {
 		cl.Aud = p.cfg.Audience[0]
@@ -76,7 +91,7 @@ func (p *Provider) signAccessToken(s *signer, jti string, t *store.Token) (strin
 // tokens of a key withdrawn by SetSigningKeys invalid at once.
 func (p *Provider) looksLikeJWT(raw string) bool {
 	ks := p.keys.Load()
-	if ks == nil || len(raw) > maxJWTLen {
+	if ks == nil || p.cfg.AccessTokenFormat != FormatJWT || len(raw) > maxJWTLen {
 		return false
 	}
 	for _, s := range ks.signers {

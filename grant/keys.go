@@ -116,21 +116,35 @@ func (ks *keySet) sign(typ string, claims any) (string, error) {
 }
 
 // SetSigningKeys replaces the signing keys of a Provider issuing JWT access
-// tokens: the first signs from now on, and all are published. To rotate
-// without invalidating live tokens, publish the next key first (list it
-// second), wait for resource servers' JWKS caches to expire, then make it
-// first, and drop the old key only once the tokens it signed have expired.
-// A token whose key is no longer listed is refused, also by ValidateToken.
+// tokens or OpenID Connect ID tokens: the first signs access tokens from
+// now on, the first of each algorithm signs the ID tokens of that
+// algorithm, and all are published. To rotate without invalidating live
+// tokens, publish the next key first (list it second), wait for resource
+// servers' and relying parties' JWKS caches to expire, then make it first,
+// and drop the old key only once the tokens it signed have expired. A token
+// whose key is no longer listed is refused, also by ValidateToken. With
+// OpenID Connect the set must keep an RS256 key.
 func (p *Provider) SetSigningKeys(keys ...SigningKey) error {
-	if p.cfg.AccessTokenFormat != FormatJWT {
-		return errors.New("grant: SetSigningKeys needs AccessTokenFormat FormatJWT")
+	if !p.usesKeys() {
+		return errors.New("grant: SetSigningKeys needs AccessTokenFormat FormatJWT or Config.OIDC")
 	}
 	ks, err := newKeySet(keys)
 	if err != nil {
 		return err
 	}
+	if p.cfg.OIDC.Enabled {
+		if err := ks.checkOIDC(); err != nil {
+			return err
+		}
+	}
 	p.keys.Store(ks)
 	return nil
+}
+
+// usesKeys reports whether the Provider signs anything: JWT access tokens
+// or ID tokens.
+func (p *Provider) usesKeys() bool {
+	return p.cfg.AccessTokenFormat == FormatJWT || p.cfg.OIDC.Enabled
 }
 
 // setTokenDefaults checks the access token format settings.

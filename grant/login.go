@@ -35,14 +35,12 @@ func (p *Provider) serveLogin(w http.ResponseWriter, r *http.Request) {
 		p.refuse(ctx, w, ev, newError(http.StatusMethodNotAllowed, CodeInvalidRequest, "this endpoint accepts POST only"))
 		return
 	}
-	// JSON, also when sent by a client that did not label it (curl -d
-	// labels every body as a form).
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		mt, _, _ := mime.ParseMediaType(ct)
-		if mt != "application/json" && mt != "application/x-www-form-urlencoded" && mt != "text/plain" {
-			p.refuse(ctx, w, ev, newError(http.StatusUnsupportedMediaType, CodeInvalidRequest, "the body must be JSON"))
-			return
-		}
+	// JSON only, labelled so: a form, text/plain or unlabelled body is what
+	// any web page can make a visitor's browser send without a CORS
+	// preflight, which would let it guess passwords through its visitors.
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+		p.refuse(ctx, w, ev, newError(http.StatusUnsupportedMediaType, CodeInvalidRequest, `the body must be JSON, sent with "Content-Type: application/json"`))
+		return
 	}
 	var creds struct {
 		Username string `json:"username"`
@@ -62,10 +60,21 @@ func (p *Provider) serveLogin(w http.ResponseWriter, r *http.Request) {
 		p.refuse(ctx, w, ev, errRequest("username and password are required"))
 		return
 	}
+	if !validUsername(creds.Username) {
+		p.refuse(ctx, w, ev, errRequest("the username is malformed"))
+		return
+	}
 	c, err := p.cfg.Clients.Client(ctx, p.cfg.LoginClientID)
 	if err != nil {
 		p.cfg.Logger.ErrorContext(ctx, "grant: the login client cannot be loaded", "client_id", p.cfg.LoginClientID, "err", err)
 		p.refuse(ctx, w, ev, errServer)
+		return
+	}
+	// A DPoP proof (htu: the login URL) binds the tokens as at the token
+	// endpoint; it is checked before the password, which costs more.
+	jkt, e := p.tokenProof(w, r, c, p.loginURL)
+	if e != nil {
+		p.refuse(ctx, w, ev, e)
 		return
 	}
 	u, e := p.checkPassword(ctx, addr, creds.Username, creds.Password)
@@ -76,7 +85,7 @@ func (p *Provider) serveLogin(w http.ResponseWriter, r *http.Request) {
 		p.refuse(ctx, w, ev, e)
 		return
 	}
-	out, err := p.issue(ctx, "password", c, u, store.Token{Scopes: c.Scopes}, p.refreshAllowed(c))
+	out, err := p.issue(withState(ctx, &reqState{client: c, addr: addr, jkt: jkt}), "password", c, u, store.Token{Scopes: c.Scopes}, p.refreshAllowed(c))
 	if err != nil {
 		p.cfg.Logger.ErrorContext(ctx, "grant: issuing login tokens failed", "err", err)
 		p.refuse(ctx, w, ev, errServer)

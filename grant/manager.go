@@ -134,8 +134,21 @@ func (m *manager) exchangeCode(ctx context.Context, c *store.Client, tgr *oauth2
 	if !verifyPKCE(code.CodeChallenge, tgr.CodeVerifier) {
 		return nil, errGrant("code_verifier is missing or does not match the code_challenge")
 	}
+	if e := checkBinding(ctx, code.JKT); e != nil { // dpop_jkt (RFC 9449 §10)
+		return nil, e
+	}
 	u := &store.User{ID: code.Subject, Username: code.Username}
-	return m.p.issue(ctx, store.GrantAuthorizationCode, c, u, grantOf(code), m.p.refreshAllowed(c))
+	g := grantOf(code)
+	out, err := m.p.issue(ctx, store.GrantAuthorizationCode, c, u, g, m.p.withRefresh(c, g)) // oidc.go
+	if errors.Is(err, store.ErrRevoked) {
+		// A replay of the code, concurrent with this redemption, revoked
+		// the grant before its tokens were stored: nobody gets any.
+		return nil, errGrant("the authorization code was already used")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return out, m.p.addIDToken(c, g, out, code.Nonce) // oidc_idtoken.go
 }
 
 // verifyPKCE checks an RFC 7636 S256 code_verifier against the challenge, in
@@ -180,6 +193,9 @@ func (m *manager) refresh(ctx context.Context, c *store.Client, raw, scope strin
 		if _, e := resolveScopes(scope, peek.Scopes); e != nil {
 			return nil, e
 		}
+		if e := checkBinding(ctx, peek.JKT); e != nil { // RFC 9449 §5
+			return nil, e
+		}
 	}
 	old, err := m.p.cfg.Tokens.ConsumeToken(ctx, h)
 	retry := false
@@ -189,7 +205,7 @@ func (m *manager) refresh(ctx context.Context, c *store.Client, raw, scope strin
 			m.p.revokeFamily(ctx, old, "rotated refresh token presented by another client")
 			return nil, errGrant("the refresh token was issued to another client")
 		}
-		if !m.p.withinGrace(old) {
+		if !m.p.withinGrace(old) || proofKey(ctx) != "" { // no grace for DPoP (dpop.go)
 			m.p.revokeFamily(ctx, old, "refresh token reused")
 			return nil, errGrant("the refresh token was already used")
 		}
@@ -207,11 +223,17 @@ func (m *manager) refresh(ctx context.Context, c *store.Client, raw, scope strin
 	if e != nil {
 		return nil, e
 	}
+	if e := checkBinding(ctx, old.JKT); e != nil {
+		return nil, e
+	}
 	out, err := m.p.rotate(ctx, c, old, raw, scopes, retry)
 	if errors.Is(err, store.ErrRevoked) {
 		return nil, errGrant("the grant was revoked")
 	}
-	return out, err
+	if err != nil || old.AuthTime.IsZero() {
+		return out, err
+	}
+	return out, m.p.addIDToken(c, grantOf(old), out, "") // Core §12.2: no nonce
 }
 
 func (m *manager) RemoveAccessToken(ctx context.Context, access string) error {

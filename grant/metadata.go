@@ -32,12 +32,18 @@ type metadata struct {
 	ResponseModesSupported        []string `json:"response_modes_supported"`
 	GrantTypesSupported           []string `json:"grant_types_supported"`
 	TokenAuthMethods              []string `json:"token_endpoint_auth_methods_supported"`
+	TokenAuthAlgs                 []string `json:"token_endpoint_auth_signing_alg_values_supported"`
 	RevocationEndpoint            string   `json:"revocation_endpoint"`
 	RevocationAuthMethods         []string `json:"revocation_endpoint_auth_methods_supported"`
+	RevocationAuthAlgs            []string `json:"revocation_endpoint_auth_signing_alg_values_supported"`
 	IntrospectionEndpoint         string   `json:"introspection_endpoint"`
 	IntrospectionAuthMethods      []string `json:"introspection_endpoint_auth_methods_supported"`
+	IntrospectionAuthAlgs         []string `json:"introspection_endpoint_auth_signing_alg_values_supported"`
 	CodeChallengeMethodsSupported []string `json:"code_challenge_methods_supported,omitempty"`
 	IssParameterSupported         bool     `json:"authorization_response_iss_parameter_supported"`
+	DPoPSigningAlgs               []string `json:"dpop_signing_alg_values_supported"`
+	DeviceAuthorizationEndpoint   string   `json:"device_authorization_endpoint,omitempty"`
+	*oidcMetadata                          // OpenID Connect Discovery's fields, when Config.OIDC is on (oidc_discovery.go)
 }
 
 // MetadataHandler returns the authorization server metadata document (RFC
@@ -46,7 +52,10 @@ type metadata struct {
 // [Provider.Routes] does). The endpoint URLs are the issuer followed by
 // Config.Endpoints. The authorization endpoint and PKCE methods are listed
 // only when the authorization_code grant is on, jwks_uri only for JWT
-// access tokens. Any origin may read it (CORS, without credentials).
+// access tokens or OpenID Connect, whose Discovery fields it carries too
+// (DiscoveryHandler serves the same document), the device authorization
+// endpoint (RFC 8628 §4) only with the device grant. Any origin may read it
+// (CORS, without credentials).
 func (p *Provider) MetadataHandler() http.Handler {
 	body := p.metadata()
 	return publicCORS(func(w http.ResponseWriter, r *http.Request) {
@@ -55,36 +64,51 @@ func (p *Provider) MetadataHandler() http.Handler {
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 			return
 		}
-		writePublicJSON(w, body)
+		writePublicJSON(w, p.liveMetadata(body))
 	})
 }
 
 func (p *Provider) metadata() metadata {
 	base := strings.TrimSuffix(p.cfg.Issuer, "/")
 	e := p.cfg.Endpoints
-	secretMethods := []string{store.AuthSecretBasic, store.AuthSecretPost}
+	confidential := []string{store.AuthSecretBasic, store.AuthSecretPost, store.AuthPrivateKeyJWT}
+	algs := p.cfg.ClientAuth.AssertionAlgorithms
 	md := metadata{
 		Issuer:                   p.cfg.Issuer,
-		TokenEndpoint:            base + e.Token,
+		TokenEndpoint:            p.tokenEndpointURL(),
 		ScopesSupported:          p.cfg.ScopesSupported,
 		ResponseTypesSupported:   []string{"code"},
 		ResponseModesSupported:   []string{"query"},
 		GrantTypesSupported:      p.cfg.GrantTypes,
-		TokenAuthMethods:         []string{store.AuthSecretBasic, store.AuthSecretPost, store.AuthNone},
+		TokenAuthMethods:         append(slices.Clip(confidential), store.AuthNone),
+		TokenAuthAlgs:            algs,
 		RevocationEndpoint:       base + e.Revocation,
-		RevocationAuthMethods:    []string{store.AuthSecretBasic, store.AuthSecretPost, store.AuthNone},
+		RevocationAuthMethods:    append(slices.Clip(confidential), store.AuthNone),
+		RevocationAuthAlgs:       algs,
 		IntrospectionEndpoint:    base + e.Introspection,
-		IntrospectionAuthMethods: secretMethods,
+		IntrospectionAuthMethods: confidential,
+		IntrospectionAuthAlgs:    algs,
 		IssParameterSupported:    true,
+		DPoPSigningAlgs:          p.dpop.Algorithms(),
 	}
 	if slices.Contains(p.cfg.GrantTypes, store.GrantAuthorizationCode) {
 		md.AuthorizationEndpoint = base + e.Authorize
 		md.CodeChallengeMethodsSupported = []string{"S256"}
 	}
-	if p.cfg.AccessTokenFormat == FormatJWT {
+	if p.usesKeys() {
 		md.JWKSURI = base + e.JWKS
 	}
+	if p.serves(store.GrantDeviceCode) {
+		md.DeviceAuthorizationEndpoint = base + e.DeviceAuthorization
+	}
+	p.addOIDCMetadata(&md)
 	return md
+}
+
+// tokenEndpointURL is the token endpoint's URL, as the metadata document
+// publishes it.
+func (p *Provider) tokenEndpointURL() string {
+	return strings.TrimSuffix(p.cfg.Issuer, "/") + p.cfg.Endpoints.Token
 }
 
 // originOf returns scheme://host of an issuer URL already checked by

@@ -38,8 +38,13 @@ func TestMetadataMatchesConfiguration(t *testing.T) {
 		"response_types_supported":                      {"code"},
 		"code_challenge_methods_supported":              {"S256"},
 		"scopes_supported":                              {"read", "write"},
-		"token_endpoint_auth_methods_supported":         {"client_secret_basic", "client_secret_post", "none"},
-		"introspection_endpoint_auth_methods_supported": {"client_secret_basic", "client_secret_post"},
+		"token_endpoint_auth_methods_supported":         {"client_secret_basic", "client_secret_post", "private_key_jwt", "none"},
+		"revocation_endpoint_auth_methods_supported":    {"client_secret_basic", "client_secret_post", "private_key_jwt", "none"},
+		"introspection_endpoint_auth_methods_supported": {"client_secret_basic", "client_secret_post", "private_key_jwt"},
+		// RFC 8414 §2: required when private_key_jwt is listed.
+		"token_endpoint_auth_signing_alg_values_supported":         {"EdDSA", "ES256", "RS256", "PS256"},
+		"revocation_endpoint_auth_signing_alg_values_supported":    {"EdDSA", "ES256", "RS256", "PS256"},
+		"introspection_endpoint_auth_signing_alg_values_supported": {"EdDSA", "ES256", "RS256", "PS256"},
 	}
 	for k, v := range lists {
 		if got := jsonStrings(r.body[k]); !slices.Equal(got, v) {
@@ -51,6 +56,18 @@ func TestMetadataMatchesConfiguration(t *testing.T) {
 	}
 	if e.p.Endpoints().Token != "/t" {
 		t.Error("Endpoints() does not report the configured path")
+	}
+}
+
+// The signing algorithms published are those ClientAuth accepts.
+func TestMetadataAssertionAlgorithms(t *testing.T) {
+	e := newEPServer(t, func(c *grant.Config) { c.ClientAuth.AssertionAlgorithms = []string{"ES256"} })
+	req, _ := http.NewRequest(http.MethodGet, e.srv.URL+grant.MetadataPath, nil)
+	r := e.send(req)
+	for _, k := range []string{"token_endpoint_auth_signing_alg_values_supported", "revocation_endpoint_auth_signing_alg_values_supported", "introspection_endpoint_auth_signing_alg_values_supported"} {
+		if got := jsonStrings(r.body[k]); !slices.Equal(got, []string{"ES256"}) {
+			t.Errorf("%s = %v", k, got)
+		}
 	}
 }
 
@@ -68,7 +85,8 @@ func TestMetadataWithoutAuthorizationCode(t *testing.T) {
 
 func jsonStrings(v any) []string {
 	var out []string
-	for _, x := range v.([]any) {
+	list, _ := v.([]any)
+	for _, x := range list {
 		out = append(out, x.(string))
 	}
 	return out

@@ -41,7 +41,8 @@ type ConsentPage struct {
 	ClientID       string
 	Username       string
 	Scopes         []ScopeInfo
-	RedirectOrigin string // where the user will be sent back to
+	RedirectOrigin string // where the user will be sent back to; empty for a device
+	UserCode       string // for a device (DeviceHandler): the code entered, for the user to check against the device's
 	CSRFToken      string
 	Style          template.CSS
 }
@@ -56,11 +57,27 @@ type ErrorPage struct {
 	Style   template.CSS
 }
 
+// LogoutPage is the data the logout template is executed with, by the
+// end-session endpoint (oidc_logout.go): a confirmation form when CSRFToken
+// is set, else the notice that the user is signed out. A replacement
+// template must post the form to the page's own URL with the fields
+// csrf_token (CSRFToken), step=logout, and each of Fields.
+type LogoutPage struct {
+	ClientName string        // the application that asks, if known
+	Username   string        // who is signed in, if known
+	CSRFToken  string        // the csrf_token field's value; empty once signed out
+	Fields     []HiddenField // the logout request's parameters, to post back
+	Style      template.CSS
+}
+
+// HiddenField is one hidden field of a form.
+type HiddenField struct{ Name, Value string }
+
 // pages holds the templates one AuthorizeHandler renders.
 type pages struct {
-	login, consent, errPage *template.Template
-	style                   template.CSS
-	styleHash               string // CSP source for the inline style
+	login, consent, errPage, logout *template.Template
+	style                           template.CSS
+	styleHash                       string // CSP source for the inline style
 }
 
 func loadPages(o *AuthorizeOptions) (*pages, error) {
@@ -74,7 +91,10 @@ func loadPages(o *AuthorizeOptions) (*pages, error) {
 		dst    **template.Template
 		custom *template.Template
 		file   string
-	}{{&pg.login, o.LoginTemplate, "login.html"}, {&pg.consent, o.ConsentTemplate, "consent.html"}, {&pg.errPage, o.ErrorTemplate, "error.html"}} {
+	}{
+		{&pg.login, o.LoginTemplate, "login.html"}, {&pg.consent, o.ConsentTemplate, "consent.html"},
+		{&pg.errPage, o.ErrorTemplate, "error.html"}, {&pg.logout, o.LogoutTemplate, "logout.html"},
+	} {
 		if t.custom != nil {
 			*t.dst = t.custom
 			continue

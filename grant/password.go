@@ -3,36 +3,46 @@ package grant
 import (
 	"context"
 	"errors"
-	"net/http"
 	"time"
 
 	"github.com/oauthkit/oauthkit/store"
 )
 
-// checkPassword authenticates a resource owner, throttled per account and
-// address (see throttle.go). Unknown user and wrong password give the same
-// answer.
+// checkPassword authenticates a resource owner. The attempt is reserved
+// with the throttle before the password is looked at (throttle.go), and at
+// most Throttle.MaxPasswordChecks hashes run at once; beyond that the
+// answer is an immediate 503. Unknown user and wrong password give the
+// same answer.
 func (p *Provider) checkPassword(ctx context.Context, addr, username, pw string) (*store.User, *Error) {
-	if wait := p.throttle.wait(username, addr); wait > 0 {
-		return nil, errSlowDown(wait)
+	if !validUsername(username) {
+		return nil, errRequest("the username is malformed")
+	}
+	account := username
+	if k, ok := p.cfg.Users.(store.AccountKeyer); ok {
+		account = k.AccountKey(username)
+	}
+	a, e := p.reserve(ctx, "user\x00"+account, addr)
+	if e != nil {
+		return nil, e
+	}
+	select {
+	case p.checks <- struct{}{}:
+	default:
+		p.settle(ctx, a, false)
+		return nil, errBusy(time.Second)
 	}
 	u, err := p.cfg.Users.Authenticate(ctx, username, pw)
-	if errors.Is(err, store.ErrInvalidCredentials) {
-		p.throttle.fail(username, addr)
-		return nil, errGrant("invalid username or password")
-	}
-	if err != nil {
+	<-p.checks
+	switch {
+	case errors.Is(err, store.ErrInvalidCredentials):
+		return nil, errGrant("invalid username or password") // the attempt stays taken
+	case err != nil:
+		p.settle(ctx, a, false)
 		p.cfg.Logger.ErrorContext(ctx, "grant: user authentication failed", "err", err)
 		return nil, errServer
 	}
-	p.throttle.succeed(username, addr)
+	p.settle(ctx, a, true)
 	return u, nil
-}
-
-func errSlowDown(wait time.Duration) *Error {
-	e := newError(http.StatusTooManyRequests, CodeSlowDown, "too many failed attempts; retry later")
-	e.retryAfter = wait
-	return e
 }
 
 // passwordUser is the engine's password-grant callback. The client was

@@ -6,7 +6,11 @@ import (
 	"fmt"
 
 	"github.com/go-oauth2/oauth2/v4/server"
+	"golang.org/x/sync/singleflight"
 
+	"github.com/oauthkit/oauthkit/internal/dpop"
+	"github.com/oauthkit/oauthkit/internal/logsample"
+	"github.com/oauthkit/oauthkit/internal/throttle"
 	"github.com/oauthkit/oauthkit/middleware"
 	"github.com/oauthkit/oauthkit/store"
 )
@@ -16,27 +20,49 @@ import (
 // mux; it also validates its own access tokens for middleware.RequireOAuth.
 // A Provider is safe for concurrent use.
 type Provider struct {
-	cfg      Config
-	engine   *server.Server
-	throttle *throttle
-	keys     keyStore    // JWT signing keys (keys.go); nil for opaque tokens
-	subkeys  subkeys     // derived from Config.Secret (subkey.go)
-	origins  originCache // the origins of all clients, for CORS preflights (cors.go)
+	cfg        Config
+	engine     *server.Server
+	throttle   *throttle.Throttle
+	checks     chan struct{}      // one token per password check in flight (password.go)
+	logs       *logsample.Sampler // bounds refusal logs (log.go)
+	keys       keyStore           // signing keys (keys.go); nil without JWT access tokens and OpenID Connect
+	subkeys    subkeys            // derived from Config.Secret (subkey.go)
+	origins    originCache        // the origins of all clients, for CORS preflights (cors.go)
+	dpop       *dpop.Verifier     // DPoP proofs at the token endpoint (dpop.go)
+	tokenURL   string             // the token endpoint's public URL, a proof's htu
+	loginURL   string             // LoginHandler's
+	clientKeys *clientKeys        // the keys of private_key_jwt clients (clientkeys.go)
+	health     singleflight.Group // one ping per store at a time (health.go)
 }
 
 // NewProvider checks cfg, fills in its defaults and returns a Provider.
-// Configuration errors are reported here, never per request.
+// Configuration errors are reported here, never per request. With
+// Config.LoginClientID set, it looks that client up in Config.Clients
+// (within 5 seconds) and checks its registration: register it first.
 func NewProvider(cfg Config) (*Provider, error) {
 	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	if err := cfg.checkLoginClient(); err != nil { // login_client.go
 		return nil, err
 	}
 	sk, err := deriveSubkeys(cfg.Secret)
 	if err != nil {
 		return nil, err
 	}
-	p := &Provider{cfg: cfg, throttle: newThrottle(cfg.Now), subkeys: sk}
+	dv, err := newDPoP(&cfg, sk)
+	if err != nil {
+		return nil, err
+	}
+	p := &Provider{
+		cfg: cfg, throttle: newThrottle(&cfg), subkeys: sk, dpop: dv,
+		tokenURL: endpointURL(cfg.Issuer, cfg.Endpoints.Token), loginURL: endpointURL(cfg.Issuer, cfg.Endpoints.Login),
+		checks:     make(chan struct{}, cfg.Throttle.MaxPasswordChecks),
+		logs:       newLogSampler(cfg.Now),
+		clientKeys: newClientKeys(&cfg),
+	}
 	p.engine = newEngine(p)
-	if cfg.AccessTokenFormat == FormatJWT {
+	if p.usesKeys() {
 		ks, _ := newKeySet(cfg.SigningKeys) // checked by setDefaults
 		p.keys.Store(ks)
 	}
@@ -88,6 +114,7 @@ func (p *Provider) ValidateTokenInto(ctx context.Context, raw string, into *midd
 		ExpiresAt: t.ExpiresAt,
 		Issuer:    p.cfg.Issuer,
 		Audience:  p.cfg.Audience,
+		JKT:       t.JKT,
 	}
 	if jwt {
 		into.ID = jwtID(raw)

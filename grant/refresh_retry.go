@@ -70,11 +70,14 @@ const (
 var errGone = errors.New("grant: the rotated token is no longer live")
 
 // refreshGrace is how long after its rotation a refresh token presented
-// again by its client is taken for a retry; negative: never. This is the
-// hook for sender-constrained refresh tokens: a DPoP-bound one (RFC 9449)
-// needs no grace and should get none, so return -1 for it here once
-// store.Token carries the key thumbprint.
-func (p *Provider) refreshGrace(store.Token) time.Duration {
+// again by its client is taken for a retry; negative: never. A DPoP-bound
+// one (RFC 9449 §5) gets none: its client proves the key with every
+// request, and a retry must come with a new proof anyway. (A refresh made
+// with a DPoP proof gets none either; manager.go's refresh.)
+func (p *Provider) refreshGrace(old store.Token) time.Duration {
+	if old.JKT != "" {
+		return -1
+	}
 	return p.cfg.RefreshReuseGrace
 }
 
@@ -143,7 +146,8 @@ func (p *Provider) rotate(ctx context.Context, c *store.Client, old store.Token,
 	// The refresh token first: its stored issue time is the rotation's, from
 	// which the access token's times follow, whoever stores them.
 	now := p.cfg.Now().Truncate(time.Millisecond) // what every store keeps exactly
-	rt := grantOf(old)
+	rt, at := grantOf(old), grantOf(old)
+	bind(ctx, c, &at, &rt) // dpop.go; a retry has no proof, so the same as the first answer
 	rawRefresh := p.derivedSecret(PrefixRefreshToken, labelRefresh, old, presented)
 	rt.Hash, rt.Kind = store.HashSecret(rawRefresh), store.KindRefresh
 	rt.IssuedAt, rt.ExpiresAt = now, now.Add(p.cfg.RefreshTokenTTL)
@@ -159,7 +163,6 @@ func (p *Provider) rotate(ctx context.Context, c *store.Client, old store.Token,
 		return nil, errors.New("grant: a derived refresh token matches another token")
 	}
 
-	at := grantOf(old)
 	at.Kind, at.Scopes = store.KindAccess, scopes
 	at.IssuedAt, at.ExpiresAt = storedRT.IssuedAt, storedRT.IssuedAt.Add(p.cfg.AccessTokenTTL)
 	scope := canonicalScope(scopes)
@@ -193,8 +196,9 @@ func (p *Provider) rotate(ctx context.Context, c *store.Client, old store.Token,
 	}
 	return &issued{
 		grantType: store.GrantRefreshToken, client: c, subject: u, scopes: scopes, family: old.Family,
-		access: rawAccess, refresh: rawRefresh,
+		access: rawAccess, refresh: rawRefresh, jkt: storedAT.JKT,
 		expiresIn: storedAT.ExpiresAt.Sub(p.cfg.Now()).Round(time.Second),
+		issuedAt:  storedRT.IssuedAt, // the same on every retry
 	}, nil
 }
 

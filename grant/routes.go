@@ -1,6 +1,10 @@
 package grant
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/oauthkit/oauthkit/store"
+)
 
 // Route is one endpoint of a Provider and where to mount it.
 type Route struct {
@@ -18,6 +22,8 @@ type Route struct {
 type Pages struct {
 	// Authorize is the authorization endpoint, from AuthorizeHandler.
 	Authorize http.Handler
+	// Device is the device verification page, from DeviceHandler.
+	Device http.Handler
 }
 
 // Mux is where Mount registers routes: an *http.ServeMux, or any router
@@ -29,8 +35,12 @@ type Mux interface {
 // Routes returns every endpoint the Provider serves, each with the path to
 // mount it at: the token, revocation and introspection endpoints, the
 // metadata document at its RFC 8414 §3.1 URL (see MetadataURL), the JWKS
-// (empty without JWT access tokens), LoginHandler when
-// Config.LoginClientID is set, and the handlers of pages that are not nil.
+// (empty without JWT access tokens and OpenID Connect), the device
+// authorization endpoint when the device grant is served, LoginHandler
+// when Config.LoginClientID is set, the handlers of pages that are not nil,
+// and with Config.OIDC the discovery document (DiscoveryURL), the UserInfo
+// endpoint and, when Pages.Authorize comes from AuthorizeHandler, the
+// end-session endpoint with the same options.
 // Paths follow Config.Endpoints under the issuer's path, as the metadata
 // document publishes them.
 //
@@ -49,11 +59,23 @@ func (p *Provider) Routes(pages Pages) []Route {
 		{e.Introspection, p.IntrospectHandler()},
 		{e.JWKS, p.JWKSHandler()},
 	}
+	if p.serves(store.GrantDeviceCode) {
+		rs = append(rs, Route{e.DeviceAuthorization, p.DeviceAuthorizationHandler()})
+	}
 	if pages.Authorize != nil {
 		rs = append(rs, Route{e.Authorize, pages.Authorize})
 	}
+	if pages.Device != nil {
+		rs = append(rs, Route{e.Device, pages.Device})
+	}
 	if p.cfg.LoginClientID != "" {
 		rs = append(rs, Route{e.Login, p.LoginHandler()})
+	}
+	if p.cfg.OIDC.Enabled {
+		rs = append(rs, Route{p.discoveryPath(), p.DiscoveryHandler()}, Route{e.UserInfo, p.UserInfoHandler()})
+		if a, ok := pages.Authorize.(*authorizer); ok {
+			rs = append(rs, Route{e.EndSession, endSession{a}})
+		}
 	}
 	return rs
 }

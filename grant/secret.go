@@ -16,6 +16,7 @@ const (
 	PrefixRefreshToken = "okrt_" // refresh token
 	PrefixCode         = "okac_" // authorization code
 	PrefixClientSecret = "okcs_" // generated client secret
+	PrefixDeviceCode   = "okdc_" // device code (RFC 8628)
 )
 
 // secretBytes is the entropy of every generated value: 256 bits.

@@ -5,7 +5,9 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"mime"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -13,8 +15,10 @@ import (
 // The authorization endpoint's browser session is a cookie signed with
 // HMAC-SHA256 under a subkey of Config.Secret: nothing is kept on
 // the server, so any instance sharing the key can read it. It carries a
-// random nonce (the CSRF tokens of the forms are an HMAC of it), and, after
-// the built-in login page succeeded, the user's ID and name. It is HttpOnly,
+// random nonce (the CSRF tokens of the forms are an HMAC of it), after the
+// built-in login page succeeded the user's ID and name and when they signed
+// in, and, while a device is being connected on the device verification
+// page (device_page.go), the user code entered there. It is HttpOnly,
 // SameSite=Lax, and under an https issuer Secure with the __Host- prefix.
 //
 // A signed cookie cannot be revoked before it expires (Config.SessionTTL);
@@ -27,6 +31,12 @@ type session struct {
 	UserID   string `json:"u,omitempty"`
 	Username string `json:"un,omitempty"`
 	Expires  int64  `json:"e"` // Unix seconds
+	// AuthTime is when the user signed in (Unix seconds; 0 when unknown),
+	// and Fresh names the authorization request that login answered
+	// (freshMark), for OpenID Connect (oidc_authorize.go).
+	AuthTime int64  `json:"at,omitempty"`
+	Fresh    string `json:"f,omitempty"`
+	Device   string `json:"d,omitempty"` // the normalised user code being answered
 }
 
 // maxCookieBytes bounds the session cookie we are willing to verify.
@@ -102,4 +112,23 @@ func (p *Provider) csrfToken(s *session) string {
 func (p *Provider) checkCSRF(s *session, tok string) bool {
 	got, err := base64.RawURLEncoding.DecodeString(tok)
 	return s != nil && err == nil && hmac.Equal(got, p.mac(purposeCSRF, []byte(s.Nonce)))
+}
+
+// pageForm reads a form that one of the built-in pages posted: form
+// encoded, bounded, and carrying the session's CSRF token. On failure it
+// returns the error to show on an error page; startOver names where the
+// user starts again ("the application", "your device").
+func (p *Provider) pageForm(w http.ResponseWriter, r *http.Request, sess *session, startOver string) (url.Values, *Error) {
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mt != "application/x-www-form-urlencoded" {
+		return nil, newError(http.StatusUnsupportedMediaType, CodeInvalidRequest, "the form must be sent as application/x-www-form-urlencoded")
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxConsentForm)
+	if err := r.ParseForm(); err != nil {
+		return nil, errRequest("the form could not be read")
+	}
+	if !p.checkCSRF(sess, r.PostForm.Get("csrf_token")) {
+		return nil, newError(http.StatusForbidden, CodeAccessDenied, "the form is stale or did not come from this site; start again from "+startOver)
+	}
+	return r.PostForm, nil
 }

@@ -26,11 +26,13 @@ const (
 	purposeSession      = "session cookie"
 	purposeCSRF         = "csrf token"
 	purposeRefreshRetry = "refresh retry"
+	purposeDPoPNonce    = "dpop nonce"
+	purposeUserCode     = "device user code"
 )
 
 // subkeyPurposes lists every purpose, so that NewProvider derives each
 // subkey once.
-var subkeyPurposes = [...]string{purposeSession, purposeCSRF, purposeRefreshRetry}
+var subkeyPurposes = [...]string{purposeSession, purposeCSRF, purposeRefreshRetry, purposeDPoPNonce, purposeUserCode}
 
 // subkeys are the keys derived from Config.Secret, by purpose; read-only
 // once NewProvider has filled it.

@@ -1,109 +1,177 @@
 package grant
 
 import (
-	"sync"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
 	"time"
+
+	"github.com/oauthkit/oauthkit/internal/throttle"
+	"github.com/oauthkit/oauthkit/store"
 )
 
-// Throttling of password checks: failures are counted per (account, address)
-// pair and per address. After freeFailures, each further failure doubles the
-// wait, up to maxWait. A key forgets its failures after quiet time without
-// one, and a success clears the pair. Counting by pair means nobody can lock
-// a user out from another address; the per-address count, with a higher
-// threshold, slows one address guessing across many accounts.
-const (
-	freeFailures     = 5
-	freeAddrFailures = 50
-	baseWait         = time.Second
-	maxWait          = 5 * time.Minute
-	quiet            = 15 * time.Minute
-	maxThrottleKeys  = 1 << 16
+// Throttle configures brute-force throttling of password and client-secret
+// checks (RFC 6749 §10.10, RFC 9700 §4.1). Every attempt is reserved before
+// it is checked, per (account, address) and per address, IPv6 addresses
+// counted per /64; a success gives back what it took. The zero value is
+// the default.
+type Throttle struct {
+	// Counter keeps the counts. Default: Config.Tokens when it implements
+	// store.AttemptCounter (the PostgreSQL and Redis stores), so that
+	// every instance sharing the store shares the counts; otherwise a
+	// table in this process, bounded by TableBytes.
+	Counter store.AttemptCounter
+	// PerAccount limits attempts at one account (a username, as the
+	// UserStore's store.AccountKeyer names it, or a client) from one
+	// address. Default 5 at once, then one per minute; a success clears
+	// it.
+	PerAccount store.Limit
+	// PerAddress limits attempts from one address across accounts.
+	// Default 30 at once, then one per 30 seconds; a success gives its
+	// attempt back, so only failures use it up.
+	PerAddress store.Limit
+	// MaxPasswordChecks bounds the password hashes computed at once
+	// (argon2id at its default cost takes 64 MiB each). A password check
+	// beyond it is answered at once with 503 temporarily_unavailable and
+	// Retry-After: 1 rather than queued. Default 4.
+	MaxPasswordChecks int
+	// TableBytes bounds the in-process table. Default 16 MiB (about
+	// 100,000 keys).
+	TableBytes int
+}
+
+// The default limits.
+var (
+	pairAttempts = store.Limit{Burst: 5, Every: time.Minute}
+	addrAttempts = store.Limit{Burst: 30, Every: 30 * time.Second}
 )
 
-type failures struct {
-	n     int
-	last  time.Time
-	until time.Time
-}
+const defaultPasswordChecks = 4
 
-type throttle struct {
-	mu   sync.Mutex
-	now  func() time.Time
-	keys map[string]*failures
-}
-
-func newThrottle(now func() time.Time) *throttle {
-	return &throttle{now: now, keys: make(map[string]*failures)}
-}
-
-// wait returns how long the caller must wait before the next attempt for
-// account from addr; zero means go ahead.
-func (t *throttle) wait(account, addr string) time.Duration {
-	now := t.now()
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	var w time.Duration
-	for _, k := range [2]string{pairKey(account, addr), "a\x00" + addr} {
-		if f := t.keys[k]; f != nil && f.until.After(now) {
-			w = max(w, f.until.Sub(now))
+func (t *Throttle) setDefaults(tokens store.TokenStore) error {
+	if t.MaxPasswordChecks < 0 || t.TableBytes < 0 {
+		return errors.New("grant: Throttle.MaxPasswordChecks and TableBytes must not be negative")
+	}
+	if t.Counter == nil {
+		if c, ok := tokens.(store.AttemptCounter); ok {
+			t.Counter = c
+		} else {
+			t.Counter = throttle.NewTable(t.TableBytes)
 		}
 	}
-	return w
-}
-
-// fail records a failed attempt.
-func (t *throttle) fail(account, addr string) {
-	now := t.now()
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if len(t.keys) >= maxThrottleKeys {
-		t.prune(now)
+	if t.PerAccount == (store.Limit{}) {
+		t.PerAccount = pairAttempts
 	}
-	t.bump(pairKey(account, addr), freeFailures, now)
-	t.bump("a\x00"+addr, freeAddrFailures, now)
-}
-
-// succeed clears the pair's failures.
-func (t *throttle) succeed(account, addr string) {
-	t.mu.Lock()
-	delete(t.keys, pairKey(account, addr))
-	t.mu.Unlock()
-}
-
-func (t *throttle) bump(k string, free int, now time.Time) {
-	f := t.keys[k]
-	if f == nil || now.Sub(f.last) > quiet {
-		f = &failures{}
-		t.keys[k] = f
+	if t.PerAddress == (store.Limit{}) {
+		t.PerAddress = addrAttempts
 	}
-	f.n++
-	f.last = now
-	if over := f.n - free; over > 0 {
-		w := maxWait
-		if over < 20 {
-			w = min(baseWait<<(over-1), maxWait)
-		}
-		f.until = now.Add(w)
-	}
-}
-
-// prune drops keys that are quiet; if that frees too little, the oldest
-// half goes, so memory stays bounded under a flood of addresses.
-func (t *throttle) prune(now time.Time) {
-	for k, f := range t.keys {
-		if now.Sub(f.last) > quiet && !f.until.After(now) {
-			delete(t.keys, k)
+	for _, l := range []*store.Limit{&t.PerAccount, &t.PerAddress} {
+		if l.Burst < 1 || l.Every <= 0 {
+			return fmt.Errorf("grant: Throttle limits need Burst ≥ 1 and a positive Every, not %+v", *l)
 		}
 	}
-	if len(t.keys) < maxThrottleKeys*3/4 {
-		return
+	if t.MaxPasswordChecks == 0 {
+		t.MaxPasswordChecks = defaultPasswordChecks
 	}
-	for k := range t.keys { // map order is random: an unbiased half
-		if len(t.keys) < maxThrottleKeys/2 {
-			break
-		}
-		delete(t.keys, k)
+	return nil
+}
+
+func newThrottle(cfg *Config) *throttle.Throttle {
+	return throttle.New(cfg.Throttle.Counter, cfg.Throttle.PerAccount, cfg.Throttle.PerAddress, cfg.Now)
+}
+
+// reserve takes an attempt for account from addr before it is checked
+// (account "" for an address-only attempt). A refusal is the answer to
+// send: 429 slow_down with Retry-After while throttled, 503 when the
+// in-process table cannot count more, 500 when the counter's store fails.
+func (p *Provider) reserve(ctx context.Context, account, addr string) (*throttle.Attempt, *Error) {
+	a, wait, err := p.throttle.Reserve(ctx, account, addr)
+	switch {
+	case errors.Is(err, throttle.ErrFull):
+		return nil, errBusy(wait)
+	case err != nil:
+		p.logCounterError(ctx, err)
+		return nil, errServer
+	case wait > 0:
+		return nil, errSlowDown(wait)
+	}
+	return a, nil
+}
+
+// throttleWait refuses an attempt for account from addr while it must
+// wait, before anything is checked, without taking anything.
+func (p *Provider) throttleWait(ctx context.Context, account, addr string) *Error {
+	wait, err := p.throttle.Wait(ctx, account, addr)
+	return p.waitError(ctx, wait, err)
+}
+
+// waitError is the answer to a request that a counter says must wait
+// (nil when it need not): 429 slow_down while throttled, 503 when the
+// in-process table cannot count more, 500 when the counter's store fails.
+func (p *Provider) waitError(ctx context.Context, wait time.Duration, err error) *Error {
+	switch {
+	case errors.Is(err, throttle.ErrFull):
+		return errBusy(wait)
+	case err != nil:
+		p.logCounterError(ctx, err)
+		return errServer
+	case wait > 0:
+		return errSlowDown(wait)
+	}
+	return nil
+}
+
+// throttleFailed charges a failed check; throttleSucceeded clears the
+// count after a successful one.
+func (p *Provider) throttleFailed(ctx context.Context, account, addr string) {
+	if err := p.throttle.Failed(ctx, account, addr); err != nil && !errors.Is(err, throttle.ErrFull) {
+		p.logCounterError(ctx, err)
 	}
 }
 
-func pairKey(account, addr string) string { return "p\x00" + account + "\x00" + addr }
+func (p *Provider) throttleSucceeded(ctx context.Context, account, addr string) {
+	if err := p.throttle.Succeeded(ctx, account, addr); err != nil {
+		p.logCounterError(ctx, err)
+	}
+}
+
+// settle ends attempt a when it did not fail: cleared when it succeeded,
+// given back when it was never checked. A failure needs nothing: the
+// attempt stays taken.
+func (p *Provider) settle(ctx context.Context, a *throttle.Attempt, succeeded bool) {
+	var err error
+	if succeeded {
+		err = a.Succeeded(ctx)
+	} else {
+		err = a.Unused(ctx)
+	}
+	if err != nil {
+		p.logCounterError(ctx, err)
+	}
+}
+
+// logCounterError logs a failure of the throttle's counter at Error,
+// sampled: when a shared store is down, every request would say so.
+func (p *Provider) logCounterError(ctx context.Context, err error) {
+	if ok, held := p.logs.Allow("counter error"); ok {
+		p.cfg.Logger.ErrorContext(ctx, "grant: throttle counter failed", "err", err, "suppressed", held)
+	}
+}
+
+// errSlowDown is the answer while an account or address is throttled: 429
+// (RFC 6585) with Retry-After and the slow_down code.
+func errSlowDown(wait time.Duration) *Error {
+	e := newError(http.StatusTooManyRequests, CodeSlowDown, "too many failed attempts; retry later")
+	e.retryAfter = wait
+	return e
+}
+
+// errBusy is the answer when the server cannot take on the check now: 503
+// temporarily_unavailable with Retry-After. Not 429, which would blame the
+// caller: this is the server's capacity, spent by others.
+func errBusy(wait time.Duration) *Error {
+	e := newError(http.StatusServiceUnavailable, CodeTemporarilyUnavailable, "the server is busy; retry shortly")
+	e.retryAfter = max(wait, time.Second)
+	return e
+}

@@ -40,10 +40,15 @@ func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
 		p.refuse(ctx, w, ev, newError(http.StatusBadRequest, CodeUnauthorizedClient, "the client is not registered for this grant type"))
 		return
 	}
+	jkt, e := p.tokenProof(w, r, c, p.tokenURL)
+	if e != nil {
+		p.refuse(ctx, w, ev, e)
+		return
+	}
 	if g.prepare != nil {
 		g.prepare(form)
 	}
-	st := &reqState{client: c, addr: addr}
+	st := &reqState{client: c, addr: addr, jkt: jkt}
 	out, err := g.serve(p, r.WithContext(withState(ctx, st)), st)
 	if err != nil {
 		e, known := asError(err)
@@ -63,20 +68,23 @@ type tokenResponse struct {
 	ExpiresIn    int64  `json:"expires_in"`
 	RefreshToken string `json:"refresh_token,omitempty"`
 	Scope        string `json:"scope,omitempty"`
+	IDToken      string `json:"id_token,omitempty"`
 }
 
 func (p *Provider) writeToken(ctx context.Context, w http.ResponseWriter, out *issued, addr string) {
 	resp := tokenResponse{
 		AccessToken:  out.access,
-		TokenType:    "Bearer",
+		TokenType:    out.tokenType(),
 		ExpiresIn:    int64(out.expiresIn.Seconds()),
 		RefreshToken: out.refresh,
 		Scope:        joinScopes(out.scopes),
+		IDToken:      out.idToken,
 	}
 	ev := Event{Kind: EventIssued, GrantType: out.grantType, ClientID: out.client.ID, Scopes: out.scopes, Family: out.family, Addr: addr}
 	if out.subject != nil {
 		ev.Subject = out.subject.ID
 	}
+	p.logIssued(ctx, ev)
 	p.emit(ctx, ev)
 	if p.cfg.ExtraTokenFields == nil {
 		writeRawJSON(w, http.StatusOK, resp.appendJSON(make([]byte, 0, 256)))
@@ -92,6 +100,9 @@ func (p *Provider) writeToken(ctx context.Context, w http.ResponseWriter, out *i
 	}
 	if resp.Scope != "" {
 		m["scope"] = resp.Scope
+	}
+	if resp.IDToken != "" {
+		m["id_token"] = resp.IDToken
 	}
 	for k, v := range extra {
 		if _, std := m[k]; !std {
@@ -123,6 +134,10 @@ func (t tokenResponse) appendJSON(b []byte) []byte {
 		b = append(b, `,"scope":`...)
 		b = appendJSONString(b, t.Scope)
 	}
+	if t.IDToken != "" {
+		b = append(b, `,"id_token":`...)
+		b = appendJSONString(b, t.IDToken)
+	}
 	return append(b, "}\n"...)
 }
 
@@ -151,8 +166,7 @@ func appendJSONString(b []byte, s string) []byte {
 // refuse answers with e and reports it.
 func (p *Provider) refuse(ctx context.Context, w http.ResponseWriter, ev Event, e *Error) {
 	ev.Kind, ev.Error, ev.Reason = EventRefused, e.Code, e.Description
-	p.cfg.Logger.InfoContext(ctx, "grant: request refused", "grant_type", ev.GrantType, "client_id", ev.ClientID,
-		"error", e.Code, "description", e.Description, "addr", ev.Addr)
+	p.logRefusal(ctx, "grant: request refused", e, "grant_type", ev.GrantType, "client_id", ev.ClientID, "addr", ev.Addr)
 	p.emit(ctx, ev)
 	writeError(w, e)
 }

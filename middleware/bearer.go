@@ -14,49 +14,53 @@ var (
 // included, are far shorter.
 const maxTokenLen = 8 << 10
 
-// BearerToken returns the token of an "Authorization: Bearer" header (RFC 6750
-// §2.1; the scheme is matched case-insensitively). With allowQuery, an
-// access_token query parameter is accepted too (§2.3), but never both at
-// once. It reports errNoToken when the request carries none, and errMalformed
-// when it carries more than one or one outside the b64token syntax.
-func bearerToken(r *http.Request, allowQuery bool) (string, error) {
+// credentials returns the request's access token and the scheme it came
+// with: an "Authorization: Bearer" header (RFC 6750 §2.1) or an
+// "Authorization: DPoP" one (RFC 9449 §7.1), the scheme matched
+// case-insensitively. With allowQuery, an access_token query parameter is
+// accepted too, as a bearer token (§2.3), but never together with a
+// header token. It reports errNoToken when the request carries none, and
+// errMalformed when it carries more than one or one outside the b64token
+// (token68) syntax.
+func credentials(r *http.Request, allowQuery bool) (tok, scheme string, err error) {
 	// The key is canonical already: a direct map read spares
 	// canonicalising it on every request.
 	values := r.Header["Authorization"]
-	var tok string
 	switch len(values) {
 	case 0:
 	case 1:
-		var isBearer bool
-		tok, isBearer = cutBearer(values[0])
-		if !isBearer {
-			tok = "" // another scheme: no bearer token
-		} else if !isB64Token(tok) {
-			return "", errMalformed
+		var ok bool
+		if tok, ok = cutScheme(values[0], "bearer"); ok {
+			scheme = SchemeBearer
+		} else if tok, ok = cutScheme(values[0], "dpop"); ok {
+			scheme = SchemeDPoP
+		}
+		if ok && !isB64Token(tok) {
+			return "", "", errMalformed
 		}
 	default:
-		return "", errMalformed
+		return "", "", errMalformed
 	}
 	if allowQuery && r.URL.RawQuery != "" {
 		q := r.URL.Query()["access_token"]
 		switch {
 		case len(q) == 0:
 		case len(q) > 1 || tok != "" || !isB64Token(q[0]):
-			return "", errMalformed
+			return "", "", errMalformed
 		default:
-			tok = q[0]
+			tok, scheme = q[0], SchemeBearer
 		}
 	}
 	if tok == "" {
-		return "", errNoToken
+		return "", "", errNoToken
 	}
-	return tok, nil
+	return tok, scheme, nil
 }
 
-// cutBearer splits "Bearer <token>", the scheme in any case, one or more
-// spaces after it.
-func cutBearer(h string) (string, bool) {
-	const scheme = "bearer"
+// cutScheme splits "<scheme> <token>", the scheme (given in lower case) in
+// any case, one or more spaces after it. It reports false for another
+// scheme; "<scheme>" alone gives "" and true (malformed).
+func cutScheme(h, scheme string) (string, bool) {
 	if len(h) < len(scheme) {
 		return "", false
 	}

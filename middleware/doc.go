@@ -54,6 +54,19 @@
 //	mux.Handle(g.MetadataPath(), g.MetadataHandler())
 //	mux.Handle("/mcp", g.Require("read")(mcpHandler))
 //
+// # DPoP
+//
+// A token bound to a client's key (RFC 9449; [Token].JKT, from cnf.jkt or
+// the Provider's store) is admitted only as "Authorization: DPoP <token>"
+// with a valid proof in the DPoP header: signed by that key, for this
+// method and URL, recent, with the token's hash, never seen before.
+// Presented as a bearer token it is refused (401 invalid_token), and a
+// token that is not bound is refused with the DPoP scheme. Refused proofs
+// get 401 with WWW-Authenticate: DPoP algs="…", error="invalid_dpop_proof"
+// (or use_dpop_nonce and a DPoP-Nonce header when [DPoPOptions].NonceKey
+// asks for nonces). Give instances one shared [ReplayCache] in
+// [DPoPOptions] so that a proof replayed to another instance is caught.
+//
 // # Validators
 //
 // A [Validator] turns a token string into a [Token]. The authorization server's

@@ -6,18 +6,26 @@ import (
 	"strings"
 )
 
-// RFC 6750 §3.1 error codes.
+// RFC 6750 §3.1 error codes, and RFC 9449's.
 const (
 	CodeInvalidRequest    = "invalid_request"
 	CodeInvalidToken      = "invalid_token"
 	CodeInsufficientScope = "insufficient_scope"
+	CodeInvalidDPoPProof  = "invalid_dpop_proof" // RFC 9449 §7.1: the DPoP proof is invalid
+	CodeUseDPoPNonce      = "use_dpop_nonce"     // RFC 9449 §9: the proof must carry the DPoP-Nonce sent
+)
+
+// Authentication schemes (RFC 6750, RFC 9449 §7.1).
+const (
+	SchemeBearer = "Bearer"
+	SchemeDPoP   = "DPoP"
 )
 
 // Error is a refusal the middleware answers with. Code is empty when the
 // request carried no token at all (RFC 6750 §3.1: no error code then).
 type Error struct {
 	Status      int      // HTTP status: 400, 401, 403, or 500 when the validator failed
-	Code        string   // RFC 6750 error code, or ""
+	Code        string   // RFC 6750 or RFC 9449 error code, or ""
 	Description string   // human-readable, safe to show
 	Scopes      []string // the scopes the route requires, for the 401 and 403 challenges
 	Realm       string   // the protection realm
@@ -25,6 +33,20 @@ type Error struct {
 	// (RFC 9728 §5.1) when the Guard protects a resource
 	// ([Options].Resource); every challenge names it.
 	ResourceMetadata string
+
+	// Scheme is the authentication scheme the request used, whose
+	// challenge carries the error: SchemeBearer (also when empty) or
+	// SchemeDPoP.
+	Scheme string
+	// DPoPAlgs, when set, offers the DPoP scheme: a DPoP challenge with
+	// these algs (RFC 9449 §7.1) is sent besides the Bearer one.
+	DPoPAlgs []string
+	// DPoPOnly leaves the Bearer challenge out: the resource takes only
+	// DPoP-bound tokens.
+	DPoPOnly bool
+	// DPoPNonce, when set, is sent as the DPoP-Nonce header (RFC 9449 §9):
+	// the nonce the client's next proof must carry.
+	DPoPNonce string
 }
 
 // Error returns the code and description.
@@ -35,53 +57,70 @@ func (e *Error) Error() string {
 	return "middleware: " + e.Code + ": " + e.Description
 }
 
-// Challenge returns the WWW-Authenticate header value for e: the Bearer
-// challenge of RFC 6750 §3, with RFC 9728 §5.1's resource_metadata.
-func (e *Error) Challenge() string { return formatChallenge("Bearer", e.challengeParams()) }
-
-// authParam is one auth-param of a challenge.
-type authParam struct{ name, value string }
-
-// challengeParams are the auth-params of e's challenge, in order. They are
-// built here only, so that a challenge of another scheme carries the same
-// ones:
-//
-//   - resource_metadata, when the Guard protects a resource (first, as the
-//     MCP authorization specification writes it);
-//   - realm;
-//   - error and error_description, unless the request had no token at all
-//     (RFC 6750 §3.1);
-//   - scope, the scopes the route requires, on 401 and 403: what to ask
-//     for when authorizing (MCP scope selection) or stepping up
-//     (insufficient_scope).
-func (e *Error) challengeParams() []authParam {
-	ps := make([]authParam, 0, 5)
-	ps = append(ps, authParam{"resource_metadata", e.ResourceMetadata}, authParam{"realm", e.Realm})
-	if e.Code != "" {
-		ps = append(ps, authParam{"error", e.Code}, authParam{"error_description", e.Description})
+// Challenge returns the WWW-Authenticate challenge of the scheme the
+// request used (RFC 6750 §3, RFC 9449 §7.1), with the error.
+func (e *Error) Challenge() string {
+	if e.Scheme == SchemeDPoP {
+		return e.challenge(SchemeDPoP, true)
 	}
-	if e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden {
-		ps = append(ps, authParam{"scope", strings.Join(e.Scopes, " ")})
-	}
-	return ps
+	return e.challenge(SchemeBearer, true)
 }
 
-// formatChallenge writes scheme followed by the params that have a value,
-// each as a quoted-string.
-func formatChallenge(scheme string, params []authParam) string {
+// Challenges returns every WWW-Authenticate challenge for e, one header
+// field each: the one of the scheme the request used, with the error,
+// then, after a Bearer one, the DPoP scheme offered (RFC 9449 §7.2: the
+// error goes in the challenge of the scheme that was tried). A request
+// made with the DPoP scheme, or to a DPoP-only resource, gets the DPoP
+// challenge alone.
+func (e *Error) Challenges() []string {
+	switch {
+	case len(e.DPoPAlgs) == 0:
+		return []string{e.challenge(SchemeBearer, true)}
+	case e.Scheme == SchemeDPoP || e.DPoPOnly:
+		return []string{e.challenge(SchemeDPoP, true)}
+	}
+	return []string{e.challenge(SchemeBearer, true), e.challenge(SchemeDPoP, false)}
+}
+
+// challenge is the one place a challenge is built, in this order:
+//
+//   - resource_metadata, when the Guard protects a resource (first, as the
+//     MCP authorization specification writes it; RFC 9728 §5.1 allows it
+//     in the challenge of any scheme);
+//   - realm; for DPoP, algs;
+//   - withError: error and error_description, unless the request had no
+//     token at all (RFC 6750 §3.1), and scope, the scopes the route
+//     requires, on 401 and 403 — what to ask for when authorizing (MCP
+//     scope selection) or stepping up (insufficient_scope).
+func (e *Error) challenge(scheme string, withError bool) string {
 	var b strings.Builder
 	b.WriteString(scheme)
 	sep := " "
-	for _, p := range params {
-		if p.value == "" {
-			continue
+	param := func(k, v string) {
+		if v == "" {
+			return
 		}
 		b.WriteString(sep)
-		b.WriteString(p.name)
+		b.WriteString(k)
 		b.WriteString(`="`)
-		b.WriteString(quoteEscape(p.value))
+		b.WriteString(quoteEscape(v))
 		b.WriteString(`"`)
 		sep = ", "
+	}
+	param("resource_metadata", e.ResourceMetadata)
+	param("realm", e.Realm)
+	if scheme == SchemeDPoP {
+		param("algs", strings.Join(e.DPoPAlgs, " "))
+	}
+	if !withError {
+		return b.String()
+	}
+	if e.Code != "" {
+		param("error", e.Code)
+		param("error_description", e.Description)
+	}
+	if e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden {
+		param("scope", strings.Join(e.Scopes, " "))
 	}
 	return b.String()
 }
@@ -100,12 +139,19 @@ func quoteEscape(s string) string {
 // ErrorWriter writes the response for a refused request.
 type ErrorWriter func(w http.ResponseWriter, r *http.Request, e *Error)
 
-// WriteError is the default ErrorWriter: the WWW-Authenticate challenge (for
-// 400, 401 and 403) and a JSON body {"error", "error_description"}.
+// WriteError is the default ErrorWriter: the WWW-Authenticate challenges
+// (for 400, 401 and 403; [Error.Challenges]), the DPoP-Nonce header when
+// e has one, and a JSON body {"error", "error_description"}.
 func WriteError(w http.ResponseWriter, r *http.Request, e *Error) {
 	h := w.Header()
 	if e.Status != http.StatusInternalServerError {
-		h.Set("WWW-Authenticate", e.Challenge())
+		h.Del("WWW-Authenticate")
+		for _, c := range e.Challenges() {
+			h.Add("WWW-Authenticate", c)
+		}
+	}
+	if e.DPoPNonce != "" {
+		h.Set("DPoP-Nonce", e.DPoPNonce)
 	}
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")

@@ -181,6 +181,7 @@ type introspection struct {
 	Aud       josejwt.Audience     `json:"aud"`
 	Iss       string               `json:"iss"`
 	Jti       string               `json:"jti"`
+	Cnf       map[string]any       `json:"cnf"` // RFC 9449 §6.2: jkt of a DPoP-bound token
 }
 
 func (a *introspection) token(iss string, aud *audience, now time.Time) (*Token, error) {
@@ -188,8 +189,10 @@ func (a *introspection) token(iss string, aud *audience, now time.Time) (*Token,
 	switch {
 	case !a.Active:
 		return nil, invalid("inactive")
-	case tt != "" && tt != "bearer" && tt != "access_token":
+	case tt != "" && tt != "bearer" && tt != "access_token" && tt != "dpop":
 		return nil, invalid("not an access token")
+	case tt == "dpop" && a.Cnf == nil:
+		return nil, invalid("a DPoP token without cnf")
 	case a.TokenUse != "" && a.TokenUse != "access_token":
 		return nil, invalid("not an access token")
 	case iss != "" && a.Iss != "" && a.Iss != iss:
@@ -201,9 +204,13 @@ func (a *introspection) token(iss string, aud *audience, now time.Time) (*Token,
 	case a.Nbf != nil && now.Before(a.Nbf.Time()):
 		return nil, invalid("not yet valid")
 	}
+	jkt, err := confirmationJKT(a.Cnf)
+	if err != nil {
+		return nil, err
+	}
 	t := &Token{
 		ClientID: a.ClientID, Subject: a.Sub, Username: a.Username, Scopes: strings.Fields(a.Scope),
-		ID: a.Jti, Issuer: a.Iss, Audience: a.Aud,
+		ID: a.Jti, Issuer: a.Iss, Audience: a.Aud, JKT: jkt,
 	}
 	if a.Exp != nil {
 		t.ExpiresAt = a.Exp.Time()

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"maps"
 	"net/http"
 	"slices"
 	"sync"
@@ -14,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/sync/singleflight"
+
+	"github.com/oauthkit/oauthkit/internal/jwtverify"
 )
 
 // JWKSConfig configures a [JWKSValidator]. URL, Issuer and Audience are
@@ -100,7 +101,7 @@ type JWKSValidator struct {
 
 // jwkSet is a fetched key set.
 type jwkSet struct {
-	keys    map[string]publicKey // by kid
+	keys    jwtverify.Set
 	fetched time.Time
 }
 
@@ -167,7 +168,7 @@ func (v *JWKSValidator) ValidateToken(ctx context.Context, raw string) (*Token, 
 	if err != nil {
 		return nil, err
 	}
-	key, err := v.key(ctx, jwt.kid, now)
+	key, err := v.key(ctx, jwt.KeyID, jwt.Alg, now)
 	if err != nil {
 		return nil, err
 	}
@@ -182,38 +183,26 @@ func (v *JWKSValidator) ValidateToken(ctx context.Context, raw string) (*Token, 
 	return tok, nil
 }
 
-// key returns the key for kid, fetching the key set when it is missing,
-// stale, or lacks kid.
-func (v *JWKSValidator) key(ctx context.Context, kid string, now time.Time) (publicKey, error) {
+// key returns the key for kid (for a token without kid, the one key of
+// its algorithm alg), fetching the key set when it is missing, stale, or
+// lacks kid.
+func (v *JWKSValidator) key(ctx context.Context, kid, alg string, now time.Time) (jwtverify.Key, error) {
 	ks := v.keys.Load()
 	if ks != nil && now.Sub(ks.fetched) < v.cfg.MaxKeyAge {
-		if k, ok := ks.lookup(kid); ok {
+		if k, ok := ks.keys.Lookup(kid, alg); ok {
 			return k, nil
 		}
 	}
 	ks, err := v.refresh(ctx, ks)
 	if ks != nil {
-		if k, ok := ks.lookup(kid); ok {
+		if k, ok := ks.keys.Lookup(kid, alg); ok {
 			return k, nil // from a stale set too, when the fetch failed
 		}
 	}
 	if err != nil {
-		return publicKey{}, err
+		return jwtverify.Key{}, err
 	}
-	return publicKey{}, fmt.Errorf("%w: no key for kid %q", ErrInvalidToken, kid)
-}
-
-// lookup finds kid; a token without kid matches only a set of one key.
-func (ks *jwkSet) lookup(kid string) (publicKey, bool) {
-	if k, ok := ks.keys[kid]; ok {
-		return k, true
-	}
-	if kid == "" && len(ks.keys) == 1 {
-		for _, k := range ks.keys {
-			return k, true
-		}
-	}
-	return publicKey{}, false
+	return jwtverify.Key{}, fmt.Errorf("%w: no key for kid %q", ErrInvalidToken, kid)
 }
 
 // refresh gets a newer key set than seen, the one the caller has (nil for
@@ -266,7 +255,7 @@ func (v *JWKSValidator) fetchOnce(ctx context.Context, seen *jwkSet) (*jwkSet, e
 		return ks, fmt.Errorf("%w: %v", errUnavailable, err)
 	}
 	next := &jwkSet{keys: keys, fetched: now}
-	if ks != nil && !maps.EqualFunc(ks.keys, keys, publicKey.equal) {
+	if ks != nil && !ks.keys.Equal(keys) {
 		v.cache.clear() // a withdrawn key takes its tokens with it
 	}
 	v.keys.Store(next)
@@ -282,7 +271,7 @@ func (v *JWKSValidator) backoff(n int) time.Duration {
 // maxJWKSBytes bounds a fetched key set.
 const maxJWKSBytes = 1 << 20
 
-func (v *JWKSValidator) fetch(ctx context.Context) (map[string]publicKey, error) {
+func (v *JWKSValidator) fetch(ctx context.Context) (jwtverify.Set, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, v.cfg.URL, nil)
 	if err != nil {
 		return nil, err
@@ -303,5 +292,5 @@ func (v *JWKSValidator) fetch(ctx context.Context) (map[string]publicKey, error)
 	if len(body) > maxJWKSBytes {
 		return nil, errors.New("key set larger than 1 MiB")
 	}
-	return parseJWKS(body)
+	return jwtverify.ParseSet(body)
 }

@@ -7,7 +7,12 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
+
+	"github.com/oauthkit/oauthkit/internal/dpop"
+	"github.com/oauthkit/oauthkit/internal/logsample"
 )
 
 // Options configures a [Guard]. The zero value is the secure default.
@@ -20,23 +25,33 @@ type Options struct {
 	AllowQueryToken bool
 	// ErrorWriter writes refusals. Default WriteError.
 	ErrorWriter ErrorWriter
-	// Logger receives validator failures (never token values). Default
-	// slog.Default().
+	// Logger receives validator failures (at Error) and refused requests:
+	// 401s at Debug (an expired token is routine), 400s and 403s at Info.
+	// Records are sampled per kind (a few at once, then one a second,
+	// with the count held back), carry the method and a short prefix of
+	// the path, and never a token value. Default slog.Default().
 	Logger *slog.Logger
 	// OnFailure, if set, is called for every refused request, for metrics
 	// or auditing; the error carries no secrets.
 	OnFailure func(r *http.Request, e *Error)
+	// DPoP configures DPoP-bound tokens (RFC 9449); see [DPoPOptions].
+	// The zero value accepts them with a valid proof.
+	DPoP DPoPOptions
 	// Resource binds the Guard to the resource it protects: audience
 	// checks, resource_metadata in challenges, and the metadata document
 	// (RFC 8707, RFC 9728; see [ProtectedResource]). Default off.
 	Resource ProtectedResource
 }
 
-// Guard wraps handlers with bearer-token checks against one Validator.
+// Guard wraps handlers with access-token checks against one Validator:
+// bearer tokens (RFC 6750) and DPoP-bound tokens (RFC 9449).
 type Guard struct {
 	v    Validator
 	into ValidatorInto // v, when it can fill a Token in place
 	opts Options
+	logs *logsample.Sampler
+	dpop *dpop.Verifier
+	algs []string   // the DPoP algs offered in challenges
 	res  *protected // nil unless Options.Resource is set
 }
 
@@ -58,11 +73,15 @@ func New(v Validator, opts Options) (*Guard, error) {
 	if strings.ContainsAny(opts.Realm, "\"\\") {
 		return nil, errors.New(`middleware: Realm must not contain '"' or '\'`)
 	}
+	dv, err := newDPoP(&opts.DPoP)
+	if err != nil {
+		return nil, fmt.Errorf("middleware: Options.DPoP: %w", err)
+	}
 	res, err := newProtected(opts.Resource, opts.AllowQueryToken)
 	if err != nil {
 		return nil, err
 	}
-	g := &Guard{v: v, opts: opts, res: res}
+	g := &Guard{v: v, opts: opts, logs: logsample.New(logBurst, logEvery, time.Now), dpop: dv, algs: dv.Algorithms(), res: res}
 	g.into, _ = v.(ValidatorInto)
 	return g, nil
 }
@@ -135,34 +154,45 @@ func (g *Guard) Optional() func(http.Handler) http.Handler {
 func (g *Guard) wrap(scopes []string, allowed func(*Token) bool, optional bool) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			raw, err := bearerToken(r, g.opts.AllowQueryToken)
+			// Every 401 and 403 names the route's scopes.
+			refuse := func(e *Error) { e.Scopes = scopes; g.refuse(w, r, e) }
+			raw, scheme, err := credentials(r, g.opts.AllowQueryToken)
 			switch {
 			case err == errNoToken && optional:
 				next.ServeHTTP(w, r)
 				return
 			case err == errNoToken:
-				g.refuse(w, r, http.StatusUnauthorized, "", "a bearer token is required", scopes)
+				refuse(&Error{Status: http.StatusUnauthorized, Description: "an access token is required"})
 				return
 			case err != nil:
-				g.refuse(w, r, http.StatusBadRequest, CodeInvalidRequest, "the request carries a malformed or duplicated token", nil)
+				g.refuse(w, r, &Error{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Description: "the request carries a malformed or duplicated token"})
+				return
+			case scheme == SchemeBearer && g.opts.DPoP.Required:
+				refuse(&Error{Status: http.StatusUnauthorized, Code: CodeInvalidToken, Description: "this resource takes DPoP-bound tokens only", Scheme: SchemeDPoP})
 				return
 			}
 			tok, ctx, err := g.validate(r.Context(), raw)
 			if err != nil {
 				if errors.Is(err, ErrInvalidToken) {
-					g.refuse(w, r, http.StatusUnauthorized, CodeInvalidToken, "the access token is invalid, expired or revoked", scopes)
+					refuse(&Error{Status: http.StatusUnauthorized, Code: CodeInvalidToken, Description: "the access token is invalid, expired or revoked", Scheme: scheme})
 				} else {
-					g.opts.Logger.ErrorContext(r.Context(), "middleware: token validation failed", "err", err)
-					g.refuse(w, r, http.StatusInternalServerError, "", "token validation is unavailable", nil)
+					if ok, held := g.logs.Allow("error"); ok {
+						g.opts.Logger.ErrorContext(r.Context(), "middleware: token validation failed", "err", err, "suppressed", held)
+					}
+					g.refuse(w, r, &Error{Status: http.StatusInternalServerError, Description: "token validation is unavailable"})
 				}
 				return
 			}
 			if !g.forResource(tok) {
-				g.refuse(w, r, http.StatusUnauthorized, CodeInvalidToken, descOtherResource, scopes)
+				refuse(&Error{Status: http.StatusUnauthorized, Code: CodeInvalidToken, Description: descOtherResource, Scheme: scheme})
+				return
+			}
+			if e := g.checkBinding(w, r, raw, scheme, tok); e != nil {
+				refuse(e)
 				return
 			}
 			if !allowed(tok) {
-				g.refuse(w, r, http.StatusForbidden, CodeInsufficientScope, "the access token lacks the required scope", scopes)
+				refuse(&Error{Status: http.StatusForbidden, Code: CodeInsufficientScope, Description: "the access token lacks the required scope", Scheme: scheme})
 				return
 			}
 			next.ServeHTTP(w, r.WithContext(ctx))
@@ -180,25 +210,45 @@ func (g *Guard) forResource(t *Token) bool {
 	return g.res == nil || g.res.aud.in(t.Audience)
 }
 
-// Check validates raw as the Guard's routes do, scopes aside: with the
-// Validator, then, when the Guard protects a resource, against its
-// audience. It returns the token, or an error wrapping ErrInvalidToken for
-// a token to refuse (401), or another error when the validator failed
-// (logged, as the routes log it: never show it to the client). It is for
-// transports that the middleware does not wrap, such as an SDK's own
-// token verifier hook.
+// Check validates raw as the Guard's routes do a bearer token, scopes
+// aside: with the Validator, then, when the Guard protects a resource,
+// against its audience. A DPoP-bound token is refused: its proof belongs
+// to a request, which Check has not. It returns the token, or an error
+// wrapping ErrInvalidToken for a token to refuse (401), or another error
+// when the validator failed (logged, as the routes log it: never show it
+// to the client). It is for transports that the middleware does not wrap,
+// such as an SDK's own token verifier hook.
 func (g *Guard) Check(ctx context.Context, raw string) (*Token, error) {
 	tok, err := g.v.ValidateToken(ctx, raw)
-	if err != nil {
-		if !errors.Is(err, ErrInvalidToken) {
-			g.opts.Logger.ErrorContext(ctx, "middleware: token validation failed", "err", err)
+	switch {
+	case errors.Is(err, ErrInvalidToken):
+		return nil, err
+	case err != nil:
+		if ok, held := g.logs.Allow("error"); ok {
+			g.opts.Logger.ErrorContext(ctx, "middleware: token validation failed", "err", err, "suppressed", held)
 		}
 		return nil, err
-	}
-	if !g.forResource(tok) {
+	case !g.forResource(tok):
 		return nil, fmt.Errorf("%w: %s", ErrInvalidToken, descOtherResource)
+	case tok.JKT != "":
+		return nil, fmt.Errorf("%w: the access token is DPoP-bound", ErrInvalidToken)
 	}
 	return tok, nil
+}
+
+// checkBinding applies RFC 9449 §7 to a valid token: a DPoP-bound token
+// only with the DPoP scheme and a proof by its key, the DPoP scheme only
+// with a bound token.
+func (g *Guard) checkBinding(w http.ResponseWriter, r *http.Request, raw, scheme string, tok *Token) *Error {
+	switch bound := tok.JKT != ""; {
+	case scheme == SchemeBearer && bound:
+		return &Error{Status: http.StatusUnauthorized, Code: CodeInvalidToken, Description: "the access token is DPoP-bound: present it with the DPoP scheme and a proof"}
+	case scheme == SchemeDPoP && !bound:
+		return &Error{Status: http.StatusUnauthorized, Code: CodeInvalidToken, Description: "the access token is not DPoP-bound: present it as a bearer token", Scheme: SchemeDPoP}
+	case scheme == SchemeDPoP:
+		return g.checkProof(w, r, raw, tok)
+	}
+	return nil
 }
 
 // validate checks raw and returns the token with the request context that
@@ -219,13 +269,50 @@ func (g *Guard) validate(ctx context.Context, raw string) (*Token, context.Conte
 	return tok, NewContext(ctx, tok), nil
 }
 
-func (g *Guard) refuse(w http.ResponseWriter, r *http.Request, status int, code, desc string, scopes []string) {
-	e := &Error{Status: status, Code: code, Description: desc, Scopes: scopes, Realm: g.opts.Realm}
+// refuse answers with e, completed with the Guard's realm and DPoP
+// challenge parameters.
+func (g *Guard) refuse(w http.ResponseWriter, r *http.Request, e *Error) {
+	e.Realm, e.DPoPAlgs, e.DPoPOnly = g.opts.Realm, g.algs, g.opts.DPoP.Required
 	if g.res != nil {
 		e.ResourceMetadata = g.res.metadataURL
 	}
 	if g.opts.OnFailure != nil {
 		g.opts.OnFailure(r, e)
 	}
+	g.logRefusal(r, e)
 	g.opts.ErrorWriter(w, r, e)
+}
+
+// Refusal logs are sampled per status and code: logBurst records at once,
+// then one per logEvery.
+const (
+	logBurst = 20
+	logEvery = time.Second
+)
+
+// logRefusal logs a refused request as Options.Logger describes.
+func (g *Guard) logRefusal(r *http.Request, e *Error) {
+	level := slog.LevelInfo
+	switch {
+	case e.Status >= 500:
+		return // logged at Error with its cause
+	case e.Status == http.StatusUnauthorized:
+		level = slog.LevelDebug
+	}
+	ctx := r.Context()
+	if !g.opts.Logger.Enabled(ctx, level) {
+		return
+	}
+	ok, held := g.logs.Allow(strconv.Itoa(e.Status) + e.Code)
+	if !ok {
+		return
+	}
+	attrs := []any{"status", e.Status, "error", e.Code, "method", logsample.Clip(r.Method), "path", logsample.Clip(r.URL.Path)}
+	if len(e.Scopes) > 0 {
+		attrs = append(attrs, "scope", strings.Join(e.Scopes, " "))
+	}
+	if held > 0 {
+		attrs = append(attrs, "suppressed", held)
+	}
+	g.opts.Logger.Log(ctx, level, "middleware: request refused", attrs...)
 }

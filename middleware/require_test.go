@@ -212,7 +212,7 @@ func TestTokenTooLong(t *testing.T) {
 var b64tokenRE = regexp.MustCompile(`^[A-Za-z0-9\-._~+/]+=*$`)
 
 func FuzzBearerToken(f *testing.F) {
-	for _, s := range []string{"Bearer abc", "bearer a.b.c==", "Bearer", "Basic x", "Bearer a=b", "Bearer  x", ""} {
+	for _, s := range []string{"Bearer abc", "bearer a.b.c==", "Bearer", "Basic x", "Bearer a=b", "Bearer  x", "", "DPoP abc", "dpop", "DPoPx y"} {
 		f.Add(s, "access_token=x")
 	}
 	f.Fuzz(func(t *testing.T, header, query string) {
@@ -221,7 +221,7 @@ func FuzzBearerToken(f *testing.F) {
 		if header != "" {
 			r.Header.Set("Authorization", header)
 		}
-		tok, err := bearerToken(r, true)
+		tok, _, err := credentials(r, true)
 		if err == nil && !b64tokenRE.MatchString(tok) {
 			t.Fatalf("accepted token %q outside b64token syntax", tok)
 		}

@@ -25,6 +25,11 @@ type Token struct {
 	ID        string    // the JWT ID (jti), for JWT access tokens
 	Issuer    string    // the authorization server, when known
 	Audience  []string  // the resource servers it is meant for, when known
+	// JKT is the RFC 7638 SHA-256 thumbprint (base64url) of the DPoP key
+	// the token is bound to (RFC 9449 cnf.jkt); empty for a bearer token.
+	// A Guard admits a bound token only with the DPoP scheme and a proof
+	// signed by that key.
+	JKT string
 }
 
 // HasScope reports whether the token was granted scope s.

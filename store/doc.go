@@ -3,6 +3,11 @@
 // setters: [ClientStore] is the clientgetter, [UserStore] the usergetter, and
 // [TokenStore] the grantgetter/grantsetter and tokengetter/tokensetter.
 //
+// Optional capabilities are small interfaces of their own, found by type
+// assertion: [AttemptCounter] (throttling counts shared by instances) and
+// [ReplayCache] (one-time values, such as DPoP proof jti, seen by every
+// instance). Every oauthkit backend implements ReplayCache.
+//
 // Backends live in sub-packages, one per database: memory (the embedded
 // default), sqlite, postgres and redis. Each imports only its own driver; this
 // package imports nothing outside the standard library. Every backend, and any

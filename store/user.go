@@ -26,3 +26,18 @@ type UserStore interface {
 	// should be safe for concurrent use.
 	Authenticate(ctx context.Context, username, password string) (*User, error)
 }
+
+// AccountKeyer is an optional interface a [UserStore] may implement to name
+// the account that a login attempt is throttled under. Without it, failed
+// attempts are counted by the username exactly as typed; a store whose
+// logins are case-insensitive (or that accepts an e-mail address and a
+// user name for one account) implements it so that every spelling of one
+// account shares one count.
+type AccountKeyer interface {
+	// AccountKey returns the key failed logins for username are counted
+	// under: the same for every username Authenticate takes for one
+	// account, for example the case-folded name. It is called before
+	// Authenticate, for usernames that may not exist, so it should not
+	// consult the database. It should be safe for concurrent use.
+	AccountKey(username string) string
+}

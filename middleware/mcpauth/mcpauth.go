@@ -34,6 +34,9 @@
 // place the [auth.TokenInfo] where auth.TokenInfoFromContext and the
 // Streamable HTTP transport find it; the SDK's own expiry check is off, so
 // that the Guard's validator (with its clock and skew) is the one judge.
+// The Guard's other schemes work as well: a DPoP-bound token (RFC 9449),
+// presented with the DPoP scheme and a proof, reaches the tools the same
+// way, though the SDK's middleware reads only "Bearer".
 // [Verifier] is for servers that keep the SDK's middleware anyway.
 package mcpauth
 
@@ -97,7 +100,8 @@ func fromGuard(ctx context.Context, _ string, _ *http.Request) (*auth.TokenInfo,
 
 // Verifier returns g as the SDK's token verifier, for servers that use the
 // SDK's auth.RequireBearerToken: tokens are checked with g.Check (the
-// Validator and g's audience binding); an invalid one is refused with
+// Validator and g's audience binding; bearer tokens only, a DPoP-bound one
+// is refused, its proof unchecked); an invalid one is refused with
 // auth.ErrInvalidToken (401), a validator failure with a generic error
 // (500; the Guard logs the cause). Its challenges and scope checks are the
 // SDK's; prefer [Require].

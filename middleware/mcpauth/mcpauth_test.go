@@ -16,6 +16,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/oauthkit/oauthkit/internal/dpop/dpoptest"
 	"github.com/oauthkit/oauthkit/middleware"
 	"github.com/oauthkit/oauthkit/middleware/mcpauth"
 )
@@ -44,6 +45,8 @@ func (v tokens) ValidateToken(_ context.Context, raw string) (*middleware.Token,
 		return &middleware.Token{ClientID: "app", Subject: "u-alice", Scopes: []string{"read"}, ExpiresAt: time.Now().Add(-time.Minute), Audience: mine}, nil
 	case "noexp":
 		return &middleware.Token{ClientID: "app", Subject: "u-alice", Scopes: []string{"read"}, Audience: mine}, nil
+	case "bound": // DPoP-bound to dpopKey
+		return &middleware.Token{ClientID: "app", Subject: "u-alice", Scopes: []string{"read"}, ExpiresAt: exp, Audience: mine, JKT: dpopKey.JKT}, nil
 	case "broken":
 		return nil, errors.New("db 10.1.2.3:5432 unreachable")
 	}
@@ -180,7 +183,10 @@ func TestRequireChallenges(t *testing.T) {
 		"noread": {403, `Bearer ` + rm + `, realm="api", error="insufficient_scope", error_description="the access token lacks the required scope", scope="read"`},
 	} {
 		res := f.post(t, "/mcp", tok, "", initialize)
-		if got := res.Header.Values("WWW-Authenticate"); res.StatusCode != want.status || len(got) != 1 || got[0] != want.challenge {
+		// The Bearer challenge first; the DPoP scheme offered after it
+		// names the metadata too.
+		got := res.Header.Values("WWW-Authenticate")
+		if res.StatusCode != want.status || len(got) != 2 || got[0] != want.challenge || !strings.HasPrefix(got[1], "DPoP "+rm+", ") {
 			t.Errorf("token %q: %d %q\nwant %d %q", tok, res.StatusCode, got, want.status, want.challenge)
 		}
 		if ct := res.Header.Get("Content-Type"); ct != "application/json" {
@@ -207,6 +213,47 @@ func TestSessionBoundToUser(t *testing.T) {
 			b, _ := io.ReadAll(res.Body)
 			t.Errorf("%s on alice's session: %d %s, want %d", tok, res.StatusCode, b, want)
 		}
+	}
+}
+
+var dpopKey = dpoptest.NewKey(&testing.T{}, "ES256")
+
+// dpopTransport presents tok with the DPoP scheme and a fresh proof for
+// each request.
+type dpopTransport struct {
+	t   *testing.T
+	tok string
+}
+
+func (d dpopTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	u := *r.URL
+	u.RawQuery = ""
+	r.Header.Set("Authorization", "DPoP "+d.tok)
+	r.Header.Set("DPoP", dpopKey.Proof(d.t, r.Method, u.String(), dpoptest.Token(d.tok)))
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// TestRequireDPoP: a DPoP-bound token, presented with the DPoP scheme and
+// proofs (RFC 9449), reaches the tools as the SDK's TokenInfo too, though
+// the SDK's own middleware knows only "Bearer"; as a bearer token it is
+// refused.
+func TestRequireDPoP(t *testing.T) {
+	f := newFixture(t, middleware.Options{})
+	c := mcp.NewClient(&mcp.Implementation{Name: "test-client", Version: "1"}, nil)
+	sess, err := c.Connect(t.Context(), &mcp.StreamableClientTransport{
+		Endpoint: f.srv.URL + "/mcp", HTTPClient: &http.Client{Transport: dpopTransport{t, "bound"}}, DisableStandaloneSSE: true,
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	res, err := sess.CallTool(t.Context(), &mcp.CallToolParams{Name: "whoami"})
+	if err != nil || res.IsError || !strings.HasPrefix(res.Content[0].(*mcp.TextContent).Text, "user=u-alice ") {
+		t.Fatalf("DPoP: %+v, %v", res, err)
+	}
+	if res := f.post(t, "/mcp", "bound", "", initialize); res.StatusCode != 401 {
+		t.Errorf("a bound token as a bearer token: %d", res.StatusCode)
 	}
 }
 
@@ -237,7 +284,7 @@ func TestVerifier(t *testing.T) {
 	if got, err := f.call(t, "/sdk", "alice"); err != nil || !strings.HasPrefix(got, "user=u-alice ") {
 		t.Errorf("alice: %q, %v", got, err)
 	}
-	for tok, want := range map[string]int{"other": 401, "noaud": 401, "nope": 401, "broken": 500} {
+	for tok, want := range map[string]int{"other": 401, "noaud": 401, "nope": 401, "bound": 401, "broken": 500} {
 		res := f.post(t, "/sdk", tok, "", initialize)
 		b, _ := io.ReadAll(res.Body)
 		if res.StatusCode != want || strings.Contains(string(b), "10.1.2.3") {

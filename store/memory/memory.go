@@ -2,16 +2,21 @@ package memory
 
 import (
 	"time"
+
+	"github.com/oauthkit/oauthkit/internal/replay"
 )
 
-// Store keeps clients, users and tokens in memory. It implements
-// store.ClientRegistry, store.UserStore and store.TokenStore. The zero value
+// Store keeps clients, users, tokens and device authorization grants in
+// memory. It implements store.ClientRegistry, store.UserStore,
+// store.TokenStore, store.ReplayCache and store.DeviceStore. The zero value
 // is not usable; call [New].
 type Store struct {
 	now func() time.Time
 	clientTable
 	userTable
 	tokenTable
+	deviceTable
+	replay *replay.Cache
 }
 
 // Option configures a Store.
@@ -32,5 +37,7 @@ func New(opts ...Option) *Store {
 	s.clientTable.init()
 	s.userTable.init()
 	s.tokenTable.init(s.now)
+	s.deviceTable.init(s.now)
+	s.replay = replay.New(0, s.now)
 	return s
 }

@@ -14,6 +14,8 @@
 // transaction. Expired rows are deleted by a background goroutine that
 // [Store.Close] stops.
 //
-// A Store implements store.TokenStore and store.ClientRegistry and passes
+// A Store implements store.TokenStore, store.ClientRegistry,
+// store.AttemptCounter and store.DeviceStore (device grants: a poll or an
+// answer locks the grant's row in one transaction), and passes
 // store/storetest.
 package postgres

@@ -12,16 +12,18 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// Store keeps clients and tokens in PostgreSQL. It is safe for concurrent use
+// Store keeps clients, tokens and device grants in PostgreSQL. It is safe for concurrent use
 // and may be shared by several processes. Create it with [New] or [Open];
 // release it with [Store.Close].
 type Store struct {
-	pool   *pgxpool.Pool
-	own    bool // pool was made by Open, so Close closes it
-	schema string
-	now    func() time.Time
-	every  time.Duration
-	q      queries
+	pool    *pgxpool.Pool
+	own     bool // pool was made by Open, so Close closes it
+	schema  string
+	now     func() time.Time
+	every   time.Duration
+	connect time.Duration // Open's connect timeout
+	q       queries
+	dq      deviceQueries
 
 	stop context.CancelFunc
 	wg   sync.WaitGroup
@@ -48,33 +50,70 @@ func WithClock(now func() time.Time) Option {
 	return func(s *Store) { s.now = now }
 }
 
+// DefaultConnectTimeout is how long Open lets a connection take by default
+// (see WithConnectTimeout).
+const DefaultConnectTimeout = 5 * time.Second
+
+// WithConnectTimeout bounds each new connection of a pool made by Open: the
+// TCP connection, TLS and authentication, per server address (default
+// DefaultConnectTimeout, 5 seconds; zero or less: no bound). A server that
+// accepts connections and never answers then fails Open fast instead of
+// hanging it. The DSN's connect_timeout parameter (or $PGCONNECT_TIMEOUT),
+// when given, wins. New leaves the host's pool as it configured it.
+func WithConnectTimeout(d time.Duration) Option {
+	return func(s *Store) { s.connect = d }
+}
+
 // Open connects to the database at dsn (a postgres:// URL or key=value
-// string) with a new pool, and migrates the schema. Close closes the pool.
+// string) with a new pool, and migrates the schema. Each connection is
+// bounded by WithConnectTimeout (5 seconds by default). Close closes the
+// pool.
 func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
-	pool, err := pgxpool.New(ctx, dsn)
+	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	s, err := New(ctx, pool, opts...)
+	s := newStore(nil, opts)
+	if cfg.ConnConfig.ConnectTimeout == 0 && s.connect > 0 {
+		cfg.ConnConfig.ConnectTimeout = s.connect
+	}
+	timeout := cfg.ConnConfig.ConnectTimeout
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	s, err = New(ctx, pool, opts...)
 	if err != nil {
 		pool.Close()
+		if timeout > 0 && errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			if inner := errors.Unwrap(err); inner != nil { // past "postgres: migrate: "
+				err = inner
+			}
+			return nil, fmt.Errorf("postgres: no answer from the server within %v (the connect timeout; connect_timeout in the DSN sets it): %w", timeout, err)
+		}
 		return nil, err
 	}
 	s.own = true
 	return s, nil
 }
 
-// New uses the host's pool and migrates the schema. Close leaves the pool
-// open.
-func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error) {
-	s := &Store{pool: pool, schema: "public", now: time.Now, every: 5 * time.Minute}
+// newStore is a Store with its defaults and opts applied.
+func newStore(pool *pgxpool.Pool, opts []Option) *Store {
+	s := &Store{pool: pool, schema: "public", now: time.Now, every: 5 * time.Minute, connect: DefaultConnectTimeout}
 	for _, o := range opts {
 		o(s)
 	}
+	return s
+}
+
+// New uses the host's pool and migrates the schema. Close leaves the pool
+// open.
+func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error) {
+	s := newStore(pool, opts)
 	if s.schema == "" {
 		return nil, errors.New("postgres: empty schema name")
 	}
-	s.q = newQueries(s.schema)
+	s.q, s.dq = newQueries(s.schema), newDeviceQueries(s.schema)
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
 	}
@@ -143,6 +182,35 @@ ALTER TABLE {{.}}.oauthkit_tokens
 	ADD COLUMN nonce     text NOT NULL DEFAULT '',
 	ADD COLUMN auth_time timestamptz;
 ALTER TABLE {{.}}.oauthkit_clients ADD COLUMN metadata json NOT NULL DEFAULT '{}';
+`, `
+CREATE TABLE IF NOT EXISTS {{.}}.oauthkit_attempts (
+	key text PRIMARY KEY,
+	tat bigint NOT NULL
+);
+CREATE INDEX IF NOT EXISTS oauthkit_attempts_tat ON {{.}}.oauthkit_attempts (tat);
+`, `
+CREATE TABLE IF NOT EXISTS {{.}}.oauthkit_replay (
+	key   bytea PRIMARY KEY,
+	until timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS oauthkit_replay_until ON {{.}}.oauthkit_replay (until);
+`, `
+CREATE TABLE {{.}}.oauthkit_device_grants (
+	device_code_hash bytea PRIMARY KEY,
+	user_code_hash   bytea NOT NULL UNIQUE,
+	client_id        text NOT NULL,
+	scopes           text[] NOT NULL,
+	family           text NOT NULL,
+	issued_at        timestamptz NOT NULL,
+	expires_at       timestamptz NOT NULL,
+	interval_us      bigint NOT NULL,
+	last_polled_at   timestamptz,
+	status           smallint NOT NULL,
+	subject          text NOT NULL DEFAULT '',
+	username         text NOT NULL DEFAULT '',
+	auth_time        timestamptz
+);
+CREATE INDEX oauthkit_device_grants_expires_at ON {{.}}.oauthkit_device_grants (expires_at);
 `}
 
 // migrate applies the migrations the schema lacks, in one transaction that
@@ -200,13 +268,19 @@ func (s *Store) cleanLoop(ctx context.Context) {
 // cleanBatch bounds how many rows one cleanup statement deletes.
 const cleanBatch = 1000
 
-// Clean deletes expired tokens and the families whose last token has expired.
+// Clean deletes expired tokens, the families whose last token has expired,
+// throttling counts that have run out, one-time values past their time,
+// and expired device authorization grants.
 // The background cleanup calls it; hosts that turned that off may call it
 // themselves (from one instance is enough).
 func (s *Store) Clean(ctx context.Context) error {
-	for _, q := range []string{s.q.cleanTokens, s.q.cleanFamilies} {
+	now := s.now()
+	for _, c := range []struct {
+		q   string
+		arg any
+	}{{s.q.cleanTokens, now}, {s.q.cleanFamilies, now}, {s.q.cleanAttempts, now.UnixMicro()}, {s.q.cleanReplay, now}, {s.dq.clean, now}} {
 		for {
-			tag, err := s.pool.Exec(ctx, q, s.now(), cleanBatch)
+			tag, err := s.pool.Exec(ctx, c.q, c.arg, cleanBatch)
 			if err != nil {
 				return fmt.Errorf("postgres: clean: %w", isDone(ctx, err))
 			}

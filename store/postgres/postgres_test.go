@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -14,17 +13,18 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/oauthkit/oauthkit/internal/sharedtest"
+	"github.com/oauthkit/oauthkit/internal/testservices"
 	"github.com/oauthkit/oauthkit/store"
 	"github.com/oauthkit/oauthkit/store/postgres"
 	"github.com/oauthkit/oauthkit/store/storetest"
 )
 
-// testPool connects to the database named by OAUTHKIT_TEST_POSTGRES, or skips.
+func TestMain(m *testing.M) { testservices.Main(m) }
+
+// testPool connects to the test database (testservices.Postgres), or skips.
 func testPool(t testing.TB) *pgxpool.Pool {
-	dsn := os.Getenv("OAUTHKIT_TEST_POSTGRES")
-	if dsn == "" {
-		t.Skip("OAUTHKIT_TEST_POSTGRES is unset: set it to a PostgreSQL DSN to run the PostgreSQL store tests")
-	}
+	dsn := testservices.Postgres(t)
 	pool, err := pgxpool.New(t.Context(), dsn)
 	if err != nil {
 		t.Fatal(err)
@@ -68,7 +68,7 @@ type dumpable struct {
 // form of the row (bytea in hex).
 func (d dumpable) Dump(ctx context.Context) ([]byte, error) {
 	var out []byte
-	for _, table := range []string{"oauthkit_clients", "oauthkit_families", "oauthkit_tokens"} {
+	for _, table := range []string{"oauthkit_clients", "oauthkit_families", "oauthkit_tokens", "oauthkit_attempts"} {
 		rows, err := d.pool.Query(ctx, "SELECT r::text FROM "+pgx.Identifier{d.schema, table}.Sanitize()+" r")
 		if err != nil {
 			return nil, err
@@ -108,7 +108,7 @@ func TestTwoInstances(t *testing.T) {
 	for i := range stores {
 		go func() {
 			var err error
-			stores[i], err = postgres.Open(ctx, os.Getenv("OAUTHKIT_TEST_POSTGRES"), postgres.WithSchema(schema))
+			stores[i], err = postgres.Open(ctx, testservices.Postgres(t), postgres.WithSchema(schema))
 			errs <- err
 		}()
 	}
@@ -328,5 +328,99 @@ func TestMigrateTokenProperties(t *testing.T) {
 	}
 	if got, err := s.Token(ctx, fresh.Hash); err != nil || len(got.Audience) != 1 || got.JKT != "jkt" || got.AuthTime.IsZero() {
 		t.Errorf("new token after migration: %+v, %v", got, err)
+	}
+}
+
+// TestSharedThrottle: two Providers, each with its own handle on one
+// schema, share the throttling counts.
+func TestSharedThrottle(t *testing.T) {
+	pool := testPool(t)
+	schema := newSchema(t, pool)
+	open := func() *postgres.Store {
+		s, err := postgres.New(t.Context(), pool, postgres.WithSchema(schema))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	sharedtest.Throttle(t, open(), open())
+}
+
+// TestSharedAssertionReplay: a client assertion used at one instance is
+// refused at another sharing the database.
+func TestSharedAssertionReplay(t *testing.T) {
+	pool := testPool(t)
+	schema := newSchema(t, pool)
+	open := func() *postgres.Store {
+		s, err := postgres.New(t.Context(), pool, postgres.WithSchema(schema))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	sharedtest.AssertionReplay(t, open(), open())
+}
+
+// TestSyntaxBeforeTheDatabase: a NUL in a client_id used to reach
+// PostgreSQL and come back as a 500.
+func TestSyntaxBeforeTheDatabase(t *testing.T) {
+	sharedtest.Syntax(t, newStore(t, testPool(t)))
+}
+
+// TestSharedDevices: the device grant over two Providers, each with its
+// own handle on one schema.
+func TestSharedDevices(t *testing.T) {
+	pool := testPool(t)
+	schema := newSchema(t, pool)
+	open := func() *postgres.Store {
+		s, err := postgres.New(t.Context(), pool, postgres.WithSchema(schema))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	sharedtest.Devices(t, open(), open())
+}
+
+// TestCleanReplay checks that the cleanup deletes the one-time values whose
+// time has passed, and only those, on a version 4 schema migrated on open.
+func TestCleanReplay(t *testing.T) {
+	ctx := t.Context()
+	pool := testPool(t)
+	schema := oldSchema(t, pool, 4)
+	now := time.Now()
+	offset := time.Duration(0)
+	s, err := postgres.New(ctx, pool, postgres.WithSchema(schema),
+		postgres.WithClock(func() time.Time { return now.Add(offset) }), postgres.WithCleanupInterval(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	checkVersion(t, pool, schema)
+	for _, k := range []struct {
+		key string
+		ttl time.Duration
+	}{{"short", time.Minute}, {"long", time.Hour}} {
+		if first, err := s.UseOnce(ctx, k.key, now.Add(k.ttl)); !first || err != nil {
+			t.Fatalf("UseOnce(%s) = %v, %v", k.key, first, err)
+		}
+	}
+	offset = 2 * time.Minute
+	if err := s.Clean(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	rows, err := pool.Query(ctx, `SELECT convert_from(key, 'UTF8') FROM `+pgx.Identifier{schema}.Sanitize()+`.oauthkit_replay`)
+	if err == nil {
+		keys, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	}
+	if err != nil || len(keys) != 1 || keys[0] != "long" {
+		t.Fatalf("replay rows after Clean = %q, %v; want only long", keys, err)
+	}
+	if first, err := s.UseOnce(ctx, "long", now.Add(time.Hour)); first || err != nil {
+		t.Fatalf("UseOnce(long) after Clean = %v, %v; want a replay", first, err)
 	}
 }

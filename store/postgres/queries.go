@@ -19,7 +19,9 @@ type queries struct {
 	revokeFamily, deleteFamily, revokeClient    string
 	createClient, updateClient, client, clients string
 	deleteClient                                string
-	cleanTokens, cleanFamilies                  string
+	cleanTokens, cleanFamilies, cleanAttempts   string
+	chargeAttempt, attemptWait, refundAttempt   string
+	resetAttempts, useOnce, cleanReplay         string
 }
 
 func newQueries(schema string) queries {
@@ -64,6 +66,23 @@ func newQueries(schema string) queries {
 		clients:       r.Replace(`SELECT ` + clientCols + ` FROM T.oauthkit_clients ORDER BY id`),
 		deleteClient:  r.Replace(`DELETE FROM T.oauthkit_clients WHERE id = $1`),
 		cleanTokens:   r.Replace(`DELETE FROM T.oauthkit_tokens WHERE hash IN (SELECT hash FROM T.oauthkit_tokens WHERE expires_at <= $1 LIMIT $2)`),
+		cleanAttempts: r.Replace(`DELETE FROM T.oauthkit_attempts WHERE key IN (SELECT key FROM T.oauthkit_attempts WHERE tat <= $1 LIMIT $2)`),
+		// GCRA: tat is the theoretical arrival time (µs); an attempt is
+		// within the limit when max(tat, now) + every <= now + burst·every.
+		// A charge always moves tat on (beyond the limit, a debt); the
+		// upsert locks the row, so concurrent charges are serialised.
+		chargeAttempt: r.Replace(`INSERT INTO T.oauthkit_attempts AS a (key, tat) VALUES ($1, $2::bigint + $3::bigint)
+			ON CONFLICT (key) DO UPDATE SET tat = greatest(a.tat, $2) + $3
+			RETURNING greatest(tat - ($2 + $4), 0)`),
+		attemptWait:   r.Replace(`SELECT greatest(greatest(tat, $2) + $3 - ($2 + $4), 0) FROM T.oauthkit_attempts WHERE key = $1`),
+		refundAttempt: r.Replace(`UPDATE T.oauthkit_attempts SET tat = greatest(tat - $3, $2) WHERE key = $1 AND tat > $2`),
+		resetAttempts: r.Replace(`DELETE FROM T.oauthkit_attempts WHERE key = $1`),
+		// A first use inserts the key, or takes over a record whose time
+		// has passed; a live record changes nothing. The upsert locks the
+		// row, so of concurrent uses exactly one changes it.
+		useOnce: r.Replace(`INSERT INTO T.oauthkit_replay AS r (key, until) VALUES ($1, $2)
+			ON CONFLICT (key) DO UPDATE SET until = excluded.until WHERE r.until <= $3`),
+		cleanReplay:   r.Replace(`DELETE FROM T.oauthkit_replay WHERE key IN (SELECT key FROM T.oauthkit_replay WHERE until <= $1 LIMIT $2)`),
 		cleanFamilies: r.Replace(`DELETE FROM T.oauthkit_families WHERE name IN (SELECT name FROM T.oauthkit_families WHERE expires_at <= $1 LIMIT $2)`),
 	}
 }

@@ -15,6 +15,8 @@
 // the store needs a single Redis server (or a primary with replicas), not
 // Redis Cluster.
 //
-// A Store implements store.TokenStore and store.ClientRegistry and passes
-// store/storetest.
+// A Store implements store.TokenStore, store.ClientRegistry,
+// store.AttemptCounter and store.DeviceStore (device grants: a hash per
+// grant and one per user code, expiring with it; polls and answers are Lua
+// scripts), and passes store/storetest.
 package redis

@@ -6,24 +6,24 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"testing"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/oauthkit/oauthkit/internal/sharedtest"
+	"github.com/oauthkit/oauthkit/internal/testservices"
 	"github.com/oauthkit/oauthkit/store"
 	"github.com/oauthkit/oauthkit/store/redis"
 	"github.com/oauthkit/oauthkit/store/storetest"
 )
 
-// testClient connects to the server at OAUTHKIT_TEST_REDIS, or skips.
+func TestMain(m *testing.M) { testservices.Main(m) }
+
+// testClient connects to the test server (testservices.Redis), or skips.
 func testClient(t testing.TB) *goredis.Client {
-	addr := os.Getenv("OAUTHKIT_TEST_REDIS")
-	if addr == "" {
-		t.Skip("OAUTHKIT_TEST_REDIS is unset: set it to a Redis host:port to run the Redis store tests")
-	}
+	addr := testservices.Redis(t)
 	rdb := goredis.NewClient(&goredis.Options{Addr: addr})
 	t.Cleanup(func() { rdb.Close() })
 	return rdb
@@ -248,3 +248,61 @@ func TestOldRecords(t *testing.T) {
 }
 
 func sameMicros(a, b time.Time) bool { return a.UnixMicro() == b.UnixMicro() }
+
+// TestSharedThrottle: two Providers, each with its own connection to one
+// server and prefix, share the throttling counts.
+func TestSharedThrottle(t *testing.T) {
+	rdb := testClient(t)
+	prefix := newPrefix(t, rdb)
+	open := func() *redis.Store {
+		other := goredis.NewClient(&goredis.Options{Addr: testservices.Redis(t)})
+		t.Cleanup(func() { other.Close() })
+		s, err := redis.New(t.Context(), other, redis.WithPrefix(prefix))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	sharedtest.Throttle(t, open(), open())
+}
+
+// TestSharedAssertionReplay: a client assertion used at one instance is
+// refused at another sharing Redis.
+func TestSharedAssertionReplay(t *testing.T) {
+	rdb := testClient(t)
+	prefix := newPrefix(t, rdb)
+	open := func() *redis.Store {
+		other := goredis.NewClient(&goredis.Options{Addr: testservices.Redis(t)})
+		t.Cleanup(func() { other.Close() })
+		s, err := redis.New(t.Context(), other, redis.WithPrefix(prefix))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	sharedtest.AssertionReplay(t, open(), open())
+}
+
+// TestSyntaxBeforeTheStore: malformed client IDs and usernames never reach
+// Redis.
+func TestSyntaxBeforeTheStore(t *testing.T) {
+	s, _ := newStore(t, testClient(t))
+	sharedtest.Syntax(t, s)
+}
+
+// TestSharedDevices: the device grant over two Providers, each with its
+// own connection to one Redis.
+func TestSharedDevices(t *testing.T) {
+	rdb := testClient(t)
+	prefix := newPrefix(t, rdb)
+	open := func() *redis.Store {
+		other := goredis.NewClient(&goredis.Options{Addr: testservices.Redis(t)})
+		t.Cleanup(func() { other.Close() })
+		s, err := redis.New(t.Context(), other, redis.WithPrefix(prefix))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	sharedtest.Devices(t, open(), open())
+}

@@ -13,6 +13,7 @@
 // caller wins; revoking a family marks it in the families table and deletes
 // its tokens in one transaction.
 //
-// A Store implements store.TokenStore and store.ClientRegistry and passes
-// store/storetest.
+// A Store implements store.TokenStore, store.ClientRegistry and
+// store.DeviceStore (device grants: a poll or an answer is one transaction
+// under the store's write lock), and passes store/storetest.
 package sqlite

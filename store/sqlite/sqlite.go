@@ -5,6 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -12,7 +15,7 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
 
-// Store keeps clients and tokens in a SQLite database. It is safe for
+// Store keeps clients, tokens and device grants in a SQLite database. It is safe for
 // concurrent use. Create it with [Open] or [New]; release it with
 // [Store.Close].
 type Store struct {
@@ -54,6 +57,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if path == "" || strings.ContainsRune(path, '?') {
 		return nil, fmt.Errorf("sqlite: invalid database path %q", path)
 	}
+	if err := checkDir(path); err != nil {
+		return nil, err
+	}
 	db, err := sql.Open("sqlite", "file:"+path+"?"+pragmas)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
@@ -67,6 +73,26 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	}
 	s.own = true
 	return s, nil
+}
+
+// checkDir reports plainly a database path whose directory is missing (or
+// is not one): SQLite says only "unable to open database file". A memory
+// database (":memory:") has no directory to check.
+func checkDir(path string) error {
+	if path == ":memory:" {
+		return nil
+	}
+	dir := filepath.Dir(path)
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("sqlite: directory %s does not exist: create it first (the database file itself is created)", dir)
+	case err != nil:
+		return fmt.Errorf("sqlite: %w", err)
+	case !fi.IsDir():
+		return fmt.Errorf("sqlite: %s is not a directory", dir)
+	}
+	return nil
 }
 
 // New uses db, a pool the host opened with the modernc.org/sqlite driver,
@@ -175,6 +201,29 @@ ALTER TABLE oauthkit_tokens ADD COLUMN jkt TEXT NOT NULL DEFAULT '';
 ALTER TABLE oauthkit_tokens ADD COLUMN nonce TEXT NOT NULL DEFAULT '';
 ALTER TABLE oauthkit_tokens ADD COLUMN auth_time INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE oauthkit_clients ADD COLUMN metadata TEXT NOT NULL DEFAULT '{}';
+`, `
+CREATE TABLE IF NOT EXISTS oauthkit_replay (
+	key   BLOB PRIMARY KEY,
+	until INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS oauthkit_replay_until ON oauthkit_replay (until);
+`, `
+CREATE TABLE IF NOT EXISTS oauthkit_device_grants (
+	device_code_hash BLOB PRIMARY KEY,
+	user_code_hash   BLOB NOT NULL UNIQUE,
+	client_id        TEXT NOT NULL,
+	scopes           TEXT NOT NULL,
+	family           TEXT NOT NULL,
+	issued_at        INTEGER NOT NULL,
+	expires_at       INTEGER NOT NULL,
+	interval_us      INTEGER NOT NULL,
+	last_polled_at   INTEGER NOT NULL DEFAULT 0,
+	status           INTEGER NOT NULL,
+	subject          TEXT NOT NULL DEFAULT '',
+	username         TEXT NOT NULL DEFAULT '',
+	auth_time        INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS oauthkit_device_grants_expires_at ON oauthkit_device_grants (expires_at);
 `}
 
 // migrate applies the migrations the database lacks, in one transaction.
@@ -239,13 +288,16 @@ func (s *Store) cleanLoop(ctx context.Context) {
 // writers never wait long for the lock.
 const cleanBatch = 1000
 
-// Clean deletes expired tokens and the families whose last token has expired.
-// The background cleanup calls it; hosts that turned that off may call it
-// themselves.
+// Clean deletes expired tokens, the families whose last token has expired,
+// one-time values past their time, and expired device authorization
+// grants. The background cleanup calls it; hosts that turned that off may
+// call it themselves.
 func (s *Store) Clean(ctx context.Context) error {
 	for _, q := range []string{
 		`DELETE FROM oauthkit_tokens WHERE hash IN (SELECT hash FROM oauthkit_tokens WHERE expires_at <= ? LIMIT ?)`,
 		`DELETE FROM oauthkit_families WHERE name IN (SELECT name FROM oauthkit_families WHERE expires_at <= ? LIMIT ?)`,
+		`DELETE FROM oauthkit_replay WHERE key IN (SELECT key FROM oauthkit_replay WHERE until <= ? LIMIT ?)`,
+		`DELETE FROM oauthkit_device_grants WHERE device_code_hash IN (SELECT device_code_hash FROM oauthkit_device_grants WHERE expires_at <= ? LIMIT ?)`,
 	} {
 		for {
 			n, err := s.cleanOnce(ctx, q)

@@ -331,3 +331,49 @@ func hashBytes(s string) []byte {
 	h := store.HashSecret(s)
 	return h[:]
 }
+
+// TestCleanReplay checks that the cleanup deletes the one-time values whose
+// time has passed, and only those, in a version 3 database migrated on open.
+func TestCleanReplay(t *testing.T) {
+	ctx := t.Context()
+	path, db := oldDatabase(t, 3)
+	now := time.Now()
+	clock := func() time.Time { return now }
+	s, err := sqlite.Open(ctx, path, sqlite.WithClock(func() time.Time { return clock() }), sqlite.WithCleanupInterval(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	checkVersion(t, db)
+	for _, k := range []struct {
+		key string
+		ttl time.Duration
+	}{{"short", time.Minute}, {"long", time.Hour}} {
+		if first, err := s.UseOnce(ctx, k.key, now.Add(k.ttl)); !first || err != nil {
+			t.Fatalf("UseOnce(%s) = %v, %v", k.key, first, err)
+		}
+	}
+	clock = func() time.Time { return now.Add(2 * time.Minute) }
+	if err := s.Clean(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	rows, err := db.QueryContext(ctx, `SELECT CAST(key AS TEXT) FROM oauthkit_replay`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, k)
+	}
+	rows.Close()
+	if len(keys) != 1 || keys[0] != "long" {
+		t.Fatalf("replay rows after Clean = %q; want only long", keys)
+	}
+	if first, err := s.UseOnce(ctx, "long", now.Add(time.Hour)); first || err != nil {
+		t.Fatalf("UseOnce(long) after Clean = %v, %v; want a replay", first, err)
+	}
+}

@@ -26,7 +26,19 @@
 // Client (through CreateClient, Client, Clients and UpdateClient), and checks
 // that CreateClient and UpdateClient refuse, with [store.Client.Validate]'s
 // RFC 7591 error code, what Validate refuses, storing nothing. If the store
-// also implements [Dumper], the suite checks that no raw token reaches it.
+// also implements [Dumper], the suite checks that no raw token reaches it; if
+// it implements the optional [store.AttemptCounter] (shared throttling), the
+// suite checks that too ([RunAttemptCounter]: bursts, refill, refunds,
+// resets, atomic reservations under concurrency); if it implements the
+// optional [store.ReplayCache] (one-time values), the suite checks that
+// ([RunReplayCache]: first use and replays, opaque binary keys, exactly one
+// first use among concurrent ones, keys forgotten after their time, context
+// cancellation); if it implements the optional [store.DeviceStore] (device
+// authorization grants), the suite checks that too ([RunDeviceStore]:
+// lookups by user code, expiry, codes never taken twice, slow_down, one
+// answer and one redemption under concurrency); if it implements
+// [store.Pinger], that Ping answers nil, and the context's error once it
+// is canceled.
 //
 // What the suite accepts as equal: a nil slice and an empty one (a store may
 // return either), two times less than a millisecond apart (a store may keep

@@ -64,10 +64,14 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		{"RefreshRotation", testRefreshRotation},
 		{"HashedAtRest", testHashedAtRest},
 		{"ContextCanceled", testContextCanceled},
+		{"Ping", testPing},
 		{"ManyTokens", testManyTokens},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
 	}
+	t.Run("Attempts", func(t *testing.T) { testAttempts(t, newStore) })
+	t.Run("Devices", func(t *testing.T) { testDevices(t, newStore) })
+	t.Run("Replay", func(t *testing.T) { testReplay(t, newStore) })
 }
 
 // rawToken returns a fresh 256-bit token string, as the Provider makes them.

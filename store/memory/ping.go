@@ -1,0 +1,13 @@
+package memory
+
+import (
+	"context"
+
+	"github.com/oauthkit/oauthkit/store"
+)
+
+var _ store.Pinger = (*Store)(nil)
+
+// Ping implements store.Pinger: a memory store always answers, until ctx
+// is done.
+func (s *Store) Ping(ctx context.Context) error { return ctx.Err() }
