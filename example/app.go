@@ -24,9 +24,14 @@ type options struct {
 	Clients []*store.Client // replaces the demo clients when not nil
 	Logger  *slog.Logger
 
-	AccessToken string // access token format: "opaque" (default) or "jwt" (endpoints.go)
-	DPoPNonce   bool   // the token endpoint asks DPoP proofs for its nonces (dpop.go)
-	Secret      []byte // the provider secret (grant.Config.Secret), from $OAUTHKIT_SESSION_KEY; nil: a random one (sessionkey.go)
+	AccessToken string   // access token format: "opaque" (default) or "jwt" (endpoints.go)
+	DPoPNonce   bool     // the token endpoint asks DPoP proofs for its nonces (dpop.go)
+	Resources   []string // -resource: the RFC 8707 resources tokens may be issued for (mcpauth.go)
+	Secret      []byte   // the provider secret (grant.Config.Secret), from $OAUTHKIT_SESSION_KEY; nil: a random one (sessionkey.go)
+
+	Tuning      tuning    // -access-ttl, -refresh-ttl, -code-ttl, -cleanup (tuning.go); zero: the defaults
+	Metrics     *exporter // -metrics (metrics.go); nil: off
+	MetricsAddr string    // where the metrics are served, for the banner
 
 	Store     backend                 // clients and tokens (store.go); nil means a new memory store
 	StoreName string                  // describes Store in the banner
@@ -43,6 +48,8 @@ type app struct {
 	fromFile  map[string]bool   // clients of the -clients file, by client ID
 	handler   http.Handler
 	guard     *middleware.Guard // checks the tokens of the /api routes, bearer and DPoP
+	tuning    tuning            // for the banner
+	metrics   string            // the metrics' address, for the banner; "" when off
 
 	authorize http.Handler // GET/POST /oauth/authorize: login and consent pages
 	device    http.Handler // GET/POST /device: the device verification page (RFC 8628)
@@ -60,10 +67,11 @@ func newApp(ctx context.Context, o options) (*app, error) {
 	}
 	st := o.Store
 	if st == nil {
-		st = memoryBackend{memory.New()}
+		st = memoryBackend{memory.New(memory.WithObserver(o.observer()))}
 	}
-	users := memory.New()
+	users := memory.New(memory.WithObserver(o.observer()))
 	a := &app{store: st, storeName: o.StoreName, users: users, secrets: map[string]string{}, fromFile: map[string]bool{}}
+	a.tuning, a.metrics = o.Tuning, o.MetricsAddr
 	for _, u := range demoUsers {
 		if err := users.AddUser(u.id, u.name, u.password); err != nil {
 			return nil, err
@@ -100,7 +108,10 @@ func newApp(ctx context.Context, o options) (*app, error) {
 		LoginClientID: loginClientID,
 		Logger:        o.Logger,
 		Secret:        o.Secret,
+
+		AccessTokenTTL: o.Tuning.AccessTTL, RefreshTokenTTL: o.Tuning.RefreshTTL, CodeTTL: o.Tuning.CodeTTL, // tuning.go
 	}
+	o.instrument(&cfg)
 	if err := a.tokenConfig(ctx, &cfg, o); err != nil { // endpoints.go
 		return nil, err
 	}
@@ -108,6 +119,7 @@ func newApp(ctx context.Context, o options) (*app, error) {
 	if err := oidcConfig(&cfg); err != nil { // oidc.go
 		return nil, err
 	}
+	mcpConfig(&cfg, o) // mcpauth.go
 	if o.tune != nil {
 		o.tune(&cfg)
 	}
@@ -123,7 +135,7 @@ func newApp(ctx context.Context, o options) (*app, error) {
 	if a.device, err = p.DeviceHandler(grant.DeviceOptions{AuthorizeOptions: pages}); err != nil {
 		return nil, err
 	}
-	if a.guard, err = newGuard(p, st); err != nil { // dpop.go
+	if a.guard, err = newGuard(p, st, o.instrumentGuard); err != nil { // dpop.go
 		return nil, err
 	}
 	a.handler = a.routes()
@@ -178,6 +190,8 @@ var routeTable = []route{
 	{"GET /device", "device verification page: enter the user code, log in, allow"},
 	{"POST /oauth/revoke", "token revocation (RFC 7009)"},
 	{"POST /oauth/introspect", "token introspection (RFC 7662), for demo-resource"},
+	{"POST /oauth/register", "dynamic client registration (RFC 7591), open to public clients"},
+	{"/oauth/register/{id}", "GET, PUT, DELETE a registration (RFC 7592) with its registration access token"},
 	{"GET /.well-known/oauth-authorization-server", "authorization server metadata (RFC 8414)"},
 	{"GET /.well-known/jwks.json", "signing keys of ID tokens and JWT access tokens"},
 	{"GET /.well-known/openid-configuration", "OpenID Provider configuration (OpenID Connect Discovery)"},

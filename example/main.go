@@ -39,6 +39,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	clientsFile := fs.String("clients", "", "JSON file of client registrations (RFC 7591 fields) replacing the demo clients")
 	dpopNonce := fs.Bool("dpop-nonce", false, "make DPoP proofs at the token endpoint carry a server nonce (RFC 9449 §8)")
 	storeSpec := fs.String("store", defaultStore(), storeUsage)
+	var resources []string
+	fs.Func("resource", "`URL` of a resource server tokens may be issued for (RFC 8707 resource indicator), such as http://127.0.0.1:8081/mcp; repeatable", func(s string) error {
+		resources = append(resources, s)
+		return nil
+	})
+	tun := tuningFlags(fs)                                // tuning.go
+	metricsAddr := fs.String("metrics", "", metricsUsage) // metrics.go
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
 		return 0
 	} else if err != nil {
@@ -56,7 +63,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	o := options{Issuer: *issuer, Logger: logger, AccessToken: *accessToken, DPoPNonce: *dpopNonce}
+	o := options{Issuer: *issuer, Logger: logger, AccessToken: *accessToken, DPoPNonce: *dpopNonce, Resources: resources}
+	if err := tun.check(); err != nil {
+		fmt.Fprintf(stderr, "example: %v\n", err)
+		return 2
+	}
+	o.Tuning = *tun
+	mln, err := o.openMetrics(*metricsAddr) // metrics.go; nil when off
+	if err != nil {
+		fmt.Fprintf(stderr, "example: %v\n", err)
+		return metricsExitStatus(err)
+	}
+	if mln != nil {
+		defer mln.Close()
+	}
 	key, err := sessionKey()
 	if err != nil {
 		fmt.Fprintf(stderr, "example: %v\n", err)
@@ -71,7 +91,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		o.Clients = clients
 	}
-	st, name, err := openStore(ctx, *storeSpec)
+	st, name, err := openTunedStore(ctx, *storeSpec, o.storeTuning())
 	if err != nil {
 		fmt.Fprintf(stderr, "example: %v\n", err)
 		return exitStatus(err)
@@ -94,6 +114,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	a.printBanner(ctx, stdout, *addr, local)
+	if mln != nil {
+		go serveMetrics(ctx, mln, o.Metrics, logger)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
 	select {
@@ -125,6 +148,7 @@ func (a *app) printBanner(ctx context.Context, w io.Writer, addr, local string) 
 	if a.storeName != "" {
 		fmt.Fprintf(w, "\nStore: %s\n", a.storeName)
 	}
+	a.printTuning(w) // tuning.go
 	fmt.Fprintln(w, "\nClients:")
 	clients, err := a.store.Clients(ctx)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/oauthkit/oauthkit/grant"
 	"github.com/oauthkit/oauthkit/store"
@@ -65,15 +66,36 @@ var errStoreSpec = errors.New("-store")
 // It also returns a description of the store for the banner and logs, with
 // any password left out.
 func openStore(ctx context.Context, spec string) (backend, string, error) {
+	return openTunedStore(ctx, spec, storeTuning{})
+}
+
+// storeTuning adjusts the backends openTunedStore opens. The zero value
+// changes nothing.
+type storeTuning struct {
+	Cleanup  *time.Duration // sqlite and postgres: the cleanup interval (0: none); nil: the store's default
+	Observer store.Observer // told of every store call (-metrics); nil: none
+}
+
+// storeTuning is -cleanup and -metrics' observer, for openTunedStore.
+func (o *options) storeTuning() storeTuning {
+	return storeTuning{Cleanup: &o.Tuning.Cleanup, Observer: o.observer()}
+}
+
+// openTunedStore is openStore with the tuning t.
+func openTunedStore(ctx context.Context, spec string, t storeTuning) (backend, string, error) {
 	switch {
 	case spec == "" || spec == "memory":
-		return memoryBackend{memory.New()}, "memory (tokens are lost at exit)", nil
+		return memoryBackend{memory.New(memory.WithObserver(t.Observer))}, "memory (tokens are lost at exit)", nil
 	case strings.HasPrefix(spec, "sqlite:"):
 		path := strings.TrimPrefix(spec, "sqlite:")
 		if path == "" || strings.HasPrefix(path, "//") {
 			return nil, "", fmt.Errorf("%w %q: write sqlite:PATH, for example sqlite:oauthkit.db", errStoreSpec, spec)
 		}
-		s, err := sqlite.Open(ctx, path)
+		opts := []sqlite.Option{sqlite.WithObserver(t.Observer)}
+		if t.Cleanup != nil {
+			opts = append(opts, sqlite.WithCleanupInterval(*t.Cleanup))
+		}
+		s, err := sqlite.Open(ctx, path, opts...)
 		if err != nil {
 			return nil, "", err
 		}
@@ -83,7 +105,10 @@ func openStore(ctx context.Context, spec string) (backend, string, error) {
 		if err != nil {
 			return nil, "", err
 		}
-		var opts []postgres.Option
+		opts := []postgres.Option{postgres.WithObserver(t.Observer)}
+		if t.Cleanup != nil {
+			opts = append(opts, postgres.WithCleanupInterval(*t.Cleanup))
+		}
 		if schema != "" {
 			opts = append(opts, postgres.WithSchema(schema))
 		} else {
@@ -99,7 +124,7 @@ func openStore(ctx context.Context, spec string) (backend, string, error) {
 		if err != nil {
 			return nil, "", err
 		}
-		var opts []redis.Option
+		opts := []redis.Option{redis.WithObserver(t.Observer)}
 		if prefix != "" {
 			opts = append(opts, redis.WithPrefix(prefix))
 		} else {

@@ -150,7 +150,12 @@ func (a *authorizer) request(w http.ResponseWriter, r *http.Request) (*authReque
 	}
 	var c *store.Client
 	if id := q["client_id"]; len(id) == 1 && id[0] != "" {
-		c, err = a.p.cfg.Clients.Client(ctx, id[0])
+		c, err = a.p.client(ctx, id[0]) // cimd.go
+		if e := cimdRefusal(err); e != nil {
+			a.p.logRefusal(ctx, "grant: authorization request refused", e, "client_id", logsample.Clip(id[0]))
+			a.errorPage(w, r, e)
+			return nil, false
+		}
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			a.p.cfg.Logger.ErrorContext(ctx, "grant: client lookup failed", "err", err)
 			a.errorPage(w, r, errServer)
@@ -166,7 +171,10 @@ func (a *authorizer) request(w http.ResponseWriter, r *http.Request) (*authReque
 		a.p.cfg.Logger.InfoContext(ctx, "grant: authorization request refused", "client_id", q.Get("client_id"), "error", page.Description)
 		a.errorPage(w, r, page)
 		return nil, false
-	case redirect != nil:
+	case redirect == nil:
+		req.resources, redirect = a.p.requestedResources(ctx, req.client, q["resource"]) // resource.go
+	}
+	if redirect != nil {
 		a.p.cfg.Logger.InfoContext(ctx, "grant: authorization request refused", "client_id", req.client.ID, "error", redirect.Code, "description", redirect.Description)
 		a.redirectError(w, r, req, redirect)
 		return nil, false
@@ -373,7 +381,7 @@ func (p *Provider) newCode(ctx context.Context, req *authRequest, u *store.User)
 		ClientID: req.client.ID, Subject: u.ID, Username: u.Username, Scopes: req.scopes,
 		IssuedAt: now, ExpiresAt: now.Add(p.cfg.CodeTTL),
 		RedirectURI: req.sentURI, CodeChallenge: req.challenge, JKT: req.dpopJKT,
-		Nonce: req.nonce(), AuthTime: req.authTime,
+		Nonce: req.nonce(), AuthTime: req.authTime, Audience: req.resources,
 	})
 	if err != nil {
 		return "", err
@@ -414,7 +422,7 @@ func (a *authorizer) loginPage(w http.ResponseWriter, r *http.Request, req *auth
 
 func (a *authorizer) consentPage(w http.ResponseWriter, r *http.Request, req *authRequest, sess *session, u *store.User) {
 	err := a.pages.render(w, a.pages.consent, http.StatusOK, req.redirectURI, ConsentPage{
-		ClientName: clientName(req.client), ClientID: req.client.ID, Username: u.Username,
+		ClientName: clientName(req.client), ClientID: req.client.ID, ClientHost: clientHost(req.client), Username: u.Username,
 		Scopes: a.scopeInfo(req.scopes), RedirectOrigin: redirectOrigin(req.redirectURI),
 		CSRFToken: a.p.csrfToken(sess), Style: a.pages.style,
 	})

@@ -20,17 +20,19 @@ type authRequest struct {
 	dpopJKT     string       // RFC 9449 §10 dpop_jkt: the DPoP key the code is bound to, if any
 	oidc        *oidcRequest // the OpenID Connect parameters; nil for a plain OAuth request (oidc_authorize.go)
 	authTime    time.Time    // when the signed-in user authenticated; zero when unknown
+	resources   []string     // RFC 8707 resources asked for, canonical (resource.go)
 }
 
 // parseAuthorizeQuery parses the authorization request's query string. It
-// reports false when a parameter appears twice (RFC 6749 §3.1).
+// reports false when a parameter appears twice (RFC 6749 §3.1), but
+// resource (RFC 8707 §2).
 func parseAuthorizeQuery(raw string) (url.Values, bool, error) {
 	q, err := url.ParseQuery(raw)
 	if err != nil {
 		return nil, false, err
 	}
-	for _, v := range q {
-		if len(v) > 1 {
+	for k, v := range q {
+		if len(v) > 1 && k != "resource" {
 			return q, false, nil
 		}
 	}

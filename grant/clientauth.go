@@ -119,7 +119,7 @@ func (p *Provider) authenticateClient(ctx context.Context, cr credentials, addr 
 // or nil if none is.
 func (p *Provider) lookupClient(ctx context.Context, ids []string) (*store.Client, error) {
 	for _, id := range ids {
-		c, err := p.cfg.Clients.Client(ctx, id)
+		c, err := p.client(ctx, id) // cimd.go
 		if err == nil {
 			return c, nil
 		}

@@ -147,10 +147,22 @@ type Config struct {
 
 	// OIDC configures OpenID Connect 1.0 (oidc.go). Default off.
 	OIDC OIDC
-	// Audience is the aud of access tokens: the resource servers they are
-	// meant for. Required for FormatJWT (RFC 9068 §2.2); also reported by
-	// introspection. Default none.
+	// Audience is the aud of access tokens issued for no particular
+	// resource (a request without RFC 8707 resource parameters): the
+	// resource servers they are meant for. Required for FormatJWT (RFC
+	// 9068 §2.2); also reported by introspection and ValidateToken. A token
+	// requested for resources has those instead (Resources). Default none.
 	Audience []string
+	// Resources are the RFC 8707 resource indicators clients may name:
+	// the resource servers the provider issues tokens for (resource.go).
+	// Default none: every resource parameter is refused with invalid_target.
+	Resources Resources
+	// Registration configures dynamic client registration (RFC 7591,
+	// RFC 7592; register.go). Default off.
+	Registration Registration
+	// ClientIDMetadata configures Client ID Metadata Documents: client IDs
+	// that are https URLs of the clients' metadata (cimd.go). Default off.
+	ClientIDMetadata ClientIDMetadata
 
 	// Logger receives issued tokens and refusals (at Info; refusals
 	// sampled, with client-supplied values cut short) and internal errors
@@ -204,6 +216,13 @@ func (c *Config) setDefaults() error {
 	if err := c.Throttle.setDefaults(c.Tokens); err != nil {
 		return err
 	}
+	if err := c.Resources.check(); err != nil { // resource.go
+		return err
+	}
+	if err := c.checkRegistration(); err != nil { // register.go
+		return err
+	}
+	c.checkCIMD() // cimd.go
 	if c.ClientAddr == nil {
 		c.ClientAddr = remoteHost
 	}

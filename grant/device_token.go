@@ -24,6 +24,9 @@ func (p *Provider) deviceCodeGrant(r *http.Request, st *reqState) (*issued, erro
 	if raw == "" {
 		return nil, errRequest("device_code is required")
 	}
+	if len(st.resources) > 0 { // the grant was authorized for no resource (resource.go)
+		return nil, errTarget("the device code grant takes no resource parameter")
+	}
 	exp, ok := deviceCodeExpiry(raw)
 	if !ok {
 		return nil, errGrant("the device code is invalid")
@@ -38,7 +41,7 @@ func (p *Provider) deviceCodeGrant(r *http.Request, st *reqState) (*issued, erro
 	case errors.Is(err, store.ErrSlowDown):
 		return nil, newError(http.StatusBadRequest, CodeSlowDown, "polled sooner than the interval, which is now "+strconv.FormatInt(int64(g.Interval/time.Second), 10)+" s")
 	case errors.Is(err, store.ErrConsumed):
-		p.revokeFamily(ctx, store.Token{Family: g.Family, ClientID: g.ClientID, Subject: g.Subject}, "device code replayed")
+		p.revokeFamily(ctx, store.Token{Family: g.Family, ClientID: g.ClientID, Subject: g.Subject}, ReasonDeviceCodeReplayed)
 		return nil, errGrant("the device code was already used")
 	case err != nil:
 		return nil, err

@@ -26,6 +26,7 @@ type Endpoints struct {
 	// only when Config.GrantTypes lists it.
 	DeviceAuthorization string // DeviceAuthorizationHandler; default /oauth/device_authorization
 	Device              string // DeviceHandler, the verification page (verification_uri); default /device
+	Registration        string // RegistrationHandler (RFC 7591), with the client configuration endpoint (RFC 7592) beneath it, mounted with Config.Registration on; default /oauth/register
 }
 
 // MetadataPath is where RFC 8414 §3 puts the metadata document of an
@@ -50,6 +51,7 @@ func (e *Endpoints) setDefaults() {
 	def(&e.EndSession, "/oauth/logout")
 	def(&e.DeviceAuthorization, "/oauth/device_authorization")
 	def(&e.Device, "/device")
+	def(&e.Registration, "/oauth/register")
 }
 
 // check refuses paths that cannot be mounted as they are, and two
@@ -78,12 +80,13 @@ func (e *Endpoints) fields() []endpointField {
 		{"Introspection", e.Introspection}, {"JWKS", e.JWKS}, {"Login", e.Login},
 		{"UserInfo", e.UserInfo}, {"EndSession", e.EndSession},
 		{"DeviceAuthorization", e.DeviceAuthorization}, {"Device", e.Device},
+		{"Registration", e.Registration},
 	}
 }
 
 // under returns e with prefix put before every path.
 func (e Endpoints) under(prefix string) Endpoints {
-	for _, s := range []*string{&e.Authorize, &e.Token, &e.Revocation, &e.Introspection, &e.JWKS, &e.Login, &e.UserInfo, &e.EndSession, &e.DeviceAuthorization, &e.Device} {
+	for _, s := range []*string{&e.Authorize, &e.Token, &e.Revocation, &e.Introspection, &e.JWKS, &e.Login, &e.UserInfo, &e.EndSession, &e.DeviceAuthorization, &e.Device, &e.Registration} {
 		*s = prefix + *s
 	}
 	return e

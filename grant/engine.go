@@ -28,11 +28,12 @@ import (
 // reqState carries what the handler in front of the engine established, to
 // the engine's callbacks and the Manager.
 type reqState struct {
-	client *store.Client
-	addr   string      // the client address, for throttling
-	user   *store.User // set by the password callback
-	result *issued     // set by the Manager
-	jkt    string      // thumbprint of the DPoP proof's key; "" without one (dpop.go)
+	client    *store.Client
+	addr      string      // the client address, for throttling
+	user      *store.User // set by the password callback
+	result    *issued     // set by the Manager
+	jkt       string      // thumbprint of the DPoP proof's key; "" without one (dpop.go)
+	resources []string    // the request's resource parameters, canonical (resource.go)
 }
 
 type stateKey struct{}

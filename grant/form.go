@@ -13,7 +13,8 @@ const maxFormBytes = 16 << 10
 
 // parseForm reads a POST body of application/x-www-form-urlencoded
 // parameters, strictly: POST only, the right content type, a bounded body,
-// no parameter twice (RFC 6749 §3.1, §3.2), and nothing in the query string,
+// no parameter twice (RFC 6749 §3.1, §3.2) but resource (RFC 8707 §2),
+// and nothing in the query string,
 // where credentials would leak into logs (§2.3.1). Empty parameters count as
 // omitted (§3.1). On success r.Form and r.PostForm hold the body parameters
 // alone, so that no later FormValue sees the query string.
@@ -41,10 +42,10 @@ func parseForm(w http.ResponseWriter, r *http.Request) (url.Values, *Error) {
 		return nil, errRequest("the request body is not valid form encoding")
 	}
 	for k, v := range vals {
-		if len(v) > 1 {
+		if len(v) > 1 && k != "resource" { // RFC 8707 §2: resource may repeat
 			return nil, errRequest("parameter " + safeName(k) + " is included more than once")
 		}
-		if v[0] == "" {
+		if v[0] == "" && len(v) == 1 {
 			delete(vals, k)
 		}
 	}

@@ -18,6 +18,7 @@ func FuzzTokenRequest(f *testing.F) {
 	f.Add("grant_type=authorization_code&code=okac_x&redirect_uri=https%3A%2F%2Fa&code_verifier=x", "application/x-www-form-urlencoded", "Basic Og==")
 	f.Add("grant_type=client_credentials&grant_type=x", "application/x-www-form-urlencoded; charset=utf-8", "Bearer x")
 	f.Add("%zz&&==", "text/plain", "Basic !!!")
+	f.Add("grant_type=client_credentials&resource=https%3A%2F%2Fapi.example%2Fmcp&resource=%23x&resource=", "application/x-www-form-urlencoded", "Basic c3ZjOnNlY3JldA==")
 	fx := newFixture(f)
 	h := fx.p.TokenHandler()
 	f.Fuzz(func(t *testing.T, body, ctype, auth string) {

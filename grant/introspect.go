@@ -84,7 +84,7 @@ func (p *Provider) describe(raw string, t *store.Token) introspection {
 	out := introspection{
 		Active: true, Scope: joinScopes(t.Scopes), ClientID: t.ClientID, Username: t.Username,
 		TokenType: "Bearer", Exp: t.ExpiresAt.Unix(), Iat: t.IssuedAt.Unix(),
-		Sub: t.Subject, Aud: p.cfg.Audience, Iss: p.cfg.Issuer, Cnf: confirmation(t),
+		Sub: t.Subject, Aud: p.audience(t), Iss: p.cfg.Issuer, Cnf: confirmation(t),
 	}
 	switch {
 	case t.Kind == store.KindRefresh:

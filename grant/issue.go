@@ -42,6 +42,13 @@ func (o *issued) tokenType() string {
 // (checkBinding). It refuses a user whose ID a client's subject could
 // equal (subject.go).
 func (p *Provider) issue(ctx context.Context, gt string, c *store.Client, u *store.User, g store.Token, withRefresh bool) (*issued, error) {
+	return p.issueNarrowed(ctx, gt, c, u, g, g.Audience, withRefresh)
+}
+
+// issueNarrowed is issue with an access token for the resources aud, the
+// grant's or a subset of them (RFC 8707); the refresh token keeps the
+// grant's.
+func (p *Provider) issueNarrowed(ctx context.Context, gt string, c *store.Client, u *store.User, g store.Token, aud []string, withRefresh bool) (*issued, error) {
 	if err := checkSubject(u); err != nil {
 		return nil, err
 	}
@@ -57,6 +64,7 @@ func (p *Provider) issue(ctx context.Context, gt string, c *store.Client, u *sto
 	}
 	g.IssuedAt = p.cfg.Now()
 	at, rt := g, g
+	at.Audience = aud // the grant's, or a subset (resource.go)
 	bind(ctx, c, &at, &rt)
 	out := &issued{grantType: gt, client: c, subject: u, scopes: g.Scopes, family: g.Family, expiresIn: p.cfg.AccessTokenTTL, jkt: at.JKT, issuedAt: g.IssuedAt}
 	var err error

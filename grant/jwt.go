@@ -68,13 +68,14 @@ func (p *Provider) newValue(prefix string, t *store.Token) (string, store.Hash, 
 // give the same token, since s signs deterministically, which is what lets
 // a refresh retry reproduce the first answer (refresh_retry.go).
 func (p *Provider) signAccessToken(s *signer, jti string, t *store.Token) (string, store.Hash, error) {
+	aud := p.audience(t) // the token's resources, or Config.Audience (resource.go)
 	cl := jwtClaims{
-		Jti: jti, Iss: p.cfg.Issuer, Sub: clientSubject(t.ClientID), Aud: p.cfg.Audience,
+		Jti: jti, Iss: p.cfg.Issuer, Sub: clientSubject(t.ClientID), Aud: aud,
 		Exp: t.ExpiresAt.Unix(), Iat: t.IssuedAt.Unix(), ClientID: t.ClientID, Scope: joinScopes(t.Scopes),
 		Cnf: confirmation(t),
 	}
-	if len(p.cfg.Audience) == 1 {
-		cl.Aud = p.cfg.Audience[0]
+	if len(aud) == 1 {
+		cl.Aud = aud[0]
 	}
 	if t.Subject != "" {
 		cl.Sub = t.Subject // else the client, in its namespace (RFC 9068 §2.2, §5)

@@ -20,7 +20,7 @@ type manager struct{ p *Provider }
 var _ oauth2.Manager = (*manager)(nil)
 
 func (m *manager) GetClient(ctx context.Context, id string) (oauth2.ClientInfo, error) {
-	c, err := m.p.cfg.Clients.Client(ctx, id)
+	c, err := m.p.client(ctx, id) // cimd.go
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, oerrors.ErrInvalidClient
 	}
@@ -50,11 +50,11 @@ func (m *manager) GenerateAccessToken(ctx context.Context, gt oauth2.GrantType, 
 	)
 	switch gt {
 	case oauth2.ClientCredentials:
-		out, err = m.clientCredentials(ctx, st.client, tgr.Scope)
+		out, err = m.clientCredentials(ctx, st.client, tgr.Scope, st.resources)
 	case oauth2.PasswordCredentials:
-		out, err = m.password(ctx, st.client, st.user, tgr.Scope)
+		out, err = m.password(ctx, st.client, st.user, tgr.Scope, st.resources)
 	case oauth2.AuthorizationCode:
-		out, err = m.exchangeCode(ctx, st.client, tgr)
+		out, err = m.exchangeCode(ctx, st.client, tgr, st.resources)
 	default:
 		return nil, oerrors.ErrUnsupportedGrantType
 	}
@@ -66,7 +66,7 @@ func (m *manager) RefreshAccessToken(ctx context.Context, tgr *oauth2.TokenGener
 	if st == nil {
 		return nil, oerrors.ErrInvalidClient
 	}
-	out, err := m.refresh(ctx, st.client, tgr.Refresh, tgr.Scope)
+	out, err := m.refresh(ctx, st.client, tgr.Refresh, tgr.Scope, st.resources)
 	return m.finish(st, out, err)
 }
 
@@ -79,16 +79,16 @@ func (m *manager) finish(st *reqState, out *issued, err error) (oauth2.TokenInfo
 	return &models.Token{ClientID: out.client.ID, Access: out.access, Refresh: out.refresh}, nil
 }
 
-func (m *manager) clientCredentials(ctx context.Context, c *store.Client, scope string) (*issued, error) {
+func (m *manager) clientCredentials(ctx context.Context, c *store.Client, scope string, resources []string) (*issued, error) {
 	scopes, e := resolveScopes(scope, c.Scopes)
 	if e != nil {
 		return nil, e
 	}
 	// RFC 6749 §4.4.3: no refresh token for client credentials.
-	return m.p.issue(ctx, store.GrantClientCredentials, c, nil, store.Token{Scopes: scopes}, false)
+	return m.p.issue(ctx, store.GrantClientCredentials, c, nil, store.Token{Scopes: scopes, Audience: resources}, false)
 }
 
-func (m *manager) password(ctx context.Context, c *store.Client, u *store.User, scope string) (*issued, error) {
+func (m *manager) password(ctx context.Context, c *store.Client, u *store.User, scope string, resources []string) (*issued, error) {
 	if u == nil {
 		return nil, errGrant("invalid username or password")
 	}
@@ -96,7 +96,7 @@ func (m *manager) password(ctx context.Context, c *store.Client, u *store.User, 
 	if e != nil {
 		return nil, e
 	}
-	return m.p.issue(ctx, store.GrantPassword, c, u, store.Token{Scopes: scopes}, m.p.refreshAllowed(c))
+	return m.p.issue(ctx, store.GrantPassword, c, u, store.Token{Scopes: scopes, Audience: resources}, m.p.refreshAllowed(c))
 }
 
 // refreshAllowed reports whether tokens for c come with a refresh token.
@@ -106,15 +106,16 @@ func (p *Provider) refreshAllowed(c *store.Client) bool {
 
 // exchangeCode redeems an authorization code (RFC 6749 §4.1.3, RFC 7636 §4.6).
 // The code is consumed atomically first; a second redemption revokes
-// everything the first one issued.
-func (m *manager) exchangeCode(ctx context.Context, c *store.Client, tgr *oauth2.TokenGenerateRequest) (*issued, error) {
+// everything the first one issued. The access token may be for a subset of
+// the code's resources (RFC 8707), the refresh token keeps them all.
+func (m *manager) exchangeCode(ctx context.Context, c *store.Client, tgr *oauth2.TokenGenerateRequest, resources []string) (*issued, error) {
 	if !hasPrefix(tgr.Code, PrefixCode) {
 		return nil, errGrant("the authorization code is invalid or expired")
 	}
 	code, err := m.p.cfg.Tokens.ConsumeToken(ctx, store.HashSecret(tgr.Code))
 	switch {
 	case errors.Is(err, store.ErrConsumed):
-		m.p.revokeFamily(ctx, code, "authorization code replayed")
+		m.p.revokeFamily(ctx, code, ReasonCodeReplayed)
 		return nil, errGrant("the authorization code was already used")
 	case errors.Is(err, store.ErrNotFound):
 		return nil, errGrant("the authorization code is invalid or expired")
@@ -137,9 +138,13 @@ func (m *manager) exchangeCode(ctx context.Context, c *store.Client, tgr *oauth2
 	if e := checkBinding(ctx, code.JKT); e != nil { // dpop_jkt (RFC 9449 §10)
 		return nil, e
 	}
+	aud, e := narrowResources(code.Audience, resources) // resource.go
+	if e != nil {
+		return nil, e
+	}
 	u := &store.User{ID: code.Subject, Username: code.Username}
 	g := grantOf(code)
-	out, err := m.p.issue(ctx, store.GrantAuthorizationCode, c, u, g, m.p.withRefresh(c, g)) // oidc.go
+	out, err := m.p.issueNarrowed(ctx, store.GrantAuthorizationCode, c, u, g, aud, m.p.withRefresh(c, g)) // oidc.go
 	if errors.Is(err, store.ErrRevoked) {
 		// A replay of the code, concurrent with this redemption, revoked
 		// the grant before its tokens were stored: nobody gets any.
@@ -178,19 +183,23 @@ func verifyPKCE(challenge, verifier string) bool {
 // refresh token keeps them. The same client presenting the old token again
 // within the grace gets the same tokens again (refresh_retry.go); any other
 // reuse revokes the whole family.
-func (m *manager) refresh(ctx context.Context, c *store.Client, raw, scope string) (*issued, error) {
+func (m *manager) refresh(ctx context.Context, c *store.Client, raw, scope string, resources []string) (*issued, error) {
 	if !hasPrefix(raw, PrefixRefreshToken) {
 		return nil, errGrant("the refresh token is invalid or expired")
 	}
 	h := store.HashSecret(raw)
-	// Check binding and scope before consuming, so that a bad scope
-	// parameter does not cost the client its refresh token.
+	// Check binding, scope and resources before consuming, so that a bad
+	// scope or resource parameter does not cost the client its refresh
+	// token.
 	if peek, err := m.p.cfg.Tokens.Token(ctx, h); err == nil {
 		if peek.ClientID != c.ID {
-			m.p.revokeFamily(ctx, peek, "refresh token presented by another client")
+			m.p.revokeFamily(ctx, peek, ReasonRefreshOtherClient)
 			return nil, errGrant("the refresh token was issued to another client")
 		}
 		if _, e := resolveScopes(scope, peek.Scopes); e != nil {
+			return nil, e
+		}
+		if _, e := narrowResources(peek.Audience, resources); e != nil {
 			return nil, e
 		}
 		if e := checkBinding(ctx, peek.JKT); e != nil { // RFC 9449 §5
@@ -202,11 +211,11 @@ func (m *manager) refresh(ctx context.Context, c *store.Client, raw, scope strin
 	switch {
 	case errors.Is(err, store.ErrConsumed):
 		if old.Kind != store.KindRefresh || old.ClientID != c.ID {
-			m.p.revokeFamily(ctx, old, "rotated refresh token presented by another client")
+			m.p.revokeFamily(ctx, old, ReasonRotatedOtherClient)
 			return nil, errGrant("the refresh token was issued to another client")
 		}
 		if !m.p.withinGrace(old) || proofKey(ctx) != "" { // no grace for DPoP (dpop.go)
-			m.p.revokeFamily(ctx, old, "refresh token reused")
+			m.p.revokeFamily(ctx, old, ReasonRefreshReused)
 			return nil, errGrant("the refresh token was already used")
 		}
 		retry = true // of a request whose answer may have been lost
@@ -216,7 +225,7 @@ func (m *manager) refresh(ctx context.Context, c *store.Client, raw, scope strin
 		return nil, err
 	}
 	if old.Kind != store.KindRefresh || old.ClientID != c.ID {
-		m.p.revokeFamily(ctx, old, "refresh token presented by another client")
+		m.p.revokeFamily(ctx, old, ReasonRefreshOtherClient)
 		return nil, errGrant("the refresh token was issued to another client")
 	}
 	scopes, e := resolveScopes(scope, old.Scopes)
@@ -226,7 +235,11 @@ func (m *manager) refresh(ctx context.Context, c *store.Client, raw, scope strin
 	if e := checkBinding(ctx, old.JKT); e != nil {
 		return nil, e
 	}
-	out, err := m.p.rotate(ctx, c, old, raw, scopes, retry)
+	aud, e := narrowResources(old.Audience, resources)
+	if e != nil {
+		return nil, e
+	}
+	out, err := m.p.rotate(ctx, c, old, raw, scopes, aud, retry)
 	if errors.Is(err, store.ErrRevoked) {
 		return nil, errGrant("the grant was revoked")
 	}

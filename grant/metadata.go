@@ -44,6 +44,8 @@ type metadata struct {
 	DPoPSigningAlgs               []string `json:"dpop_signing_alg_values_supported"`
 	DeviceAuthorizationEndpoint   string   `json:"device_authorization_endpoint,omitempty"`
 	*oidcMetadata                          // OpenID Connect Discovery's fields, when Config.OIDC is on (oidc_discovery.go)
+	RegistrationEndpoint          string   `json:"registration_endpoint,omitempty"`                 // RFC 7591 (register.go)
+	CIMDSupported                 bool     `json:"client_id_metadata_document_supported,omitempty"` // cimd.go
 }
 
 // MetadataHandler returns the authorization server metadata document (RFC
@@ -100,6 +102,10 @@ func (p *Provider) metadata() metadata {
 	}
 	if p.serves(store.GrantDeviceCode) {
 		md.DeviceAuthorizationEndpoint = base + e.DeviceAuthorization
+	}
+	md.CIMDSupported = p.cfg.ClientIDMetadata.Enabled
+	if p.cfg.Registration.on() {
+		md.RegistrationEndpoint = base + e.Registration
 	}
 	p.addOIDCMetadata(&md)
 	return md

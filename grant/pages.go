@@ -39,6 +39,7 @@ type LoginPage struct {
 type ConsentPage struct {
 	ClientName     string
 	ClientID       string
+	ClientHost     string // for a client ID that is a URL (a client ID metadata document): its host, to show plainly; "" otherwise
 	Username       string
 	Scopes         []ScopeInfo
 	RedirectOrigin string // where the user will be sent back to; empty for a device

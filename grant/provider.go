@@ -33,6 +33,7 @@ type Provider struct {
 	loginURL   string             // LoginHandler's
 	clientKeys *clientKeys        // the keys of private_key_jwt clients (clientkeys.go)
 	health     singleflight.Group // one ping per store at a time (health.go)
+	cimd       *cimd              // client ID metadata documents; nil when off (cimd.go)
 }
 
 // NewProvider checks cfg, fills in its defaults and returns a Provider.
@@ -61,6 +62,7 @@ func NewProvider(cfg Config) (*Provider, error) {
 		logs:       newLogSampler(cfg.Now),
 		clientKeys: newClientKeys(&cfg),
 	}
+	p.cimd = newCIMD(p)
 	p.engine = newEngine(p)
 	if p.usesKeys() {
 		ks, _ := newKeySet(cfg.SigningKeys) // checked by setDefaults
@@ -113,7 +115,7 @@ func (p *Provider) ValidateTokenInto(ctx context.Context, raw string, into *midd
 		IssuedAt:  t.IssuedAt,
 		ExpiresAt: t.ExpiresAt,
 		Issuer:    p.cfg.Issuer,
-		Audience:  p.cfg.Audience,
+		Audience:  p.audience(&t), // resource.go
 		JKT:       t.JKT,
 	}
 	if jwt {

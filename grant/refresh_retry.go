@@ -132,10 +132,12 @@ func canonicalScope(scopes []string) string {
 }
 
 // rotate issues, or finds again, the tokens of the rotation of old (whose
-// value was presented) with an access token for scopes. retry says that old
-// had already been consumed by an earlier request, which has probably
-// stored the tokens: they are then looked up before being created.
-func (p *Provider) rotate(ctx context.Context, c *store.Client, old store.Token, presented string, scopes []string, retry bool) (*issued, error) {
+// value was presented) with an access token for scopes and the resources
+// aud (old's, or a subset). retry says that old had already been consumed
+// by an earlier request, which has probably stored the tokens: they are
+// then looked up before being created. The refresh token's value depends
+// on old alone; the access token's on its scopes and resources too.
+func (p *Provider) rotate(ctx context.Context, c *store.Client, old store.Token, presented string, scopes, aud []string, retry bool) (*issued, error) {
 	var u *store.User
 	if old.Subject != "" {
 		u = &store.User{ID: old.Subject, Username: old.Username}
@@ -153,7 +155,7 @@ func (p *Provider) rotate(ctx context.Context, c *store.Client, old store.Token,
 	rt.IssuedAt, rt.ExpiresAt = now, now.Add(p.cfg.RefreshTokenTTL)
 	storedRT, createdRT, err := p.ensureToken(ctx, &rt, retry)
 	if errors.Is(err, errGone) {
-		p.revokeFamily(ctx, old, "refresh token reused after its rotation was used")
+		p.revokeFamily(ctx, old, ReasonRotationReused)
 		return nil, errGrant("the refresh token was already used")
 	}
 	if err != nil {
@@ -163,18 +165,19 @@ func (p *Provider) rotate(ctx context.Context, c *store.Client, old store.Token,
 		return nil, errors.New("grant: a derived refresh token matches another token")
 	}
 
-	at.Kind, at.Scopes = store.KindAccess, scopes
+	at.Kind, at.Scopes, at.Audience = store.KindAccess, scopes, aud
 	at.IssuedAt, at.ExpiresAt = storedRT.IssuedAt, storedRT.IssuedAt.Add(p.cfg.AccessTokenTTL)
 	scope := canonicalScope(scopes)
+	res := resourcesPart(aud, old.Audience) // resource.go
 	var rawAccess string
 	if p.cfg.AccessTokenFormat == FormatJWT {
 		s := p.keys.Load().signer("")
-		jti := base64.RawURLEncoding.EncodeToString(p.derive(labelJTI, old, presented, scope, s.jwk.KeyID))
+		jti := base64.RawURLEncoding.EncodeToString(p.derive(labelJTI, old, presented, append([]string{scope, s.jwk.KeyID}, res...)...))
 		if rawAccess, at.Hash, err = p.signAccessToken(s, jti, &at); err != nil {
 			return nil, err
 		}
 	} else {
-		rawAccess = p.derivedSecret(PrefixAccessToken, labelAccess, old, presented, scope)
+		rawAccess = p.derivedSecret(PrefixAccessToken, labelAccess, old, presented, append([]string{scope}, res...)...)
 		at.Hash = store.HashSecret(rawAccess)
 	}
 	storedAT, createdAT, err := p.ensureToken(ctx, &at, retry)

@@ -76,10 +76,10 @@ func (p *Provider) revoke(ctx context.Context, c *store.Client, raw string, ev E
 	ev.Kind, ev.Subject, ev.Family, ev.Scopes = EventRevoked, t.Subject, t.Family, t.Scopes
 	switch t.Kind {
 	case store.KindRefresh:
-		ev.Reason = "refresh token revoked by its client"
+		ev.Reason = ReasonRefreshRevoked
 		err = p.cfg.Tokens.RevokeFamily(ctx, t.Family)
 	case store.KindAccess:
-		ev.Reason = "access token revoked by its client"
+		ev.Reason = ReasonAccessRevoked
 		err = p.cfg.Tokens.RevokeToken(ctx, t.Hash)
 	default:
 		return nil
@@ -104,8 +104,8 @@ func (p *Provider) RevokeClient(ctx context.Context, clientID string) error {
 	if err := p.cfg.Tokens.RevokeClient(ctx, clientID); err != nil {
 		return fmt.Errorf("grant: revoke client %q: %w", clientID, err)
 	}
-	p.cfg.Logger.InfoContext(ctx, "grant: tokens of a client revoked", "client_id", clientID, "reason", "client deleted")
-	p.emit(ctx, Event{Kind: EventRevoked, ClientID: clientID, Reason: "client deleted"})
+	p.cfg.Logger.InfoContext(ctx, "grant: tokens of a client revoked", "client_id", clientID, "reason", ReasonClientDeleted)
+	p.emit(ctx, Event{Kind: EventRevoked, ClientID: clientID, Reason: ReasonClientDeleted})
 	return nil
 }
 

@@ -37,10 +37,11 @@ type Mux interface {
 // metadata document at its RFC 8414 §3.1 URL (see MetadataURL), the JWKS
 // (empty without JWT access tokens and OpenID Connect), the device
 // authorization endpoint when the device grant is served, LoginHandler
-// when Config.LoginClientID is set, the handlers of pages that are not nil,
-// and with Config.OIDC the discovery document (DiscoveryURL), the UserInfo
-// endpoint and, when Pages.Authorize comes from AuthorizeHandler, the
-// end-session endpoint with the same options.
+// when Config.LoginClientID is set, the registration and client
+// configuration endpoints when Config.Registration is on, the handlers of
+// pages that are not nil, and with Config.OIDC the discovery document
+// (DiscoveryURL), the UserInfo endpoint and, when Pages.Authorize comes
+// from AuthorizeHandler, the end-session endpoint with the same options.
 // Paths follow Config.Endpoints under the issuer's path, as the metadata
 // document publishes them.
 //
@@ -70,6 +71,10 @@ func (p *Provider) Routes(pages Pages) []Route {
 	}
 	if p.cfg.LoginClientID != "" {
 		rs = append(rs, Route{e.Login, p.LoginHandler()})
+	}
+	if p.cfg.Registration.on() { // register.go
+		h := p.RegistrationHandler()
+		rs = append(rs, Route{e.Registration, h}, Route{e.Registration + "/{client_id}", h})
 	}
 	if p.cfg.OIDC.Enabled {
 		rs = append(rs, Route{p.discoveryPath(), p.DiscoveryHandler()}, Route{e.UserInfo, p.UserInfoHandler()})

@@ -48,7 +48,12 @@ func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
 	if g.prepare != nil {
 		g.prepare(form)
 	}
-	st := &reqState{client: c, addr: addr, jkt: jkt}
+	res, e := p.requestedResources(ctx, c, form["resource"]) // resource.go
+	if e != nil {
+		p.refuse(ctx, w, ev, e)
+		return
+	}
+	st := &reqState{client: c, addr: addr, jkt: jkt, resources: res}
 	out, err := g.serve(p, r.WithContext(withState(ctx, st)), st)
 	if err != nil {
 		e, known := asError(err)

@@ -20,8 +20,11 @@ const (
 )
 
 // MaxClientIDLen is the longest client ID, in bytes, that [Client.Validate]
-// accepts.
-const MaxClientIDLen = 128
+// accepts: room for the URLs of client ID metadata documents
+// (draft-ietf-oauth-client-id-metadata-document), whose client IDs are
+// https URLs chosen by the client, while keeping IDs small enough to
+// index and log.
+const MaxClientIDLen = 512
 
 // ValidationError is the error [Client.Validate] returns: why a registration
 // is refused, in the terms of an RFC 7591 registration error response. It

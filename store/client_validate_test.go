@@ -37,8 +37,8 @@ func TestValidate(t *testing.T) {
 
 		// client_id
 		{"id empty", metadata, "client_id", func(c *store.Client) { c.ID = "" }},
-		{"id 128 bytes", ok, "", func(c *store.Client) { c.ID = strings.Repeat("a", 128) }},
-		{"id 129 bytes", metadata, "client_id", func(c *store.Client) { c.ID = strings.Repeat("a", 129) }},
+		{"id of MaxClientIDLen bytes", ok, "", func(c *store.Client) { c.ID = strings.Repeat("a", store.MaxClientIDLen) }},
+		{"id one byte too long", metadata, "client_id", func(c *store.Client) { c.ID = strings.Repeat("a", store.MaxClientIDLen+1) }},
 		{"id https URL", ok, "", func(c *store.Client) { c.ID = "https://app.example/oauth/client.json" }},
 		{"id with colon", ok, "", func(c *store.Client) { c.ID = "urn:app:1" }},
 		{"id unicode", ok, "", func(c *store.Client) { c.ID = "app-ü" }},

@@ -11,7 +11,8 @@ var _ store.Pinger = (*Store)(nil)
 
 // Ping implements store.Pinger: one round trip to the server, on a pooled
 // connection.
-func (s *Store) Ping(ctx context.Context) error {
+func (s *Store) Ping(ctx context.Context) (err error) {
+	defer s.obs.Done(ctx, "Ping", s.obs.Start(), &err)
 	if err := ctx.Err(); err != nil {
 		return err
 	}

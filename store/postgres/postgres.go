@@ -10,6 +10,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/oauthkit/oauthkit/store"
 )
 
 // Store keeps clients, tokens and device grants in PostgreSQL. It is safe for concurrent use
@@ -21,7 +23,8 @@ type Store struct {
 	schema  string
 	now     func() time.Time
 	every   time.Duration
-	connect time.Duration // Open's connect timeout
+	connect time.Duration  // Open's connect timeout
+	obs     store.Observer // WithObserver; nil: none
 	q       queries
 	dq      deviceQueries
 
@@ -273,7 +276,8 @@ const cleanBatch = 1000
 // and expired device authorization grants.
 // The background cleanup calls it; hosts that turned that off may call it
 // themselves (from one instance is enough).
-func (s *Store) Clean(ctx context.Context) error {
+func (s *Store) Clean(ctx context.Context) (err error) {
+	defer s.obs.Done(ctx, "Clean", s.obs.Start(), &err)
 	now := s.now()
 	for _, c := range []struct {
 		q   string

@@ -12,7 +12,8 @@ var _ store.Pinger = (*Store)(nil)
 // Ping implements store.Pinger: one PING to the server. (Unless the client
 // honours context deadlines, go-redis's ContextTimeoutEnabled, a server
 // that does not answer holds it for the client's read timeout.)
-func (s *Store) Ping(ctx context.Context) error {
+func (s *Store) Ping(ctx context.Context) (err error) {
+	defer s.obs.Done(ctx, "Ping", s.obs.Start(), &err)
 	if err := ctx.Err(); err != nil {
 		return err
 	}

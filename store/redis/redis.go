@@ -11,6 +11,8 @@ import (
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/oauthkit/oauthkit/store"
 )
 
 // Store keeps clients, tokens and device grants in Redis. It is safe for concurrent use and
@@ -20,8 +22,9 @@ type Store struct {
 	own     bool // rdb was made by Open, so Close closes it
 	prefix  string
 	now     func() time.Time
-	connect time.Duration // bound of the first PING (and Open's dials)
-	log     *slog.Logger  // where Open sends go-redis's own log lines
+	connect time.Duration  // bound of the first PING (and Open's dials)
+	log     *slog.Logger   // where Open sends go-redis's own log lines
+	obs     store.Observer // WithObserver; nil: none
 
 	createToken, consumeToken, revokeFamily, revokeClient *goredis.Script
 	createClient, updateClient                            *goredis.Script

@@ -85,7 +85,8 @@ func (s *Store) clientTokensKey(id string) string { return s.prefix + "client-to
 
 // CreateToken stores t. It returns store.ErrRevoked if t's family was
 // revoked and store.ErrExists if a token with t's hash is stored.
-func (s *Store) CreateToken(ctx context.Context, t *store.Token) error {
+func (s *Store) CreateToken(ctx context.Context, t *store.Token) (err error) {
+	defer s.obs.Done(ctx, "CreateToken", s.obs.Start(), &err)
 	scopes, err := json.Marshal(t.Scopes)
 	if err != nil {
 		return fmt.Errorf("redis: create token: %w", err)
@@ -131,7 +132,8 @@ func (s *Store) CreateToken(ctx context.Context, t *store.Token) error {
 }
 
 // Token returns the live, unconsumed token with hash h, or store.ErrNotFound.
-func (s *Store) Token(ctx context.Context, h store.Hash) (store.Token, error) {
+func (s *Store) Token(ctx context.Context, h store.Hash) (_ store.Token, err error) {
+	defer s.obs.Done(ctx, "Token", s.obs.Start(), &err)
 	m, err := s.rdb.HGetAll(ctx, s.tokenKey(h)).Result()
 	if err != nil {
 		return store.Token{}, fmt.Errorf("redis: token: %w", isDone(ctx, err))
@@ -152,7 +154,8 @@ func (s *Store) Token(ctx context.Context, h store.Hash) (store.Token, error) {
 // ConsumeToken marks the live token with hash h used, atomically on the
 // server: the call that makes its use count 1 wins, later calls get the token
 // and store.ErrConsumed.
-func (s *Store) ConsumeToken(ctx context.Context, h store.Hash) (store.Token, error) {
+func (s *Store) ConsumeToken(ctx context.Context, h store.Hash) (_ store.Token, err error) {
+	defer s.obs.Done(ctx, "ConsumeToken", s.obs.Start(), &err)
 	res, err := s.consumeToken.Run(ctx, s.rdb, []string{s.tokenKey(h)}, s.now().UnixMicro()).StringSlice()
 	switch {
 	case errors.Is(err, goredis.Nil):
@@ -178,7 +181,8 @@ func (s *Store) ConsumeToken(ctx context.Context, h store.Hash) (store.Token, er
 }
 
 // RevokeToken deletes the token with hash h, if any.
-func (s *Store) RevokeToken(ctx context.Context, h store.Hash) error {
+func (s *Store) RevokeToken(ctx context.Context, h store.Hash) (err error) {
+	defer s.obs.Done(ctx, "RevokeToken", s.obs.Start(), &err)
 	if err := s.rdb.Del(ctx, s.tokenKey(h)).Err(); err != nil {
 		return fmt.Errorf("redis: revoke token: %w", isDone(ctx, err))
 	}
@@ -187,7 +191,8 @@ func (s *Store) RevokeToken(ctx context.Context, h store.Hash) error {
 
 // RevokeFamily marks the family revoked, so that CreateToken refuses it until
 // its last token would have expired, and deletes its tokens, atomically.
-func (s *Store) RevokeFamily(ctx context.Context, family string) error {
+func (s *Store) RevokeFamily(ctx context.Context, family string) (err error) {
+	defer s.obs.Done(ctx, "RevokeFamily", s.obs.Start(), &err)
 	if family == "" { // tokens of no family are revoked one by one
 		return ctx.Err()
 	}
@@ -201,7 +206,8 @@ func (s *Store) RevokeFamily(ctx context.Context, family string) error {
 // RevokeClient deletes every token issued to the client, found by the
 // client's index, in batches of revokeClientBatch: each batch is atomic, the
 // whole is not, so a token created during the call may escape it.
-func (s *Store) RevokeClient(ctx context.Context, clientID string) error {
+func (s *Store) RevokeClient(ctx context.Context, clientID string) (err error) {
+	defer s.obs.Done(ctx, "RevokeClient", s.obs.Start(), &err)
 	key := []string{s.clientTokensKey(clientID)}
 	for {
 		n, err := s.revokeClient.Run(ctx, s.rdb, key, revokeClientBatch).Int()

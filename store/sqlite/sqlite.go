@@ -13,6 +13,8 @@ import (
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+
+	"github.com/oauthkit/oauthkit/store"
 )
 
 // Store keeps clients, tokens and device grants in a SQLite database. It is safe for
@@ -23,7 +25,8 @@ type Store struct {
 	own   bool // db was opened by Open, so Close closes it
 	now   func() time.Time
 	every time.Duration
-	write chan struct{} // a one-slot semaphore: SQLite has one writer at a time
+	obs   store.Observer // WithObserver; nil: none
+	write chan struct{}  // a one-slot semaphore: SQLite has one writer at a time
 
 	// Prepared statements for the hot paths; database/sql prepares each
 	// once per connection.
@@ -292,7 +295,8 @@ const cleanBatch = 1000
 // one-time values past their time, and expired device authorization
 // grants. The background cleanup calls it; hosts that turned that off may
 // call it themselves.
-func (s *Store) Clean(ctx context.Context) error {
+func (s *Store) Clean(ctx context.Context) (err error) {
+	defer s.obs.Done(ctx, "Clean", s.obs.Start(), &err)
 	for _, q := range []string{
 		`DELETE FROM oauthkit_tokens WHERE hash IN (SELECT hash FROM oauthkit_tokens WHERE expires_at <= ? LIMIT ?)`,
 		`DELETE FROM oauthkit_families WHERE name IN (SELECT name FROM oauthkit_families WHERE expires_at <= ? LIMIT ?)`,

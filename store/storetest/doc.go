@@ -47,6 +47,11 @@
 // once compacted. Everything else must round-trip exactly; the comparison
 // covers fields added to Token and Client later without being told.
 //
+// A backend that reports its calls to a [store.Observer] (its WithObserver
+// option) calls [RunObserver] too: every method of every capability it has
+// must report itself once, with its error and a duration no longer than the
+// call.
+//
 // [Bench] holds the benchmarks every backend reports: CreateToken and Token
 // (the lookup a resource server makes) under parallel load.
 package storetest
