@@ -21,15 +21,38 @@
 //
 // Failures are answered as RFC 6750 §3 prescribes:
 //
-//   - no token: 401 with WWW-Authenticate: Bearer realm="…" and no error code;
+//   - no token: 401 with WWW-Authenticate: Bearer realm="…" and no error
+//     code, with scope="…" naming the route's scopes, so that the client
+//     knows what to ask for;
 //   - a malformed request (two Authorization headers, a token in two places,
 //     characters outside the b64token syntax): 400 invalid_request;
-//   - an unknown, expired or revoked token: 401 invalid_token;
+//   - an unknown, expired or revoked token, or one issued for another
+//     resource (with [Options].Resource): 401 invalid_token;
 //   - a valid token without the scopes: 403 insufficient_scope with the
 //     scopes required.
 //
 // The body is a small JSON object with error and error_description; replace it
 // with [Options].ErrorWriter.
+//
+// # Protected resources and MCP
+//
+// A Guard given its resource identifier ([Options].Resource, a
+// [ProtectedResource]) admits only tokens whose audience names that
+// resource (RFC 8707; compared as canonical URIs), whichever Validator
+// produced them; names the protected resource metadata URL in every
+// challenge (resource_metadata, RFC 9728 §5.1); and serves that document
+// ([Guard.MetadataHandler] at [Guard.MetadataPath], the path-inserted
+// well-known URL). That is what the MCP authorization specification asks
+// of an MCP server; package middleware/mcpauth connects a Guard to the
+// official MCP Go SDK.
+//
+//	g, err := middleware.New(validator, middleware.Options{Resource: middleware.ProtectedResource{
+//		ID:                   "https://mcp.example.com/mcp",
+//		AuthorizationServers: []string{"https://auth.example.com"},
+//		ScopesSupported:      []string{"read"},
+//	}})
+//	mux.Handle(g.MetadataPath(), g.MetadataHandler())
+//	mux.Handle("/mcp", g.Require("read")(mcpHandler))
 //
 // # DPoP
 //

@@ -196,8 +196,8 @@ func TestDPoPRequired(t *testing.T) {
 		status int
 		want   string
 	}{
-		{"no credentials", dpopRequest("GET", ""), 401, `DPoP realm="api", algs="ES256 EdDSA PS256 RS256"`},
-		{"bearer token", dpopRequest("GET", "Bearer read"), 401, `DPoP realm="api", algs="ES256 EdDSA PS256 RS256", error="invalid_token", error_description="this resource takes DPoP-bound tokens only"`},
+		{"no credentials", dpopRequest("GET", ""), 401, `DPoP realm="api", algs="ES256 EdDSA PS256 RS256", scope="read"`},
+		{"bearer token", dpopRequest("GET", "Bearer read"), 401, `DPoP realm="api", algs="ES256 EdDSA PS256 RS256", error="invalid_token", error_description="this resource takes DPoP-bound tokens only", scope="read"`},
 		{"DPoP", dpopRequest("GET", "DPoP bound", clientKey.Proof(t, "GET", rsURL, dpoptest.Token("bound"))), 200, ""},
 	} {
 		w := serveReq(h, c.r)

@@ -27,8 +27,12 @@ type Error struct {
 	Status      int      // HTTP status: 400, 401, 403, or 500 when the validator failed
 	Code        string   // RFC 6750 or RFC 9449 error code, or ""
 	Description string   // human-readable, safe to show
-	Scopes      []string // the scopes required, for insufficient_scope
+	Scopes      []string // the scopes the route requires, for the 401 and 403 challenges
 	Realm       string   // the protection realm
+	// ResourceMetadata is the URL of the protected resource metadata
+	// (RFC 9728 §5.1) when the Guard protects a resource
+	// ([Options].Resource); every challenge names it.
+	ResourceMetadata string
 
 	// Scheme is the authentication scheme the request used, whose
 	// challenge carries the error: SchemeBearer (also when empty) or
@@ -78,8 +82,16 @@ func (e *Error) Challenges() []string {
 	return []string{e.challenge(SchemeBearer, true), e.challenge(SchemeDPoP, false)}
 }
 
-// challenge is the one place a challenge is built: the scheme's
-// parameters, then, withError, the error.
+// challenge is the one place a challenge is built, in this order:
+//
+//   - resource_metadata, when the Guard protects a resource (first, as the
+//     MCP authorization specification writes it; RFC 9728 §5.1 allows it
+//     in the challenge of any scheme);
+//   - realm; for DPoP, algs;
+//   - withError: error and error_description, unless the request had no
+//     token at all (RFC 6750 §3.1), and scope, the scopes the route
+//     requires, on 401 and 403 — what to ask for when authorizing (MCP
+//     scope selection) or stepping up (insufficient_scope).
 func (e *Error) challenge(scheme string, withError bool) string {
 	var b strings.Builder
 	b.WriteString(scheme)
@@ -95,18 +107,19 @@ func (e *Error) challenge(scheme string, withError bool) string {
 		b.WriteString(`"`)
 		sep = ", "
 	}
+	param("resource_metadata", e.ResourceMetadata)
 	param("realm", e.Realm)
 	if scheme == SchemeDPoP {
 		param("algs", strings.Join(e.DPoPAlgs, " "))
 	}
-	if e.Code == "" || !withError {
-		// RFC 6750 §3.1: no error information when the request had no
-		// authentication at all.
+	if !withError {
 		return b.String()
 	}
-	param("error", e.Code)
-	param("error_description", e.Description)
-	if e.Code == CodeInsufficientScope {
+	if e.Code != "" {
+		param("error", e.Code)
+		param("error_description", e.Description)
+	}
+	if e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden {
 		param("scope", strings.Join(e.Scopes, " "))
 	}
 	return b.String()

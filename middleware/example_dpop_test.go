@@ -61,7 +61,7 @@ func ExampleDPoPOptions() {
 		}
 	}
 	// Output:
-	// 401 Bearer realm="api", error="invalid_token", error_description="the access token is DPoP-bound: present it with the DPoP scheme and a proof"
+	// 401 Bearer realm="api", error="invalid_token", error_description="the access token is DPoP-bound: present it with the DPoP scheme and a proof", scope="read"
 	// 200
-	// 401 DPoP realm="api", algs="ES256 EdDSA PS256 RS256", error="invalid_dpop_proof", error_description="the proof was used before (its jti was seen)"
+	// 401 DPoP realm="api", algs="ES256 EdDSA PS256 RS256", error="invalid_dpop_proof", error_description="the proof was used before (its jti was seen)", scope="read"
 }

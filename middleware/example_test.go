@@ -37,8 +37,8 @@ func ExampleRequireOAuth() {
 		fmt.Println(w.Code, w.Header().Get("WWW-Authenticate"))
 	}
 	// Output:
-	// 401 Bearer realm="api"
-	// 401 Bearer realm="api", error="invalid_token", error_description="the access token is invalid, expired or revoked"
+	// 401 Bearer realm="api", scope="read"
+	// 401 Bearer realm="api", error="invalid_token", error_description="the access token is invalid, expired or revoked", scope="read"
 	// 200
 }
 

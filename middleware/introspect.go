@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 
@@ -31,8 +30,11 @@ type IntrospectionConfig struct {
 	// Issuer, if set, must equal the iss of every active answer that has
 	// one. Default unchecked.
 	Issuer string
-	// Audience, if set, must be in the aud of every active answer. Default
-	// unchecked.
+	// Audience, if set, must be in the aud of every active answer; a
+	// resource identifier (an http or https URL) is compared as a
+	// canonical URI (RFC 8707), as [JWKSConfig].Audience is. Default
+	// unchecked: leave it so behind a Guard bound to a [ProtectedResource],
+	// which checks the audience itself.
 	Audience string
 	// CacheTTL is the longest an answer is reused: a token revoked at the
 	// authorization server is still accepted here for up to this long. An
@@ -63,7 +65,8 @@ type IntrospectionConfig struct {
 // refresh token is never taken for one.
 type IntrospectionValidator struct {
 	cfg   IntrospectionConfig
-	auth  string // the Basic credentials, encoded once
+	aud   *audience // nil when Audience is unset
+	auth  string    // the Basic credentials, encoded once
 	cache *tokenCache
 }
 
@@ -99,7 +102,12 @@ func NewIntrospectionValidator(cfg IntrospectionConfig) (*IntrospectionValidator
 	// RFC 6749 §2.3.1: form-encode both before Basic encoding.
 	req, _ := http.NewRequest(http.MethodPost, cfg.URL, nil)
 	req.SetBasicAuth(url.QueryEscape(cfg.ClientID), url.QueryEscape(cfg.ClientSecret))
-	return &IntrospectionValidator{cfg: cfg, auth: req.Header.Get("Authorization"), cache: newTokenCache(cfg.CacheSize)}, nil
+	v := &IntrospectionValidator{cfg: cfg, auth: req.Header.Get("Authorization"), cache: newTokenCache(cfg.CacheSize)}
+	if cfg.Audience != "" {
+		aud := newAudience(cfg.Audience)
+		v.aud = &aud
+	}
+	return v, nil
 }
 
 // ValidateToken implements Validator.
@@ -113,7 +121,7 @@ func (v *IntrospectionValidator) ValidateToken(ctx context.Context, raw string) 
 		v.cfg.Logger.ErrorContext(ctx, "middleware: introspection failed", "url", v.cfg.URL, "err", err)
 		return nil, err
 	}
-	tok, err := ans.token(v.cfg.Issuer, v.cfg.Audience, now)
+	tok, err := ans.token(v.cfg.Issuer, v.aud, now)
 	if err != nil {
 		return nil, err
 	}
@@ -176,7 +184,7 @@ type introspection struct {
 	Cnf       map[string]any       `json:"cnf"` // RFC 9449 §6.2: jkt of a DPoP-bound token
 }
 
-func (a *introspection) token(iss, aud string, now time.Time) (*Token, error) {
+func (a *introspection) token(iss string, aud *audience, now time.Time) (*Token, error) {
 	tt := strings.ToLower(a.TokenType)
 	switch {
 	case !a.Active:
@@ -189,7 +197,7 @@ func (a *introspection) token(iss, aud string, now time.Time) (*Token, error) {
 		return nil, invalid("not an access token")
 	case iss != "" && a.Iss != "" && a.Iss != iss:
 		return nil, invalid("wrong issuer")
-	case aud != "" && !slices.Contains(a.Aud, aud):
+	case aud != nil && !aud.in(a.Aud):
 		return nil, invalid("wrong audience")
 	case a.Exp != nil && !now.Before(a.Exp.Time()):
 		return nil, invalid("expired")

@@ -26,7 +26,10 @@ type JWKSConfig struct {
 	// Issuer is the iss every token must carry, exactly. Required.
 	Issuer string
 	// Audience identifies this resource server: a token's aud must contain
-	// it (RFC 9068 §4). Required.
+	// it (RFC 9068 §4). It may be the resource identifier of a Guard's
+	// [ProtectedResource] (an http or https URL): aud values are then
+	// compared with it as canonical URIs (RFC 8707), as the Guard does;
+	// any other value is compared exactly. Required.
 	Audience string
 	// Algorithms is the allow-list of JWS algorithms. Default EdDSA and
 	// ES256; RS256 must be listed to be accepted. "none" and HMAC
@@ -86,6 +89,7 @@ type JWKSConfig struct {
 // [IntrospectionValidator] where revocation must take effect at once.
 type JWKSValidator struct {
 	cfg   JWKSConfig
+	aud   audience
 	keys  atomic.Pointer[jwkSet]
 	cache *tokenCache
 
@@ -151,7 +155,7 @@ func NewJWKSValidator(cfg JWKSConfig) (*JWKSValidator, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &JWKSValidator{cfg: cfg, cache: newTokenCache(cfg.CacheSize)}, nil
+	return &JWKSValidator{cfg: cfg, aud: newAudience(cfg.Audience), cache: newTokenCache(cfg.CacheSize)}, nil
 }
 
 // ValidateToken implements Validator.
@@ -171,7 +175,7 @@ func (v *JWKSValidator) ValidateToken(ctx context.Context, raw string) (*Token, 
 	if err := jwt.verify(key); err != nil {
 		return nil, err
 	}
-	tok, err := jwt.claims.check(v.cfg.Issuer, v.cfg.Audience, now, v.cfg.ClockSkew)
+	tok, err := jwt.claims.check(v.cfg.Issuer, v.aud, now, v.cfg.ClockSkew)
 	if err != nil {
 		return nil, err
 	}

@@ -79,7 +79,7 @@ func FuzzParseJWT(f *testing.F) {
 			t.Fatalf("accepted %q: alg %q", raw, j.Alg)
 		}
 		wellFormed := func(c *atClaims) {
-			tok, err := c.check("https://as", "api", now, time.Minute)
+			tok, err := c.check("https://as", newAudience("api"), now, time.Minute)
 			if err != nil {
 				if !errors.Is(err, ErrInvalidToken) {
 					t.Fatalf("claims refused with %v", err)

@@ -90,16 +90,19 @@ var claimErrors = map[error]string{
 // sub as sent, except for a token a client holds for itself (sub is
 // ClientSubjectPrefix + its client_id): Subject is then empty, as for
 // every validator in this package.
-func (c *atClaims) check(iss, aud string, now time.Time, skew time.Duration) (*Token, error) {
+func (c *atClaims) check(iss string, aud audience, now time.Time, skew time.Duration) (*Token, error) {
 	if c.Expiry == nil || c.IssuedAt == nil || c.Subject == "" || c.ClientID == "" || c.ID == "" {
 		return nil, invalid("a required claim is missing")
 	}
-	err := c.ValidateWithLeeway(josejwt.Expected{Issuer: iss, AnyAudience: josejwt.Audience{aud}, Time: now}, skew)
+	err := c.ValidateWithLeeway(josejwt.Expected{Issuer: iss, Time: now}, skew)
 	if err != nil {
 		if reason, ok := claimErrors[err]; ok {
 			return nil, invalid(reason)
 		}
 		return nil, invalid("bad claims")
+	}
+	if !aud.in(c.Audience) {
+		return nil, invalid("wrong audience")
 	}
 	jkt, err := confirmationJKT(c.Cnf)
 	if err != nil {

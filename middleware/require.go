@@ -44,6 +44,10 @@ type Options struct {
 	// DPoP configures DPoP-bound tokens (RFC 9449); see [DPoPOptions].
 	// The zero value accepts them with a valid proof.
 	DPoP DPoPOptions
+	// Resource binds the Guard to the resource it protects: audience
+	// checks, resource_metadata in challenges, and the metadata document
+	// (RFC 8707, RFC 9728; see [ProtectedResource]). Default off.
+	Resource ProtectedResource
 }
 
 // Guard wraps handlers with access-token checks against one Validator:
@@ -54,7 +58,8 @@ type Guard struct {
 	opts Options
 	logs *logsample.Sampler
 	dpop *dpop.Verifier
-	algs []string // the DPoP algs offered in challenges
+	algs []string   // the DPoP algs offered in challenges
+	res  *protected // nil unless Options.Resource is set
 }
 
 // New returns a Guard that validates tokens with v. A nil v is a
@@ -79,7 +84,11 @@ func New(v Validator, opts Options) (*Guard, error) {
 	if err != nil {
 		return nil, fmt.Errorf("middleware: Options.DPoP: %w", err)
 	}
-	g := &Guard{v: v, opts: opts, logs: logsample.New(logBurst, logEvery, time.Now), dpop: dv, algs: dv.Algorithms()}
+	res, err := newProtected(opts.Resource, opts.AllowQueryToken)
+	if err != nil {
+		return nil, err
+	}
+	g := &Guard{v: v, opts: opts, logs: logsample.New(logBurst, logEvery, time.Now), dpop: dv, algs: dv.Algorithms(), res: res}
 	g.into, _ = v.(ValidatorInto)
 	return g, nil
 }
@@ -152,25 +161,27 @@ func (g *Guard) Optional() func(http.Handler) http.Handler {
 func (g *Guard) wrap(scopes []string, allowed func(*Token) bool, optional bool) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			// Every 401 and 403 names the route's scopes.
+			refuse := func(e *Error) { e.Scopes = scopes; g.refuse(w, r, e) }
 			raw, scheme, err := credentials(r, g.opts.AllowQueryToken)
 			switch {
 			case err == errNoToken && optional:
 				next.ServeHTTP(w, r)
 				return
 			case err == errNoToken:
-				g.refuse(w, r, &Error{Status: http.StatusUnauthorized, Description: "an access token is required"})
+				refuse(&Error{Status: http.StatusUnauthorized, Description: "an access token is required"})
 				return
 			case err != nil:
 				g.refuse(w, r, &Error{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Description: "the request carries a malformed or duplicated token"})
 				return
 			case scheme == SchemeBearer && g.opts.DPoP.Required:
-				g.refuse(w, r, &Error{Status: http.StatusUnauthorized, Code: CodeInvalidToken, Description: "this resource takes DPoP-bound tokens only", Scheme: SchemeDPoP})
+				refuse(&Error{Status: http.StatusUnauthorized, Code: CodeInvalidToken, Description: "this resource takes DPoP-bound tokens only", Scheme: SchemeDPoP})
 				return
 			}
 			tok, ctx, err := g.observe(r, raw)
 			if err != nil {
 				if errors.Is(err, ErrInvalidToken) {
-					g.refuse(w, r, &Error{Status: http.StatusUnauthorized, Code: CodeInvalidToken, Description: "the access token is invalid, expired or revoked", Scheme: scheme})
+					refuse(&Error{Status: http.StatusUnauthorized, Code: CodeInvalidToken, Description: "the access token is invalid, expired or revoked", Scheme: scheme})
 				} else {
 					if ok, held := g.logs.Allow("error"); ok {
 						g.opts.Logger.ErrorContext(r.Context(), "middleware: token validation failed", "err", err, "suppressed", held)
@@ -179,17 +190,57 @@ func (g *Guard) wrap(scopes []string, allowed func(*Token) bool, optional bool) 
 				}
 				return
 			}
+			if !g.forResource(tok) {
+				refuse(&Error{Status: http.StatusUnauthorized, Code: CodeInvalidToken, Description: descOtherResource, Scheme: scheme})
+				return
+			}
 			if e := g.checkBinding(w, r, raw, scheme, tok); e != nil {
-				g.refuse(w, r, e)
+				refuse(e)
 				return
 			}
 			if !allowed(tok) {
-				g.refuse(w, r, &Error{Status: http.StatusForbidden, Code: CodeInsufficientScope, Description: "the access token lacks the required scope", Scopes: scopes, Scheme: scheme})
+				refuse(&Error{Status: http.StatusForbidden, Code: CodeInsufficientScope, Description: "the access token lacks the required scope", Scheme: scheme})
 				return
 			}
 			next.ServeHTTP(w, r.WithContext(ctx))
 		})
 	}
+}
+
+// descOtherResource describes the refusal of a token issued for another
+// resource, or for none.
+const descOtherResource = "the access token was not issued for this resource"
+
+// forResource reports whether t may be used here: always, unless the Guard
+// protects a resource, which t's audience must then name.
+func (g *Guard) forResource(t *Token) bool {
+	return g.res == nil || g.res.aud.in(t.Audience)
+}
+
+// Check validates raw as the Guard's routes do a bearer token, scopes
+// aside: with the Validator, then, when the Guard protects a resource,
+// against its audience. A DPoP-bound token is refused: its proof belongs
+// to a request, which Check has not. It returns the token, or an error
+// wrapping ErrInvalidToken for a token to refuse (401), or another error
+// when the validator failed (logged, as the routes log it: never show it
+// to the client). It is for transports that the middleware does not wrap,
+// such as an SDK's own token verifier hook.
+func (g *Guard) Check(ctx context.Context, raw string) (*Token, error) {
+	tok, err := g.v.ValidateToken(ctx, raw)
+	switch {
+	case errors.Is(err, ErrInvalidToken):
+		return nil, err
+	case err != nil:
+		if ok, held := g.logs.Allow("error"); ok {
+			g.opts.Logger.ErrorContext(ctx, "middleware: token validation failed", "err", err, "suppressed", held)
+		}
+		return nil, err
+	case !g.forResource(tok):
+		return nil, fmt.Errorf("%w: %s", ErrInvalidToken, descOtherResource)
+	case tok.JKT != "":
+		return nil, fmt.Errorf("%w: the access token is DPoP-bound", ErrInvalidToken)
+	}
+	return tok, nil
 }
 
 // checkBinding applies RFC 9449 §7 to a valid token: a DPoP-bound token
@@ -229,6 +280,9 @@ func (g *Guard) validate(ctx context.Context, raw string) (*Token, context.Conte
 // challenge parameters.
 func (g *Guard) refuse(w http.ResponseWriter, r *http.Request, e *Error) {
 	e.Realm, e.DPoPAlgs, e.DPoPOnly = g.opts.Realm, g.algs, g.opts.DPoP.Required
+	if g.res != nil {
+		e.ResourceMetadata = g.res.metadataURL
+	}
 	if g.opts.OnFailure != nil {
 		g.opts.OnFailure(r, e)
 	}
