@@ -8,8 +8,8 @@ import (
 
 // Store keeps clients, users, tokens and device authorization grants in
 // memory. It implements store.ClientRegistry, store.UserStore,
-// store.TokenStore, store.ReplayCache and store.DeviceStore. The zero value
-// is not usable; call [New].
+// store.TokenStore, store.ReplayCache, store.DeviceStore and
+// store.ChangeFeed (in process). The zero value is not usable; call [New].
 type Store struct {
 	now func() time.Time
 	clientTable
@@ -17,6 +17,8 @@ type Store struct {
 	tokenTable
 	deviceTable
 	replay *replay.Cache
+
+	changes changeFeed // changes.go
 }
 
 // Option configures a Store.

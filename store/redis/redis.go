@@ -22,6 +22,8 @@ type Store struct {
 	createClient, updateClient                            *goredis.Script
 	chargeAttempt, refundAttempt                          *goredis.Script
 	createDevice, decideDevice, pollDevice                *goredis.Script
+
+	revokeToken *goredis.Script // changes.go
 }
 
 // Option configures a Store.
@@ -69,6 +71,8 @@ func New(ctx context.Context, rdb goredis.UniversalClient, opts ...Option) (*Sto
 		createDevice: goredis.NewScript(createDeviceLua),
 		decideDevice: goredis.NewScript(decideDeviceLua),
 		pollDevice:   goredis.NewScript(pollDeviceLua),
+
+		revokeToken: goredis.NewScript(revokeTokenLua),
 	}
 	for _, o := range opts {
 		o(s)
