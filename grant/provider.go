@@ -10,6 +10,7 @@ import (
 	"github.com/oauthkit/oauthkit/internal/dpop"
 	"github.com/oauthkit/oauthkit/internal/logsample"
 	"github.com/oauthkit/oauthkit/internal/throttle"
+	"github.com/oauthkit/oauthkit/internal/tokencache"
 	"github.com/oauthkit/oauthkit/middleware"
 	"github.com/oauthkit/oauthkit/store"
 )
@@ -31,6 +32,7 @@ type Provider struct {
 	tokenURL   string             // the token endpoint's public URL, a proof's htu
 	loginURL   string             // LoginHandler's
 	clientKeys *clientKeys        // the keys of private_key_jwt clients (clientkeys.go)
+	cache      *tokencache.Cache  // validated access tokens (validation_cache.go); nil without
 }
 
 // NewProvider checks cfg, fills in its defaults and returns a Provider.
@@ -58,6 +60,9 @@ func NewProvider(cfg Config) (*Provider, error) {
 	if p.usesKeys() {
 		ks, _ := newKeySet(cfg.SigningKeys) // checked by setDefaults
 		p.keys.Store(ks)
+	}
+	if p.cache, err = newValidationCache(&cfg); err != nil { // validation_cache.go; started last
+		return nil, err
 	}
 	return p, nil
 }
@@ -87,8 +92,9 @@ func (p *Provider) ValidateTokenInto(ctx context.Context, raw string, into *midd
 		return middleware.ErrInvalidToken
 	}
 	// The store answers only for live tokens: unexpired, unrevoked
-	// (store.TokenStore's contract, checked by storetest for every backend).
-	t, err := p.cfg.Tokens.Token(ctx, store.HashSecret(raw))
+	// (store.TokenStore's contract, checked by storetest for every backend);
+	// so does the validation cache, within its bound.
+	t, err := p.findToken(ctx, store.HashSecret(raw))
 	if errors.Is(err, store.ErrNotFound) {
 		return middleware.ErrInvalidToken
 	}

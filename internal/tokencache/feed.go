@@ -29,7 +29,7 @@ func (c *Cache) follow(ctx context.Context) {
 		}
 		c.losses.Add(1)
 		if c.down.CompareAndSwap(false, true) {
-			c.cfg.Logger.Warn("validation cache: change feed lost; validating every token against the store until it is back", "err", err)
+			c.cfg.Logger.Warn("grant: validation cache: change feed lost; validating every token against the store until it is back", "err", err)
 		}
 		if delivered {
 			wait = c.cfg.Bound / 4
@@ -102,7 +102,7 @@ func (c *Cache) apply(ch store.Change) {
 			c.fresh.Store(f)
 		}
 		if c.down.CompareAndSwap(true, false) {
-			c.cfg.Logger.Info("validation cache: change feed back; serving cached tokens again")
+			c.cfg.Logger.Info("grant: validation cache: change feed back; serving cached tokens again")
 		}
 	case store.ChangeToken, store.ChangeFamily, store.ChangeClient:
 		c.forget(ch)
