@@ -28,6 +28,8 @@ type options struct {
 	DPoPNonce   bool   // the token endpoint asks DPoP proofs for its nonces (dpop.go)
 	Secret      []byte // the provider secret (grant.Config.Secret), from $OAUTHKIT_SESSION_KEY; nil: a random one (sessionkey.go)
 
+	ValidationCache bool // cache validated access tokens, kept honest by the store's change feed (grant.ValidationCache)
+
 	Store     backend                 // clients and tokens (store.go); nil means a new memory store
 	StoreName string                  // describes Store in the banner
 	tune      func(cfg *grant.Config) // tests only: adjusts the Provider's configuration
@@ -103,6 +105,7 @@ func newApp(ctx context.Context, o options) (*app, error) {
 		return nil, err
 	}
 	cfg.DPoP.Nonce = o.DPoPNonce
+	cfg.ValidationCache.Enabled = o.ValidationCache
 	if err := oidcConfig(&cfg); err != nil { // oidc.go
 		return nil, err
 	}

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// TestValidationCacheOption: -validation-cache puts the Provider's cache in
+// front of a store with a change feed, whose revocations it follows, and
+// is refused, at start, on SQLite, which has none.
+func TestValidationCacheOption(t *testing.T) {
+	for name, spec := range map[string]func(testing.TB) string{
+		"memory": func(testing.TB) string { return "memory" }, "postgres": postgresSpec, "redis": redisSpec, "sqlite": sqliteSpec,
+	} {
+		t.Run(name, func(t *testing.T) {
+			st, _, err := openStore(t.Context(), spec(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			a, err := newApp(t.Context(), options{Issuer: "http://127.0.0.1:5000", Store: st, ValidationCache: true,
+				Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			if name == "sqlite" {
+				if err == nil || !strings.Contains(err.Error(), "change feed") {
+					t.Fatalf("-validation-cache on SQLite: %v, want an error about the change feed", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { a.provider.Close() })
+			waitServing(t, a.provider)
+			do := func(method, path, body, auth string) *httptest.ResponseRecorder {
+				req := httptest.NewRequest(method, path, strings.NewReader(body))
+				if body != "" {
+					req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				}
+				if auth != "" {
+					req.Header.Set("Authorization", auth)
+				} else {
+					req.SetBasicAuth("demo-service", a.secrets["demo-service"])
+				}
+				rec := httptest.NewRecorder()
+				a.handler.ServeHTTP(rec, req)
+				return rec
+			}
+			at, _ := fieldOf(do("POST", "/oauth/token", "grant_type=client_credentials", "").Body.String(), "access_token")
+			for range 2 {
+				if rec := do("GET", "/api/data", "", "Bearer "+at); rec.Code != http.StatusOK {
+					t.Fatalf("/api/data: %d", rec.Code)
+				}
+			}
+			if s, ok := a.provider.ValidationCacheStats(); !ok || s.Hits == 0 {
+				t.Fatalf("the second request was not answered from the cache: %+v", s)
+			}
+			if rec := do("POST", "/oauth/revoke", "token="+at, ""); rec.Code != http.StatusOK {
+				t.Fatalf("revoke: %d %s", rec.Code, rec.Body)
+			}
+			if rec := do("GET", "/api/data", "", "Bearer "+at); rec.Code != http.StatusUnauthorized {
+				t.Errorf("/api/data with the revoked token: %d, want 401", rec.Code)
+			}
+		})
+	}
+}
