@@ -143,7 +143,7 @@ func (sub *subscriber) stop() error {
 		sub.done <- err
 		return err
 	case <-time.After(feedWait):
-		return fmt.Errorf("Subscribe still running %v after its ctx was canceled", feedWait)
+		return fmt.Errorf("storetest: Subscribe still running %v after its ctx was canceled", feedWait)
 	}
 }
 
