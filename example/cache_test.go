@@ -67,3 +67,25 @@ func TestValidationCacheOption(t *testing.T) {
 		})
 	}
 }
+
+// TestValidationCacheFlag: the example serves with -validation-cache, and
+// refuses to start with it on SQLite (exit status 2, the reason on
+// stderr).
+func TestValidationCacheFlag(t *testing.T) {
+	base, _ := startExample(t, "-validation-cache")
+	status, _, body := call(t, "POST", base+"/login", "application/json", "", `{"username": "user1", "password": "password1"}`)
+	at, ok := fieldOf(body, "access_token")
+	if status != http.StatusOK || !ok {
+		t.Fatalf("POST /login: %d %s", status, body)
+	}
+	for range 2 {
+		if status, _, body := call(t, "GET", base+"/api/data", "", "Bearer "+at, ""); status != http.StatusOK {
+			t.Fatalf("GET /api/data: %d %s", status, body)
+		}
+	}
+	var stdout, stderr strings.Builder
+	code := run(t.Context(), []string{"-addr", "127.0.0.1:0", "-validation-cache", "-store", sqliteSpec(t)}, &stdout, &stderr)
+	if code != 2 || !strings.Contains(stderr.String(), "change feed") {
+		t.Errorf("-validation-cache on SQLite: exit %d, stderr %q; want 2 and the reason", code, stderr.String())
+	}
+}

@@ -26,7 +26,9 @@ func payload(c store.Change) string { return changewire.Encode(c, math.MaxInt) }
 // Subscribe implements store.ChangeFeed with SUBSCRIBE on a connection of
 // its own, closed when Subscribe returns. The revocation scripts PUBLISH
 // from within, so each announcement is atomic with its change and Redis
-// delivers them in the order it ran them. The first ChangeReset is sent
+// delivers them in the order it ran them. (That order is one server's:
+// Redis Cluster forwards PUBLISH between nodes without it, so a mark sent
+// through one node could overtake a revocation published on another.) The first ChangeReset is sent
 // when the server confirms the subscription; a message that is not a change
 // is taken as a ChangeReset.
 func (s *Store) Subscribe(ctx context.Context, fn func(store.Change)) error {
