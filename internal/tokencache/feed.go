@@ -4,12 +4,16 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/binary"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/oauthkit/oauthkit/store"
 )
+
+// errSilent ends a subscription whose marks stopped coming back.
+var errSilent = errors.New("no heartbeat came back through the change feed for twice the bound")
 
 // maxRetry bounds the wait between two subscriptions while the feed is
 // down, so that the cache is back within about a second of the store.
@@ -49,13 +53,16 @@ func (c *Cache) follow(ctx context.Context) {
 // the subscription ends, or the heartbeat takes it for lost. It reports
 // whether a mark came back.
 func (c *Cache) subscribe(ctx context.Context) (bool, error) {
-	sctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	sctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	c.marks.restart(c.mono())
 	var wg sync.WaitGroup
-	wg.Go(func() { c.beat(sctx, cancel) })
+	wg.Go(func() { c.beat(sctx, func() { cancel(errSilent) }) })
 	err := c.cfg.Feed.Subscribe(sctx, c.apply)
-	cancel()
+	if errors.Is(context.Cause(sctx), errSilent) {
+		err = errSilent
+	}
+	cancel(nil)
 	wg.Wait()
 	return c.marks.delivered(), err
 }
@@ -66,7 +73,7 @@ func (c *Cache) subscribe(ctx context.Context) (bool, error) {
 // serving long before, at 0.9·Bound: waiting longer to give the
 // subscription up rides out a store that stalls for a moment without
 // dropping every entry.)
-func (c *Cache) beat(ctx context.Context, lost context.CancelFunc) {
+func (c *Cache) beat(ctx context.Context, lost func()) {
 	t := time.NewTicker(c.cfg.Bound / 4)
 	defer t.Stop()
 	for {
@@ -98,11 +105,11 @@ func (c *Cache) apply(ch store.Change) {
 		if !ok {
 			return // another instance's, or from before the last reset
 		}
-		if f := at + int64(c.cfg.Bound) - c.margin; f > c.fresh.Load() {
-			c.fresh.Store(f)
-		}
 		if c.down.CompareAndSwap(true, false) {
 			c.cfg.Logger.Info("grant: validation cache: change feed back; serving cached tokens again")
+		}
+		if f := at + int64(c.cfg.Bound) - c.margin; f > c.fresh.Load() {
+			c.fresh.Store(f)
 		}
 	case store.ChangeToken, store.ChangeFamily, store.ChangeClient:
 		c.forget(ch)

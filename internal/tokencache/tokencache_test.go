@@ -25,11 +25,15 @@ type faultyFeed struct {
 	muted *atomic.Bool
 	kill  context.CancelFunc
 	subs  atomic.Int64 // subscriptions begun
+	down  atomic.Bool  // Subscribe fails at once, as with the store down
 }
 
 var errKilled = errors.New("test: subscription killed")
 
 func (f *faultyFeed) Subscribe(ctx context.Context, fn func(store.Change)) error {
+	if f.down.Load() {
+		return errors.New("test: the store is down")
+	}
 	inner, kill := context.WithCancelCause(ctx)
 	defer kill(nil)
 	muted := new(atomic.Bool)
@@ -508,5 +512,48 @@ func TestMarksBeforeReset(t *testing.T) {
 	}
 	if _, ok := r.back(3); ok {
 		t.Error("a mark never sent was taken")
+	}
+}
+
+// countingHandler counts log records by level.
+type countingHandler struct {
+	slog.Handler
+	mu     sync.Mutex
+	levels map[slog.Level]int
+}
+
+func (h *countingHandler) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h *countingHandler) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	h.levels[r.Level]++
+	h.mu.Unlock()
+	return nil
+}
+
+func (h *countingHandler) count(l slog.Level) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.levels[l]
+}
+
+// TestFeedLossLoggedOnce: a feed that stays down through several attempts
+// to subscribe again is one warning, its return one notice.
+func TestFeedLossLoggedOnce(t *testing.T) {
+	logs := &countingHandler{Handler: slog.DiscardHandler, levels: map[slog.Level]int{}}
+	f := newFixture(t, func(c *Config) { c.Bound = 100 * time.Millisecond; c.Logger = slog.New(logs) })
+	f.feed.down.Store(true)
+	f.feed.killNow()
+	deadline := time.Now().Add(10 * time.Second)
+	for f.cache.Stats().Losses < 4 {
+		if time.Now().After(deadline) {
+			t.Fatalf("losses = %d after 10s, want 4", f.cache.Stats().Losses)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	f.feed.down.Store(false)
+	f.waitServing()
+	if w, i := logs.count(slog.LevelWarn), logs.count(slog.LevelInfo); w != 1 || i != 1 {
+		t.Errorf("%d warnings and %d notices for one incident of %d losses, want 1 and 1", w, i, f.cache.Stats().Losses)
 	}
 }
