@@ -187,17 +187,25 @@ func (f *cacheFixture) valid(in *cacheInstance, raw string) bool {
 }
 
 // cached validates raw on a and on b twice; the second time must be
-// answered from each cache.
+// answered from each cache. A cache that stopped serving meanwhile (a
+// heartbeat late on a loaded machine) gets two more tries.
 func (f *cacheFixture) cached(raw string) {
 	f.t.Helper()
 	for _, in := range []*cacheInstance{f.a, f.b} {
-		f.valid(in, raw)
-		before, _ := in.p.ValidationCacheStats()
-		if !f.valid(in, raw) {
-			f.t.Fatalf("instance %s: a live token refused", in.name)
-		}
-		if after, _ := in.p.ValidationCacheStats(); after.Hits != before.Hits+1 {
-			f.t.Fatalf("instance %s: a token validated again was not answered from the cache (%+v)", in.name, after)
+		for try := 0; ; try++ {
+			f.waitServing(in)
+			f.valid(in, raw)
+			before, _ := in.p.ValidationCacheStats()
+			if !f.valid(in, raw) {
+				f.t.Fatalf("instance %s: a live token refused", in.name)
+			}
+			after, _ := in.p.ValidationCacheStats()
+			if after.Hits == before.Hits+1 {
+				break
+			}
+			if try == 2 || after.Serving {
+				f.t.Fatalf("instance %s: a token validated again was not answered from the cache (%+v)", in.name, after)
+			}
 		}
 	}
 }
