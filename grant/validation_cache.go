@@ -90,9 +90,10 @@ func (p *Provider) forget(c store.Change) {
 }
 
 // Close stops what the Provider runs in the background: the validation
-// cache's subscription and heartbeat (see [ValidationCache]). A Provider
-// without a cache has nothing to stop. The handlers keep working after
-// Close, validating every token against the store. It always returns nil.
+// cache's subscription and heartbeat (see [ValidationCache]); call it
+// before closing the store. A Provider without a cache has nothing to
+// stop. The handlers keep working after Close, validating every token
+// against the store. It always returns nil.
 func (p *Provider) Close() error {
 	if p.cache != nil {
 		p.cache.Close()
