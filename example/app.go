@@ -28,6 +28,10 @@ type options struct {
 	DPoPNonce   bool   // the token endpoint asks DPoP proofs for its nonces (dpop.go)
 	Secret      []byte // the provider secret (grant.Config.Secret), from $OAUTHKIT_SESSION_KEY; nil: a random one (sessionkey.go)
 
+	Tuning      tuning    // -access-ttl, -refresh-ttl, -code-ttl, -cleanup (tuning.go); zero: the defaults
+	Metrics     *exporter // -metrics (metrics.go); nil: off
+	MetricsAddr string    // where the metrics are served, for the banner
+
 	ValidationCache bool // cache validated access tokens, kept honest by the store's change feed (grant.ValidationCache)
 
 	Store     backend                 // clients and tokens (store.go); nil means a new memory store
@@ -45,6 +49,8 @@ type app struct {
 	fromFile  map[string]bool   // clients of the -clients file, by client ID
 	handler   http.Handler
 	guard     *middleware.Guard // checks the tokens of the /api routes, bearer and DPoP
+	tuning    tuning            // for the banner
+	metrics   string            // the metrics' address, for the banner; "" when off
 
 	authorize http.Handler // GET/POST /oauth/authorize: login and consent pages
 	device    http.Handler // GET/POST /device: the device verification page (RFC 8628)
@@ -62,10 +68,11 @@ func newApp(ctx context.Context, o options) (*app, error) {
 	}
 	st := o.Store
 	if st == nil {
-		st = memoryBackend{memory.New()}
+		st = memoryBackend{memory.New(memory.WithObserver(o.observer()))}
 	}
-	users := memory.New()
+	users := memory.New(memory.WithObserver(o.observer()))
 	a := &app{store: st, storeName: o.StoreName, users: users, secrets: map[string]string{}, fromFile: map[string]bool{}}
+	a.tuning, a.metrics = o.Tuning, o.MetricsAddr
 	for _, u := range demoUsers {
 		if err := users.AddUser(u.id, u.name, u.password); err != nil {
 			return nil, err
@@ -81,9 +88,11 @@ func newApp(ctx context.Context, o options) (*app, error) {
 			return nil, err
 		}
 	}
+	// The client of POST /login: /login is its password grant, so it is
+	// not registered for the password grant at the token endpoint.
 	clients = append(clients, &store.Client{
 		ID: loginClientID, Name: "oauthkit example login", AuthMethod: store.AuthNone, FirstParty: true,
-		GrantTypes: []string{store.GrantPassword, store.GrantRefreshToken}, Scopes: []string{"read", "write"},
+		GrantTypes: []string{store.GrantRefreshToken}, Scopes: []string{"read", "write"},
 	})
 	for _, c := range clients {
 		if err := a.register(ctx, c, o.Logger); err != nil {
@@ -100,7 +109,10 @@ func newApp(ctx context.Context, o options) (*app, error) {
 		LoginClientID: loginClientID,
 		Logger:        o.Logger,
 		Secret:        o.Secret,
+
+		AccessTokenTTL: o.Tuning.AccessTTL, RefreshTokenTTL: o.Tuning.RefreshTTL, CodeTTL: o.Tuning.CodeTTL, // tuning.go
 	}
+	o.instrument(&cfg)
 	if err := a.tokenConfig(ctx, &cfg, o); err != nil { // endpoints.go
 		return nil, err
 	}
@@ -124,46 +136,37 @@ func newApp(ctx context.Context, o options) (*app, error) {
 	if a.device, err = p.DeviceHandler(grant.DeviceOptions{AuthorizeOptions: pages}); err != nil {
 		return nil, err
 	}
-	if a.guard, err = newGuard(p, st); err != nil { // dpop.go
+	if a.guard, err = newGuard(p, st, o.instrumentGuard); err != nil { // dpop.go
 		return nil, err
 	}
 	a.handler = a.routes()
 	return a, nil
 }
 
-// demoClients registers a confidential service client and a web app client,
-// with secrets generated afresh at every start, and two public clients: a
-// single-page app and a device.
+// demoClients are a confidential service client and a web app client, whose
+// secrets register generates afresh at every start, and two public clients:
+// a single-page app and a device.
 func (a *app) demoClients() ([]*store.Client, error) {
-	var out []*store.Client
-	for _, c := range []*store.Client{
-		{ID: "demo-service", Name: "Demo service", AuthMethod: store.AuthSecretBasic,
+	return []*store.Client{
+		{ID: "demo-service", Name: "Demo service",
 			GrantTypes: []string{store.GrantClientCredentials}, Scopes: []string{"read"}},
-		withOIDC(&store.Client{ID: "demo-app", Name: "Demo web app", AuthMethod: store.AuthSecretBasic,
+		withOIDC(&store.Client{ID: "demo-app", Name: "Demo web app",
 			RedirectURIs: []string{"http://127.0.0.1:8080/callback"},
 			GrantTypes:   []string{store.GrantAuthorizationCode, store.GrantRefreshToken, store.GrantPassword},
 			Scopes:       []string{"read", "write"}}),
-	} {
-		secret, hash, err := grant.NewClientSecret()
-		if err != nil {
-			return nil, err
-		}
-		c.SecretHash = hash
-		a.secrets[c.ID] = secret
-		out = append(out, c)
-	}
-	// A browser-based (or native) public client: no secret, PKCE instead.
-	// Its loopback redirect URI matches on any port (RFC 8252 §7.3).
-	out = append(out, withOIDC(&store.Client{ID: "demo-spa", Name: "Demo single-page app", AuthMethod: store.AuthNone,
-		RedirectURIs: []string{"http://127.0.0.1:8080/callback"},
-		GrantTypes:   []string{store.GrantAuthorizationCode, store.GrantRefreshToken},
-		Scopes:       []string{"read", "write"}}))
-	// A device without a browser (a TV, a CLI): the device authorization
-	// grant (RFC 8628), public like most such apps.
-	out = append(out, &store.Client{ID: "demo-device", Name: "Demo device", AuthMethod: store.AuthNone,
-		GrantTypes: []string{store.GrantDeviceCode, store.GrantRefreshToken},
-		Scopes:     []string{"read", "write"}})
-	return out, nil
+		// A browser-based (or native) public client: no secret, PKCE
+		// instead. Its loopback redirect URI matches on any port (RFC 8252
+		// §7.3).
+		withOIDC(&store.Client{ID: "demo-spa", Name: "Demo single-page app", AuthMethod: store.AuthNone,
+			RedirectURIs: []string{"http://127.0.0.1:8080/callback"},
+			GrantTypes:   []string{store.GrantAuthorizationCode, store.GrantRefreshToken},
+			Scopes:       []string{"read", "write"}}),
+		// A device without a browser (a TV, a CLI): the device
+		// authorization grant (RFC 8628), public like most such apps.
+		{ID: "demo-device", Name: "Demo device", AuthMethod: store.AuthNone,
+			GrantTypes: []string{store.GrantDeviceCode, store.GrantRefreshToken},
+			Scopes:     []string{"read", "write"}},
+	}, nil
 }
 
 // scopeDescriptions explain the demo scopes on the consent page.
@@ -197,6 +200,7 @@ var routeTable = []route{
 	{"GET /api/public", "the same answer as GET /api/data, unprotected (for comparison)"},
 	{"POST /api/data", "protected, scope write"},
 	{"GET /api/me", "protected: the token's user, client and scope"},
+	{"GET /healthz", `health: 200 {"status":"ok"} while the store answers, 503 when it does not`},
 }
 
 func (a *app) routes() http.Handler {
@@ -215,6 +219,7 @@ func (a *app) routes() http.Handler {
 	mux.HandleFunc("GET /api/public", getData) // the twin of /api/data without a token, for load tests
 	mux.Handle("POST /api/data", g.Require("write")(http.HandlerFunc(postData)))
 	mux.Handle("GET /api/me", g.Require()(http.HandlerFunc(me)))
+	mux.Handle("GET /healthz", p.HealthHandler()) // pings the store
 	return mux
 }
 

@@ -89,3 +89,26 @@ func TestValidationCacheFlag(t *testing.T) {
 		t.Errorf("-validation-cache on SQLite: exit %d, stderr %q; want 2 and the reason", code, stderr.String())
 	}
 }
+
+// TestValidationCacheMetrics: with -metrics, the cache's lookups are
+// counted, hits and misses apart.
+func TestValidationCacheMetrics(t *testing.T) {
+	maddr := freeAddr(t)
+	base, _ := startExample(t, "-validation-cache", "-metrics", maddr)
+	status, _, body := call(t, "POST", base+"/login", "application/json", "", `{"username": "user1", "password": "password1"}`)
+	at, ok := fieldOf(body, "access_token")
+	if status != http.StatusOK || !ok {
+		t.Fatalf("POST /login: %d %s", status, body)
+	}
+	for range 3 {
+		if status, _, _ := call(t, "GET", base+"/api/data", "", "Bearer "+at, ""); status != http.StatusOK {
+			t.Fatalf("GET /api/data: %d", status)
+		}
+	}
+	_, _, text := call(t, "GET", "http://"+maddr+"/metrics", "", "", "")
+	for _, series := range []string{`oauthkit_cache_lookups_total{result="hit"}`, `oauthkit_cache_lookups_total{result="miss"}`} {
+		if v, ok := sample(text, series); !ok || v < 1 {
+			t.Errorf("%s = %v (present %v), want at least 1", series, v, ok)
+		}
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/oauthkit/oauthkit/grant"
 	"github.com/oauthkit/oauthkit/store"
@@ -42,9 +41,13 @@ func (l *listFlag) Set(v string) error {
 // runClients is `example clients …`; it returns the exit status: 0, 1 when
 // the store fails, 2 for bad input.
 func runClients(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
 		fmt.Fprint(stderr, clientsUsage)
 		return 2
+	}
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stdout, clientsUsage)
+		return 0
 	}
 	cmd, args := args[0], args[1:]
 	fs := flag.NewFlagSet("example clients "+cmd, flag.ContinueOnError)
@@ -61,7 +64,9 @@ func runClients(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "example clients: unknown command %q\n\n%s", cmd, clientsUsage)
 		return 2
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		return 0
+	} else if err != nil {
 		return 2
 	}
 	if fs.NArg() > 0 {
@@ -72,13 +77,10 @@ func runClients(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "example clients %s: %v\n", cmd, err)
 		return status
 	}
-	var (
-		client *store.Client
-		secret string
-	)
+	var client *store.Client
 	if cmd == "create" {
 		var err error
-		if client, secret, err = c.client(); err != nil {
+		if client, err = c.client(); err != nil {
 			return fail(2, err)
 		}
 	}
@@ -99,13 +101,15 @@ func runClients(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}()
 	switch cmd {
 	case "create":
-		err = createClient(ctx, st, client, secret, stdout)
+		err = createClient(ctx, st, client, stdout)
 	case "list":
 		err = listClients(ctx, st, stdout)
 	case "delete":
 		err = deleteClient(ctx, st, c.id, stdout)
 	}
 	switch {
+	case errors.Is(err, store.ErrInvalidClient):
+		return fail(2, errors.New(describe(err)))
 	case errors.Is(err, errBadClient):
 		return fail(2, err)
 	case err != nil:
@@ -126,7 +130,7 @@ type clientFlags struct {
 }
 
 func (c *clientFlags) define(fs *flag.FlagSet) {
-	fs.StringVar(&c.id, "id", "", "client ID (required): up to 128 characters, no spaces or colons")
+	fs.StringVar(&c.id, "id", "", "client ID (required): up to 128 bytes of printable characters, no spaces (an https URL is fine)")
 	fs.StringVar(&c.name, "name", "", "name shown on the consent page (default the ID)")
 	fs.Var(&c.redirectURIs, "redirect-uri", "a redirect URI, matched exactly (repeatable; required for authorization_code)")
 	fs.Var(&c.grants, "grant-type", "authorization_code, client_credentials, refresh_token or password (repeatable; default authorization_code)")
@@ -135,46 +139,36 @@ func (c *clientFlags) define(fs *flag.FlagSet) {
 	fs.StringVar(&c.method, "auth-method", "", "client_secret_basic (default) or client_secret_post; not with --public")
 }
 
-// client turns the flags into a client and, for a confidential one, a new
-// secret. It goes through registration.client (clients.go), so that a
-// client is checked as a -clients file's are.
-func (c *clientFlags) client() (*store.Client, string, error) {
-	r := registration{
-		ClientID: c.id, ClientName: c.name, RedirectURIs: c.redirectURIs,
-		GrantTypes: c.grants, Scope: c.scope, TokenEndpointAuthMethod: c.method,
-	}
+// client turns the flags into a client; grant.RegisterClient (in
+// createClient) fills the defaults, generates a confidential client's
+// secret and applies store.Client.Validate, as for every client.
+func (c *clientFlags) client() (*store.Client, error) {
 	switch {
 	case c.id == loginClientID:
-		return nil, "", fmt.Errorf("client ID %q is reserved for the example's POST /login", loginClientID)
+		return nil, fmt.Errorf("client ID %q is reserved for the example's POST /login", loginClientID)
 	case c.public && c.method != "" && c.method != store.AuthNone:
-		return nil, "", fmt.Errorf("--public and --auth-method %s contradict each other: a public client has no secret", c.method)
-	case c.public:
-		r.TokenEndpointAuthMethod = store.AuthNone
+		return nil, fmt.Errorf("--public and --auth-method %s contradict each other: a public client has no secret", c.method)
 	case c.method == store.AuthNone:
-		return nil, "", errors.New("--auth-method none: use --public")
+		return nil, errors.New("--auth-method none: use --public")
 	case c.method == store.AuthPrivateKeyJWT:
-		return nil, "", errors.New("--auth-method private_key_jwt is not supported here: give the client's keys (jwks or jwks_uri) in a -clients file")
-	case c.method == "":
-		r.TokenEndpointAuthMethod = store.AuthSecretBasic
+		return nil, errors.New("--auth-method private_key_jwt is not supported here: give the client's keys (jwks or jwks_uri) in a -clients file")
+	case c.method != "" && c.method != store.AuthSecretBasic && c.method != store.AuthSecretPost:
+		return nil, fmt.Errorf("--auth-method %q is not supported (client_secret_basic, client_secret_post)", c.method)
 	}
-	if !c.public {
-		secret, _, err := grant.NewClientSecret()
-		if err != nil {
-			return nil, "", err
-		}
-		r.ClientSecret = secret
+	cl := &store.Client{
+		ID: c.id, Name: c.name, AuthMethod: c.method,
+		RedirectURIs: c.redirectURIs, GrantTypes: c.grants, Scopes: strings.Fields(c.scope),
 	}
-	cl, err := r.client()
-	if err != nil {
-		return nil, "", err
+	if c.public {
+		cl.AuthMethod = store.AuthNone
 	}
-	cl.CreatedAt = time.Now()
-	return cl, r.ClientSecret, nil
+	return cl, nil
 }
 
 // createClient registers c and prints its secret, once.
-func createClient(ctx context.Context, st backend, c *store.Client, secret string, w io.Writer) error {
-	if err := st.CreateClient(ctx, c); errors.Is(err, store.ErrExists) {
+func createClient(ctx context.Context, st backend, c *store.Client, w io.Writer) error {
+	secret, err := grant.RegisterClient(ctx, st, c)
+	if errors.Is(err, store.ErrExists) {
 		return fmt.Errorf("%w: client %q is already registered (delete it first to replace it)", errBadClient, c.ID)
 	} else if err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -60,97 +61,103 @@ func loadClients(path string) ([]*store.Client, error) {
 	return clients, nil
 }
 
-// parseClients turns a JSON array of registrations into clients.
+// parseClients turns a JSON array of registrations into clients. Its errors
+// say where in the file (line and column) the problem is.
 func parseClients(data []byte) ([]*store.Client, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
-	var regs []registration
-	if err := dec.Decode(&regs); err != nil {
-		return nil, fmt.Errorf("not a JSON array of client registrations: %v", err)
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("unexpected data after the JSON array")
+	start := firstValue(data)
+	tok, err := dec.Token()
+	switch {
+	case errors.Is(err, io.EOF):
+		return nil, errors.New("the file is empty; it must hold a JSON array of client registrations: [{\"client_id\": …}, …]")
+	case err != nil:
+		return nil, jsonError(data, err, start)
+	case tok != json.Delim('['):
+		return nil, fmt.Errorf("%s: the file holds %s; it must hold a JSON array of client registrations: [{\"client_id\": …}, …]", position(data, start), kindOf(tok))
 	}
 	seen := map[string]bool{loginClientID: true}
-	out := make([]*store.Client, 0, len(regs))
-	for i, r := range regs {
+	var out []*store.Client
+	for i := 1; dec.More(); i++ {
+		at := int(dec.InputOffset())
+		at += firstValue(data[at:])
+		if at < len(data) && data[at] == ',' {
+			at++
+			at += firstValue(data[at:])
+		}
+		var r registration
+		if err := dec.Decode(&r); err != nil {
+			return nil, fmt.Errorf("client %d: %w", i, jsonError(data, err, at))
+		}
 		c, err := r.client()
 		if err != nil {
-			return nil, fmt.Errorf("client %d (%q): %v", i+1, r.ClientID, err)
+			return nil, fmt.Errorf("client %d (%q, %s): %v", i, r.ClientID, position(data, at), err)
 		}
 		if seen[c.ID] {
-			return nil, fmt.Errorf("client %d: client_id %q is used twice or reserved", i+1, c.ID)
+			return nil, fmt.Errorf("client %d (%s): client_id %q is used twice or reserved", i, position(data, at), c.ID)
 		}
 		seen[c.ID] = true
 		out = append(out, c)
 	}
+	if _, err := dec.Token(); err != nil { // the closing ]
+		return nil, jsonError(data, err, len(data))
+	}
+	if end := int(dec.InputOffset()); firstValue(data[end:]) < len(data[end:]) {
+		return nil, fmt.Errorf("%s: unexpected data after the JSON array", position(data, end+firstValue(data[end:])))
+	}
 	return out, nil
 }
 
-// client checks the registration's secret or keys, fills in the RFC 7591
-// §2 defaults (and private_key_jwt for a client that gives keys and no
-// method), and leaves every other rule to store.Client.Validate.
+// client checks the registration's secret or keys, gives a registration
+// without a method the one its credentials imply (private_key_jwt for keys,
+// none for no secret), and leaves every other default to
+// store.Client.SetDefaults and every other rule to store.Client.Validate.
 func (r registration) client() (*store.Client, error) {
-	method := r.TokenEndpointAuthMethod
 	if string(r.JWKS) == "null" {
 		r.JWKS = nil
 	}
+	c := &store.Client{
+		ID: r.ClientID, Name: r.ClientName, AuthMethod: r.TokenEndpointAuthMethod,
+		RedirectURIs: r.RedirectURIs, GrantTypes: r.GrantTypes, Scopes: strings.Fields(r.Scope),
+		JWKS: r.JWKS, JWKSURI: r.JWKSURI, TokenEndpointAuthSigningAlg: r.TokenEndpointAuthSigningAlg,
+		DPoPBoundAccessTokens:  r.DPoPBoundAccessTokens,
+		PostLogoutRedirectURIs: r.PostLogoutRedirectURIs, IDTokenSignedResponseAlg: r.IDTokenSignedAlg,
+	}
 	keys := len(r.JWKS) > 0 || r.JWKSURI != ""
 	switch {
-	case method == "" && keys:
-		method = store.AuthPrivateKeyJWT
-	case method == "" && r.ClientSecret == "":
-		method = store.AuthNone
-	case method == "":
-		method = store.AuthSecretBasic
+	case c.AuthMethod == "" && keys:
+		c.AuthMethod = store.AuthPrivateKeyJWT
+	case c.AuthMethod == "" && r.ClientSecret == "":
+		c.AuthMethod = store.AuthNone
 	}
-	if keys && method != store.AuthPrivateKeyJWT {
+	switch {
+	case keys && c.AuthMethod != store.AuthPrivateKeyJWT:
 		return nil, fmt.Errorf("jwks and jwks_uri are for token_endpoint_auth_method private_key_jwt")
-	}
-	switch method {
-	case store.AuthNone:
-		if r.ClientSecret != "" {
-			return nil, fmt.Errorf(`token_endpoint_auth_method "none" is for public clients: remove client_secret`)
-		}
-	case store.AuthSecretBasic, store.AuthSecretPost:
-		if len(r.ClientSecret) < minSecretLen {
-			return nil, fmt.Errorf("client_secret must be at least %d characters", minSecretLen)
-		}
-	case store.AuthPrivateKeyJWT:
-		if r.ClientSecret != "" {
-			return nil, fmt.Errorf("a private_key_jwt client authenticates with its keys: remove client_secret")
-		}
-	default:
-		return nil, fmt.Errorf("token_endpoint_auth_method %q is not supported (client_secret_basic, client_secret_post, private_key_jwt, none)", method)
+	case r.ClientSecret != "" && c.AuthMethod == store.AuthPrivateKeyJWT:
+		return nil, fmt.Errorf("a private_key_jwt client authenticates with its keys: remove client_secret")
+	case r.ClientSecret != "" && len(r.ClientSecret) < minSecretLen:
+		return nil, fmt.Errorf("client_secret must be at least %d characters", minSecretLen)
+	case r.ClientSecret != "":
+		c.SecretHash = store.HashSecret(r.ClientSecret)
 	}
 	switch r.IDTokenSignedAlg {
 	case "", grant.AlgRS256, grant.AlgES256, grant.AlgEdDSA:
 	default:
 		return nil, fmt.Errorf("id_token_signed_response_alg %q is not one the example signs with (RS256, ES256, EdDSA)", r.IDTokenSignedAlg)
 	}
-	grants := r.GrantTypes
-	if len(grants) == 0 {
-		grants = []string{store.GrantAuthorizationCode} // RFC 7591 §2 default
-	}
-	c := &store.Client{
-		ID: r.ClientID, Name: r.ClientName, AuthMethod: method,
-		RedirectURIs: r.RedirectURIs, GrantTypes: grants, Scopes: strings.Fields(r.Scope),
-		JWKS: r.JWKS, JWKSURI: r.JWKSURI, TokenEndpointAuthSigningAlg: r.TokenEndpointAuthSigningAlg,
-		DPoPBoundAccessTokens:  r.DPoPBoundAccessTokens,
-		PostLogoutRedirectURIs: r.PostLogoutRedirectURIs, IDTokenSignedResponseAlg: r.IDTokenSignedAlg,
-	}
-	if c.Name == "" {
-		c.Name = c.ID
-	}
-	if method == store.AuthSecretBasic || method == store.AuthSecretPost {
-		c.SecretHash = store.HashSecret(r.ClientSecret)
-	}
+	c.SetDefaults()
 	if err := c.Validate(); err != nil {
-		var ve *store.ValidationError
-		if errors.As(err, &ve) {
-			return nil, errors.New(ve.Description)
-		}
-		return nil, err
+		return nil, errors.New(describe(err))
 	}
 	return c, nil
+}
+
+// describe returns the description of a *store.ValidationError, which is
+// written for the person who registered the client, or err's text.
+func describe(err error) string {
+	var ve *store.ValidationError
+	if errors.As(err, &ve) {
+		return ve.Description
+	}
+	return err.Error()
 }

@@ -15,8 +15,9 @@ import (
 // serves its API beside the provider), and their jti are recorded in the
 // store, so that instances sharing PostgreSQL or Redis catch a proof
 // replayed to another instance.
-func newGuard(p *grant.Provider, st backend) (*middleware.Guard, error) {
+func newGuard(p *grant.Provider, st backend, instrument func(*middleware.Options)) (*middleware.Guard, error) {
 	o := middleware.Options{}
+	instrument(&o) // the metrics' hooks, with -metrics (metrics.go)
 	if rc, ok := st.(store.ReplayCache); ok {
 		o.DPoP.Replay = rc
 	}

@@ -34,13 +34,8 @@ func (a *app) tokenConfig(ctx context.Context, cfg *grant.Config, o options) err
 	if o.Clients != nil {
 		return nil // a -clients file names its own clients
 	}
-	secret, hash, err := grant.NewClientSecret()
-	if err != nil {
-		return err
-	}
-	a.secrets[resourceClientID] = secret
 	return a.register(ctx, &store.Client{
 		ID: resourceClientID, Name: "Demo resource server (introspection only)",
-		AuthMethod: store.AuthSecretBasic, SecretHash: hash,
+		AuthMethod: store.AuthSecretBasic, GrantTypes: []string{},
 	}, o.Logger)
 }

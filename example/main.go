@@ -33,21 +33,46 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fs := flag.NewFlagSet("example", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	addr := fs.String("addr", "127.0.0.1:5000", "address to listen on")
-	issuer := fs.String("issuer", "", "issuer URL (default http://ADDR)")
+	addr := fs.String("addr", "127.0.0.1:5000", "address to listen on: HOST:PORT, or :PORT for every interface")
+	issuer := fs.String("issuer", "", "issuer URL (default http://ADDR for a loopback ADDR, http://127.0.0.1:PORT for :PORT or 0.0.0.0:PORT; required otherwise, https)")
 	accessToken := fs.String("access-token", "opaque", "access token format: opaque or jwt (RFC 9068)")
 	clientsFile := fs.String("clients", "", "JSON file of client registrations (RFC 7591 fields) replacing the demo clients")
 	dpopNonce := fs.Bool("dpop-nonce", false, "make DPoP proofs at the token endpoint carry a server nonce (RFC 9449 §8)")
 	storeSpec := fs.String("store", defaultStore(), storeUsage)
+	tun := tuningFlags(fs)                                // tuning.go
+	metricsAddr := fs.String("metrics", "", metricsUsage) // metrics.go
 	validationCache := fs.Bool("validation-cache", false, "cache validated access tokens in this instance, kept honest by the store's change feed (memory, postgres, redis): a revocation made anywhere is refused here within 1s")
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		return 0
+	} else if err != nil {
+		return 2
+	}
+	local, err := localURL(*addr)
+	if err != nil {
+		fmt.Fprintf(stderr, "example: %v\n", err)
 		return 2
 	}
 	if *issuer == "" {
-		*issuer = "http://" + *addr
+		if *issuer, err = defaultIssuer(*addr, local); err != nil {
+			fmt.Fprintf(stderr, "example: %v\n", err)
+			return 2
+		}
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	o := options{Issuer: *issuer, Logger: logger, AccessToken: *accessToken, DPoPNonce: *dpopNonce, ValidationCache: *validationCache}
+	if err := tun.check(); err != nil {
+		fmt.Fprintf(stderr, "example: %v\n", err)
+		return 2
+	}
+	o.Tuning = *tun
+	mln, err := o.openMetrics(*metricsAddr) // metrics.go; nil when off
+	if err != nil {
+		fmt.Fprintf(stderr, "example: %v\n", err)
+		return metricsExitStatus(err)
+	}
+	if mln != nil {
+		defer mln.Close()
+	}
 	key, err := sessionKey()
 	if err != nil {
 		fmt.Fprintf(stderr, "example: %v\n", err)
@@ -62,7 +87,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		o.Clients = clients
 	}
-	st, name, err := openStore(ctx, *storeSpec)
+	st, name, err := openTunedStore(ctx, *storeSpec, o.storeTuning())
 	if err != nil {
 		fmt.Fprintf(stderr, "example: %v\n", err)
 		return exitStatus(err)
@@ -85,7 +110,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	a.printBanner(ctx, stdout, *addr)
+	a.printBanner(ctx, stdout, *addr, local)
+	if mln != nil {
+		go serveMetrics(ctx, mln, o.Metrics, logger)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
 	select {
@@ -103,15 +131,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// printBanner lists users, clients and routes, as the tutorial's app would.
-func (a *app) printBanner(ctx context.Context, w io.Writer, addr string) {
-	fmt.Fprintf(w, "oauthkit example on http://%s (issuer %s)\n\nUsers:\n", addr, a.provider.Issuer())
+// printBanner lists users, clients and routes, as the tutorial's app would;
+// local is the URL of addr that curl can reach (localURL).
+func (a *app) printBanner(ctx context.Context, w io.Writer, addr, local string) {
+	where := local
+	if local != "http://"+addr {
+		where += ", listening on " + addr
+	}
+	fmt.Fprintf(w, "oauthkit example on %s (issuer %s)\n\nUsers:\n", where, a.provider.Issuer())
 	for _, u := range demoUsers {
 		fmt.Fprintf(w, "  %s / %s\n", u.name, u.password)
 	}
 	if a.storeName != "" {
 		fmt.Fprintf(w, "\nStore: %s\n", a.storeName)
 	}
+	a.printTuning(w) // tuning.go
 	fmt.Fprintln(w, "\nClients:")
 	clients, err := a.store.Clients(ctx)
 	if err != nil {
@@ -133,8 +167,8 @@ func (a *app) printBanner(ctx context.Context, w io.Writer, addr string) {
 	for _, r := range routeTable {
 		fmt.Fprintf(w, "  %-22s %s\n", r.pattern, r.about)
 	}
-	fmt.Fprintf(w, "\nTry:\n  curl -X POST http://%s/login -H \"Content-Type: application/json\" -d '{\"username\": \"user1\", \"password\": \"password1\"}'\n", addr)
-	fmt.Fprintf(w, "  curl http://%s/api/data -H \"Authorization: Bearer <access_token>\"\n\n", addr)
+	fmt.Fprintf(w, "\nTry:\n  curl -X POST %s/login -H \"Content-Type: application/json\" -d '{\"username\": \"user1\", \"password\": \"password1\"}'\n", local)
+	fmt.Fprintf(w, "  curl %s/api/data -H \"Authorization: Bearer <access_token>\"\n\n", local)
 }
 
 func joinScopes(s []string) string { return strings.Join(s, " ") }

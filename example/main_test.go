@@ -171,10 +171,12 @@ func TestTutorialCurlCommands(t *testing.T) {
 	if err != nil || string(out) != protectedData {
 		t.Fatalf("curl /api/data: %q %v", out, err)
 	}
-	// The same login without a Content-Type header, as curl -d sends it.
-	out, _ = exec.Command(curl, "-s", "-X", "POST", base+"/login", "-d", `{"username": "user1", "password": "password1"}`).Output()
-	if !strings.Contains(string(out), `"access_token"`) {
-		t.Fatalf("curl -d /login: %s", out)
+	// The same login without -H "Content-Type: application/json" (curl -d
+	// then labels it a form) is refused: a form is what any web page can
+	// post (TestLoginJSONOnly).
+	out, _ = exec.Command(curl, "-s", "-w", " %{http_code}", "-X", "POST", base+"/login", "-d", `{"username": "user1", "password": "password1"}`).Output()
+	if !strings.HasSuffix(string(out), " 415") || strings.Contains(string(out), `"access_token"`) {
+		t.Fatalf("curl -d /login without the JSON content type: %s", out)
 	}
 }
 

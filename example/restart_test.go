@@ -136,11 +136,7 @@ func tryClientCredentials(c *http.Client, base, id, secret string) (string, erro
 // that every token whose response was received is still valid.
 func TestCrashSQLite(t *testing.T) {
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "example")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := exampleBinary(t)
 	spec := "sqlite:" + filepath.Join(dir, "oauthkit.db")
 	addr := freeAddr(t)
 	cmd := exec.Command(bin, "-addr", addr, "-store", spec)

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oauthkit/oauthkit/grant"
 	"github.com/oauthkit/oauthkit/store"
 	"github.com/oauthkit/oauthkit/store/memory"
 	"github.com/oauthkit/oauthkit/store/postgres"
@@ -65,15 +66,36 @@ var errStoreSpec = errors.New("-store")
 // It also returns a description of the store for the banner and logs, with
 // any password left out.
 func openStore(ctx context.Context, spec string) (backend, string, error) {
+	return openTunedStore(ctx, spec, storeTuning{})
+}
+
+// storeTuning adjusts the backends openTunedStore opens. The zero value
+// changes nothing.
+type storeTuning struct {
+	Cleanup  *time.Duration // sqlite and postgres: the cleanup interval (0: none); nil: the store's default
+	Observer store.Observer // told of every store call (-metrics); nil: none
+}
+
+// storeTuning is -cleanup and -metrics' observer, for openTunedStore.
+func (o *options) storeTuning() storeTuning {
+	return storeTuning{Cleanup: &o.Tuning.Cleanup, Observer: o.observer()}
+}
+
+// openTunedStore is openStore with the tuning t.
+func openTunedStore(ctx context.Context, spec string, t storeTuning) (backend, string, error) {
 	switch {
 	case spec == "" || spec == "memory":
-		return memoryBackend{memory.New()}, "memory (tokens are lost at exit)", nil
+		return memoryBackend{memory.New(memory.WithObserver(t.Observer))}, "memory (tokens are lost at exit)", nil
 	case strings.HasPrefix(spec, "sqlite:"):
 		path := strings.TrimPrefix(spec, "sqlite:")
 		if path == "" || strings.HasPrefix(path, "//") {
 			return nil, "", fmt.Errorf("%w %q: write sqlite:PATH, for example sqlite:oauthkit.db", errStoreSpec, spec)
 		}
-		s, err := sqlite.Open(ctx, path)
+		opts := []sqlite.Option{sqlite.WithObserver(t.Observer)}
+		if t.Cleanup != nil {
+			opts = append(opts, sqlite.WithCleanupInterval(*t.Cleanup))
+		}
+		s, err := sqlite.Open(ctx, path, opts...)
 		if err != nil {
 			return nil, "", err
 		}
@@ -83,7 +105,10 @@ func openStore(ctx context.Context, spec string) (backend, string, error) {
 		if err != nil {
 			return nil, "", err
 		}
-		var opts []postgres.Option
+		opts := []postgres.Option{postgres.WithObserver(t.Observer)}
+		if t.Cleanup != nil {
+			opts = append(opts, postgres.WithCleanupInterval(*t.Cleanup))
+		}
 		if schema != "" {
 			opts = append(opts, postgres.WithSchema(schema))
 		} else {
@@ -99,7 +124,7 @@ func openStore(ctx context.Context, spec string) (backend, string, error) {
 		if err != nil {
 			return nil, "", err
 		}
-		var opts []redis.Option
+		opts := []redis.Option{redis.WithObserver(t.Observer)}
 		if prefix != "" {
 			opts = append(opts, redis.WithPrefix(prefix))
 		} else {
@@ -137,28 +162,35 @@ func splitParam(raw, name string) (rest, value, shown string, err error) {
 	return rest, value, u.Redacted(), nil
 }
 
-// register stores c. A client already in a persistent store (from an earlier
-// start, or another instance) is kept as it is: its secret was shown when it
-// was created and cannot be shown again. If its registration differs from
-// c, the stored one wins, with a warning.
+// register stores c (grant.RegisterClient generates the secret of a
+// confidential demo client, shown in the banner). A client already in a
+// persistent store (from an earlier start, or another instance) is kept as
+// it is: its secret was shown when it was created and cannot be shown
+// again. If its registration differs from c, the stored one wins, with a
+// warning; but the example's own login client is brought up to date.
 func (a *app) register(ctx context.Context, c *store.Client, log *slog.Logger) error {
-	if c.CreatedAt.IsZero() {
-		c.CreatedAt = time.Now()
-	}
-	err := a.store.CreateClient(ctx, c)
+	secret, err := grant.RegisterClient(ctx, a.store, c)
 	if !errors.Is(err, store.ErrExists) {
+		if err == nil && secret != "" {
+			a.secrets[c.ID] = secret
+		}
 		return err
 	}
-	delete(a.secrets, c.ID)
 	old, err := a.store.Client(ctx, c.ID)
 	if err != nil {
 		return err
 	}
-	if !sameRegistration(old, c, a.fromFile[c.ID]) {
+	switch {
+	case sameRegistration(old, c, a.fromFile[c.ID]):
+		log.InfoContext(ctx, "example: client already registered; reusing it", "client_id", c.ID)
+	case c.ID == loginClientID:
+		if err := a.store.UpdateClient(ctx, c); err != nil {
+			return err
+		}
+		log.InfoContext(ctx, "example: updated the stored login client to this version's registration", "client_id", c.ID)
+	default:
 		log.WarnContext(ctx, "example: the stored client differs from this one; keeping the stored one (`clients delete` removes it)", "client_id", c.ID)
-		return nil
 	}
-	log.InfoContext(ctx, "example: client already registered; reusing it", "client_id", c.ID)
 	return nil
 }
 

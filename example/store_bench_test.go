@@ -18,8 +18,7 @@ import (
 //   - Validate: GET /api/data with one of 1,000 access tokens, through
 //     RequireOAuth (one Token lookup).
 //
-// PostgreSQL and Redis run when OAUTHKIT_TEST_POSTGRES and
-// OAUTHKIT_TEST_REDIS are set.
+// PostgreSQL and Redis run when their servers answer (testservices).
 func BenchmarkBackends(b *testing.B) {
 	specs := map[string]func(testing.TB) string{
 		"memory": func(testing.TB) string { return "memory" },

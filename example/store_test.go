@@ -7,13 +7,14 @@ import (
 	"encoding/json"
 	"errors"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/oauthkit/oauthkit/internal/testservices"
 )
 
 // randomName returns prefix and 12 random hex digits.
@@ -23,15 +24,12 @@ func randomName(prefix string) string {
 	return prefix + hex.EncodeToString(b)
 }
 
-// postgresSpec returns a -store value for the PostgreSQL server at
-// OAUTHKIT_TEST_POSTGRES, in a schema of its own that is dropped when the
+// postgresSpec returns a -store value for the test PostgreSQL server
+// (testservices.Postgres), in a schema of its own that is dropped when the
 // test ends; or skips.
 func postgresSpec(t testing.TB) string {
 	t.Helper()
-	dsn := os.Getenv("OAUTHKIT_TEST_POSTGRES")
-	if dsn == "" {
-		t.Skip("OAUTHKIT_TEST_POSTGRES is unset: set it to a PostgreSQL DSN to run the PostgreSQL tests")
-	}
+	dsn := testservices.Postgres(t)
 	schema := randomName("oauthkit_example_")
 	t.Cleanup(func() {
 		ctx := context.Background()
@@ -52,15 +50,12 @@ func postgresSpec(t testing.TB) string {
 	return dsn + sep + "schema=" + schema
 }
 
-// redisSpec returns a -store value for the Redis server at
-// OAUTHKIT_TEST_REDIS (host:port), under a key prefix of its own whose keys
-// are deleted when the test ends; or skips.
+// redisSpec returns a -store value for the test Redis server
+// (testservices.Redis), under a key prefix of its own whose keys are deleted
+// when the test ends; or skips.
 func redisSpec(t testing.TB) string {
 	t.Helper()
-	addr := os.Getenv("OAUTHKIT_TEST_REDIS")
-	if addr == "" {
-		t.Skip("OAUTHKIT_TEST_REDIS is unset: set it to a Redis host:port to run the Redis tests")
-	}
+	addr := testservices.Redis(t)
 	prefix := randomName("oauthkit-example-") + ":"
 	t.Cleanup(func() {
 		ctx := context.Background()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"html/template"
-	"mime"
 	"net/http"
 	"net/url"
 	"slices"
@@ -236,19 +235,9 @@ func (a *authorizer) user(w http.ResponseWriter, r *http.Request, sess *session)
 // post handles the login and consent forms, after checking their CSRF
 // token against the session cookie.
 func (a *authorizer) post(w http.ResponseWriter, r *http.Request, req *authRequest, sess *session) {
-	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if mt != "application/x-www-form-urlencoded" {
-		a.errorPage(w, r, newError(http.StatusUnsupportedMediaType, CodeInvalidRequest, "the form must be sent as application/x-www-form-urlencoded"))
-		return
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxConsentForm)
-	if err := r.ParseForm(); err != nil {
-		a.errorPage(w, r, errRequest("the form could not be read"))
-		return
-	}
-	form := r.PostForm
-	if !a.p.checkCSRF(sess, form.Get("csrf_token")) {
-		a.errorPage(w, r, newError(http.StatusForbidden, CodeAccessDenied, "the form is stale or did not come from this site; start again from the application"))
+	form, e := a.p.pageForm(w, r, sess, "the application")
+	if e != nil {
+		a.errorPage(w, r, e)
 		return
 	}
 	switch form.Get("step") {

@@ -216,8 +216,12 @@ func TestCodeConcurrentRedemption(t *testing.T) {
 	}
 	close(start)
 	wg.Wait()
-	if statuses[http.StatusOK] != 1 || statuses[http.StatusBadRequest] != 19 {
-		t.Fatalf("statuses %v, want one 200 and nineteen 400", statuses)
+	// One redemption wins the code; the others are replays, which revoke
+	// the grant. A replay that lands before the winner has stored its
+	// tokens leaves it with nothing either (TestCodeReplayBeforeIssue):
+	// at most one 200, never a 500.
+	if statuses[http.StatusOK] > 1 || statuses[http.StatusOK]+statuses[http.StatusBadRequest] != 20 {
+		t.Fatalf("statuses %v, want at most one 200 and the rest 400", statuses)
 	}
 }
 

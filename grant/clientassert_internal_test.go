@@ -81,6 +81,7 @@ func FuzzClientAssertion(f *testing.F) {
 func TestAssertionSyntaxBeforeStore(t *testing.T) {
 	clients := &countingClients{}
 	f := newFixture(t, func(c *Config) { clients.ClientStore, c.Clients = c.Clients, clients })
+	clients.n.Store(0) // NewProvider looked up the login client
 	_, key, _ := ed25519.GenerateKey(nil)
 	for _, iss := range []string{"kc\x00", "k\nc", "caf\xe9", strings.Repeat("k", maxClientIDBytes+1), ""} {
 		payload, _ := json.Marshal(map[string]any{"iss": iss, "sub": iss, "aud": f.p.Issuer(), "exp": f.clock.Now().Add(time.Minute).Unix(), "jti": "j"})

@@ -212,6 +212,7 @@ func TestSyntaxRefusedAtTheEdge(t *testing.T) {
 		clients.ClientStore, c.Clients = c.Clients, clients
 		users.UserStore, c.Users = c.Users, users
 	})
+	clients.n.Store(0) // NewProvider looked up the login client
 	bad := []string{"a\x00b", "a\nb", "\x7f", "caf\xe9", "\xff\xfe", "a\tb"}
 	for _, id := range bad {
 		r := f.post("/oauth/token", url.Values{"grant_type": {"client_credentials"}, "client_id": {id}, "client_secret": {"x"}}, "", "")

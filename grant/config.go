@@ -82,8 +82,13 @@ type Config struct {
 
 	// LoginClientID names the first-party client on whose behalf
 	// LoginHandler issues tokens (the tutorial's POST /login). Empty
-	// disables LoginHandler. The client must be registered for the password
-	// grant; the tokens carry its registered scopes.
+	// disables LoginHandler. The tokens carry the client's registered
+	// scopes, and a refresh token when it is registered for refresh_token.
+	// LoginHandler is its password grant: register it without the password
+	// grant (and the provider need not serve it in GrantTypes), so that the
+	// token endpoint, which takes the form bodies any web page can make a
+	// browser send, never takes passwords for it. NewProvider checks that
+	// the client is registered and valid (login_client.go).
 	LoginClientID string
 
 	// OnEvent, if set, is called for every token issued or refused and
@@ -176,8 +181,8 @@ func (c *Config) setDefaults() error {
 	if err := c.checkGrantTypes(); err != nil { // grants.go
 		return err
 	}
-	if c.LoginClientID != "" && (c.Users == nil || !slices.Contains(c.GrantTypes, store.GrantPassword)) {
-		return errors.New("grant: LoginClientID needs Config.Users and the password grant in GrantTypes")
+	if c.LoginClientID != "" && c.Users == nil {
+		return errors.New("grant: LoginClientID needs Config.Users")
 	}
 	def := func(d *time.Duration, v time.Duration) {
 		if *d == 0 {

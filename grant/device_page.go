@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"html/template"
-	"mime"
 	"net/http"
 	"net/url"
 	"path"
@@ -164,19 +163,9 @@ func prefill(s string) string {
 // post handles the three forms, after checking their CSRF token against
 // the session cookie.
 func (v *deviceVerifier) post(w http.ResponseWriter, r *http.Request, sess *session) {
-	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if mt != "application/x-www-form-urlencoded" {
-		v.errorPage(w, r, newError(http.StatusUnsupportedMediaType, CodeInvalidRequest, "the form must be sent as application/x-www-form-urlencoded"))
-		return
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxConsentForm)
-	if err := r.ParseForm(); err != nil {
-		v.errorPage(w, r, errRequest("the form could not be read"))
-		return
-	}
-	form := r.PostForm
-	if !v.p.checkCSRF(sess, form.Get("csrf_token")) {
-		v.errorPage(w, r, newError(http.StatusForbidden, CodeAccessDenied, "the form is stale or did not come from this site; start again from your device"))
+	form, e := v.p.pageForm(w, r, sess, "your device")
+	if e != nil {
+		v.errorPage(w, r, e)
 		return
 	}
 	switch form.Get("step") {

@@ -68,8 +68,10 @@ func ExampleNewProvider() {
 	// 200 protected data
 }
 
-// The tutorial's POST /login: a first-party client, registered for the
-// password grant, issues tokens for a JSON username and password.
+// The tutorial's POST /login: tokens for a JSON username and password,
+// issued to a first-party client. LoginHandler is that client's password
+// grant, so it is registered without the password grant: the token endpoint
+// does not take passwords for it.
 func ExampleProvider_LoginHandler() {
 	ctx := context.Background()
 	st := memory.New()
@@ -78,14 +80,13 @@ func ExampleProvider_LoginHandler() {
 	}
 	err := st.CreateClient(ctx, &store.Client{
 		ID: "web", AuthMethod: store.AuthNone, FirstParty: true,
-		GrantTypes: []string{store.GrantPassword, store.GrantRefreshToken}, Scopes: []string{"read", "write"},
+		GrantTypes: []string{store.GrantRefreshToken}, Scopes: []string{"read", "write"},
 	})
 	if err != nil {
 		log.Fatal(err)
 	}
 	p, err := grant.NewProvider(grant.Config{
 		Issuer: "https://auth.example.com", Clients: st, Tokens: st, Users: st,
-		GrantTypes:    []string{store.GrantPassword, store.GrantRefreshToken},
 		LoginClientID: "web",
 	})
 	if err != nil {

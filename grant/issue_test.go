@@ -75,3 +75,42 @@ func TestGrantPropertiesCarriedOver(t *testing.T) {
 		f.clock.Advance(time.Minute)
 	}
 }
+
+// revokingTokens revokes the family of the code it hands out, as a
+// concurrent replay of the code would between its consumption and the
+// issuance of the winner's tokens.
+type revokingTokens struct{ store.TokenStore }
+
+func (s revokingTokens) ConsumeToken(ctx context.Context, h store.Hash) (store.Token, error) {
+	t, err := s.TokenStore.ConsumeToken(ctx, h)
+	if err == nil && t.Kind == store.KindCode {
+		if err := s.RevokeFamily(ctx, t.Family); err != nil {
+			return t, err
+		}
+	}
+	return t, err
+}
+
+// TestCodeReplayBeforeIssue: when a replay of the code revokes the grant
+// before the winning redemption stores its tokens, the winner is told the
+// code was used (400 invalid_grant), not a server error.
+func TestCodeReplayBeforeIssue(t *testing.T) {
+	var st store.TokenStore
+	f := newFixture(t, func(c *Config) { st = c.Tokens; c.Tokens = revokingTokens{c.Tokens} })
+	ctx := context.Background()
+	secret, sh, _ := NewClientSecret()
+	if err := f.st.CreateClient(ctx, &store.Client{ID: "web", AuthMethod: store.AuthSecretBasic, SecretHash: sh, Scopes: []string{"read"},
+		GrantTypes: []string{store.GrantAuthorizationCode}, RedirectURIs: []string{"https://web.example.com/cb"}}); err != nil {
+		t.Fatal(err)
+	}
+	code, h, _ := newSecret(PrefixCode)
+	now := f.clock.Now()
+	if err := st.CreateToken(ctx, &store.Token{Hash: h, Kind: store.KindCode, Family: "fam", ClientID: "web", Subject: "1",
+		Username: "user1", Scopes: []string{"read"}, IssuedAt: now, ExpiresAt: now.Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	r := f.post("/oauth/token", url.Values{"grant_type": {"authorization_code"}, "code": {code}}, "web", secret)
+	if r.status != 400 || r.str("error") != CodeInvalidGrant {
+		t.Fatalf("got %d %s, want 400 invalid_grant", r.status, r.raw)
+	}
+}

@@ -35,14 +35,12 @@ func (p *Provider) serveLogin(w http.ResponseWriter, r *http.Request) {
 		p.refuse(ctx, w, ev, newError(http.StatusMethodNotAllowed, CodeInvalidRequest, "this endpoint accepts POST only"))
 		return
 	}
-	// JSON, also when sent by a client that did not label it (curl -d
-	// labels every body as a form).
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		mt, _, _ := mime.ParseMediaType(ct)
-		if mt != "application/json" && mt != "application/x-www-form-urlencoded" && mt != "text/plain" {
-			p.refuse(ctx, w, ev, newError(http.StatusUnsupportedMediaType, CodeInvalidRequest, "the body must be JSON"))
-			return
-		}
+	// JSON only, labelled so: a form, text/plain or unlabelled body is what
+	// any web page can make a visitor's browser send without a CORS
+	// preflight, which would let it guess passwords through its visitors.
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+		p.refuse(ctx, w, ev, newError(http.StatusUnsupportedMediaType, CodeInvalidRequest, `the body must be JSON, sent with "Content-Type: application/json"`))
+		return
 	}
 	var creds struct {
 		Username string `json:"username"`

@@ -27,7 +27,7 @@ func testAddr(r *http.Request) string {
 func TestLoginTutorialFlow(t *testing.T) {
 	f := newFixture(t)
 	good := `{"username": "user1", "password": "password1"}`
-	for _, ct := range []string{"application/json", "", "application/x-www-form-urlencoded"} {
+	for _, ct := range []string{"application/json", "application/json; charset=utf-8"} {
 		r := f.login(good, ct, "")
 		if r.status != 200 || !strings.HasPrefix(r.str("access_token"), PrefixAccessToken) || r.str("token_type") != "Bearer" {
 			t.Fatalf("content type %q: %d %s", ct, r.status, r.raw)

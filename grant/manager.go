@@ -114,7 +114,7 @@ func (m *manager) exchangeCode(ctx context.Context, c *store.Client, tgr *oauth2
 	code, err := m.p.cfg.Tokens.ConsumeToken(ctx, store.HashSecret(tgr.Code))
 	switch {
 	case errors.Is(err, store.ErrConsumed):
-		m.p.revokeFamily(ctx, code, "authorization code replayed")
+		m.p.revokeFamily(ctx, code, ReasonCodeReplayed)
 		return nil, errGrant("the authorization code was already used")
 	case errors.Is(err, store.ErrNotFound):
 		return nil, errGrant("the authorization code is invalid or expired")
@@ -140,6 +140,11 @@ func (m *manager) exchangeCode(ctx context.Context, c *store.Client, tgr *oauth2
 	u := &store.User{ID: code.Subject, Username: code.Username}
 	g := grantOf(code)
 	out, err := m.p.issue(ctx, store.GrantAuthorizationCode, c, u, g, m.p.withRefresh(c, g)) // oidc.go
+	if errors.Is(err, store.ErrRevoked) {
+		// A replay of the code, concurrent with this redemption, revoked
+		// the grant before its tokens were stored: nobody gets any.
+		return nil, errGrant("the authorization code was already used")
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -182,7 +187,7 @@ func (m *manager) refresh(ctx context.Context, c *store.Client, raw, scope strin
 	// parameter does not cost the client its refresh token.
 	if peek, err := m.p.cfg.Tokens.Token(ctx, h); err == nil {
 		if peek.ClientID != c.ID {
-			m.p.revokeFamily(ctx, peek, "refresh token presented by another client")
+			m.p.revokeFamily(ctx, peek, ReasonRefreshOtherClient)
 			return nil, errGrant("the refresh token was issued to another client")
 		}
 		if _, e := resolveScopes(scope, peek.Scopes); e != nil {
@@ -197,11 +202,11 @@ func (m *manager) refresh(ctx context.Context, c *store.Client, raw, scope strin
 	switch {
 	case errors.Is(err, store.ErrConsumed):
 		if old.Kind != store.KindRefresh || old.ClientID != c.ID {
-			m.p.revokeFamily(ctx, old, "rotated refresh token presented by another client")
+			m.p.revokeFamily(ctx, old, ReasonRotatedOtherClient)
 			return nil, errGrant("the refresh token was issued to another client")
 		}
 		if !m.p.withinGrace(old) || proofKey(ctx) != "" { // no grace for DPoP (dpop.go)
-			m.p.revokeFamily(ctx, old, "refresh token reused")
+			m.p.revokeFamily(ctx, old, ReasonRefreshReused)
 			return nil, errGrant("the refresh token was already used")
 		}
 		retry = true // of a request whose answer may have been lost
@@ -211,7 +216,7 @@ func (m *manager) refresh(ctx context.Context, c *store.Client, raw, scope strin
 		return nil, err
 	}
 	if old.Kind != store.KindRefresh || old.ClientID != c.ID {
-		m.p.revokeFamily(ctx, old, "refresh token presented by another client")
+		m.p.revokeFamily(ctx, old, ReasonRefreshOtherClient)
 		return nil, errGrant("the refresh token was issued to another client")
 	}
 	scopes, e := resolveScopes(scope, old.Scopes)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/go-oauth2/oauth2/v4/server"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/oauthkit/oauthkit/internal/dpop"
 	"github.com/oauthkit/oauthkit/internal/logsample"
@@ -32,13 +33,19 @@ type Provider struct {
 	tokenURL   string             // the token endpoint's public URL, a proof's htu
 	loginURL   string             // LoginHandler's
 	clientKeys *clientKeys        // the keys of private_key_jwt clients (clientkeys.go)
+	health     singleflight.Group // one ping per store at a time (health.go)
 	cache      *tokencache.Cache  // validated access tokens (validation_cache.go); nil without
 }
 
 // NewProvider checks cfg, fills in its defaults and returns a Provider.
-// Configuration errors are reported here, never per request.
+// Configuration errors are reported here, never per request. With
+// Config.LoginClientID set, it looks that client up in Config.Clients
+// (within 5 seconds) and checks its registration: register it first.
 func NewProvider(cfg Config) (*Provider, error) {
 	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	if err := cfg.checkLoginClient(); err != nil { // login_client.go
 		return nil, err
 	}
 	sk, err := deriveSubkeys(cfg.Secret)

@@ -153,7 +153,7 @@ func (p *Provider) rotate(ctx context.Context, c *store.Client, old store.Token,
 	rt.IssuedAt, rt.ExpiresAt = now, now.Add(p.cfg.RefreshTokenTTL)
 	storedRT, createdRT, err := p.ensureToken(ctx, &rt, retry)
 	if errors.Is(err, errGone) {
-		p.revokeFamily(ctx, old, "refresh token reused after its rotation was used")
+		p.revokeFamily(ctx, old, ReasonRotationReused)
 		return nil, errGrant("the refresh token was already used")
 	}
 	if err != nil {

@@ -77,11 +77,11 @@ func (p *Provider) revoke(ctx context.Context, c *store.Client, raw string, ev E
 	var change store.Change
 	switch t.Kind {
 	case store.KindRefresh:
-		ev.Reason = "refresh token revoked by its client"
+		ev.Reason = ReasonRefreshRevoked
 		err = p.cfg.Tokens.RevokeFamily(ctx, t.Family)
 		change = store.Change{Kind: store.ChangeFamily, Family: t.Family}
 	case store.KindAccess:
-		ev.Reason = "access token revoked by its client"
+		ev.Reason = ReasonAccessRevoked
 		err = p.cfg.Tokens.RevokeToken(ctx, t.Hash)
 		change = store.Change{Kind: store.ChangeToken, Hash: t.Hash}
 	default:
@@ -109,8 +109,8 @@ func (p *Provider) RevokeClient(ctx context.Context, clientID string) error {
 		return fmt.Errorf("grant: revoke client %q: %w", clientID, err)
 	}
 	p.forget(store.Change{Kind: store.ChangeClient, ClientID: clientID})
-	p.cfg.Logger.InfoContext(ctx, "grant: tokens of a client revoked", "client_id", clientID, "reason", "client deleted")
-	p.emit(ctx, Event{Kind: EventRevoked, ClientID: clientID, Reason: "client deleted"})
+	p.cfg.Logger.InfoContext(ctx, "grant: tokens of a client revoked", "client_id", clientID, "reason", ReasonClientDeleted)
+	p.emit(ctx, Event{Kind: EventRevoked, ClientID: clientID, Reason: ReasonClientDeleted})
 	return nil
 }
 

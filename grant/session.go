@@ -5,7 +5,9 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"mime"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -110,4 +112,23 @@ func (p *Provider) csrfToken(s *session) string {
 func (p *Provider) checkCSRF(s *session, tok string) bool {
 	got, err := base64.RawURLEncoding.DecodeString(tok)
 	return s != nil && err == nil && hmac.Equal(got, p.mac(purposeCSRF, []byte(s.Nonce)))
+}
+
+// pageForm reads a form that one of the built-in pages posted: form
+// encoded, bounded, and carrying the session's CSRF token. On failure it
+// returns the error to show on an error page; startOver names where the
+// user starts again ("the application", "your device").
+func (p *Provider) pageForm(w http.ResponseWriter, r *http.Request, sess *session, startOver string) (url.Values, *Error) {
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mt != "application/x-www-form-urlencoded" {
+		return nil, newError(http.StatusUnsupportedMediaType, CodeInvalidRequest, "the form must be sent as application/x-www-form-urlencoded")
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxConsentForm)
+	if err := r.ParseForm(); err != nil {
+		return nil, errRequest("the form could not be read")
+	}
+	if !p.checkCSRF(sess, r.PostForm.Get("csrf_token")) {
+		return nil, newError(http.StatusForbidden, CodeAccessDenied, "the form is stale or did not come from this site; start again from "+startOver)
+	}
+	return r.PostForm, nil
 }

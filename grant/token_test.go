@@ -394,7 +394,8 @@ func TestConfigErrors(t *testing.T) {
 		"issuer query":       func(c *Config) { c.Issuer = "https://as.example.com/?x=1" },
 		"password w/o users": func(c *Config) { c.GrantTypes = []string{store.GrantPassword} },
 		"implicit":           func(c *Config) { c.GrantTypes = []string{"implicit"} },
-		"login w/o grant":    func(c *Config) { c.Users = f.st; c.LoginClientID = publicClient },
+		"login w/o users":    func(c *Config) { c.LoginClientID = publicClient },
+		"login unknown":      func(c *Config) { c.Users = f.st; c.LoginClientID = "nobody" },
 		"long codes":         func(c *Config) { c.CodeTTL = time.Hour },
 		"negative ttl":       func(c *Config) { c.AccessTokenTTL = -time.Second },
 	} {

@@ -45,6 +45,11 @@ type ValidationCache struct {
 	// MaxBytes bounds their memory, estimated from their sizes (about 600
 	// bytes a token). Default 64 MiB.
 	MaxBytes int
+	// OnLookup, if set, is told of every validation the cache sees, for
+	// metrics: hit when the cache answered, false when the store was asked
+	// (grant/otelmetrics' Metrics.CacheLookup fits). It should return
+	// quickly. Default none.
+	OnLookup func(ctx context.Context, hit bool)
 }
 
 // defaultCacheBound is ValidationCache.Bound's default.
@@ -68,7 +73,7 @@ func newValidationCache(cfg *Config) (*tokencache.Cache, error) {
 	}
 	return tokencache.New(tokencache.Config{
 		Feed: feed, Lookup: cfg.Tokens.Token, Bound: vc.Bound, MaxAge: vc.MaxAge,
-		MaxEntries: vc.MaxEntries, MaxBytes: vc.MaxBytes, Now: cfg.Now, Logger: cfg.Logger,
+		MaxEntries: vc.MaxEntries, MaxBytes: vc.MaxBytes, Now: cfg.Now, Logger: cfg.Logger, OnLookup: vc.OnLookup,
 	})
 }
 

@@ -14,6 +14,9 @@
 // default), sqlite, postgres and redis. Each imports only its own driver; this
 // package imports nothing outside the standard library. Every backend, and any
 // third-party one, should pass the conformance suite in store/storetest.
+// Every backend of this module takes an [Observer] (its WithObserver option),
+// told of each call's method, duration and error, for metrics
+// (grant/otelmetrics); storetest.RunObserver checks a backend's.
 //
 // Secrets never reach a store in the clear. Tokens, authorization codes and
 // generated client secrets are kept only as a SHA-256 [Hash]; user passwords

@@ -149,6 +149,7 @@ func Syntax(t *testing.T, st storetest.Store) {
 	users := newUsers(t)
 	clients := &countingClients{Store: st}
 	p := provider(t, clients, users, time.Now)
+	clients.n.Store(0) // NewProvider looked up the login client
 	token := p.TokenHandler()
 	post := func(body string, basic string) *httptest.ResponseRecorder {
 		r := httptest.NewRequest("POST", "/oauth/token", strings.NewReader(body))

@@ -8,6 +8,8 @@
 //	go test ./internal/soak                            # a few seconds per store
 //	OAUTHKIT_SOAK=5m go test -race -timeout 60m ./internal/soak
 //
-// PostgreSQL and Redis run when OAUTHKIT_TEST_POSTGRES (a DSN) and
-// OAUTHKIT_TEST_REDIS (host:port) are set, and are skipped otherwise.
+// PostgreSQL and Redis run against OAUTHKIT_TEST_POSTGRES (a DSN) and
+// OAUTHKIT_TEST_REDIS (host:port), or, when those are unset, the servers at
+// the default local addresses if they answer; they are skipped otherwise,
+// with one line saying so (internal/testservices).
 package soak

@@ -29,6 +29,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/oauthkit/oauthkit/grant"
+	"github.com/oauthkit/oauthkit/internal/testservices"
 	"github.com/oauthkit/oauthkit/middleware"
 	"github.com/oauthkit/oauthkit/store"
 	"github.com/oauthkit/oauthkit/store/memory"
@@ -110,13 +111,12 @@ func randomName(prefix string) string {
 	return prefix + hex.EncodeToString(b)
 }
 
-// postgresStore opens a store in a fresh schema of the database at
-// OAUTHKIT_TEST_POSTGRES, dropped when the test ends, or skips.
+func TestMain(m *testing.M) { testservices.Main(m) }
+
+// postgresStore opens a store in a fresh schema of the test database
+// (testservices.Postgres), dropped when the test ends, or skips.
 func postgresStore(t *testing.T) backend {
-	dsn := os.Getenv("OAUTHKIT_TEST_POSTGRES")
-	if dsn == "" {
-		t.Skip("OAUTHKIT_TEST_POSTGRES is unset: set it to a PostgreSQL DSN to soak the PostgreSQL store")
-	}
+	dsn := testservices.Postgres(t)
 	pool, err := pgxpool.New(t.Context(), dsn)
 	if err != nil {
 		t.Fatal(err)
@@ -137,14 +137,11 @@ func postgresStore(t *testing.T) backend {
 	return st
 }
 
-// redisStore opens a store under a fresh key prefix of the server at
-// OAUTHKIT_TEST_REDIS (host:port), whose keys are deleted when the test
-// ends, or skips.
+// redisStore opens a store under a fresh key prefix of the test Redis
+// server (testservices.Redis), whose keys are deleted when the test ends,
+// or skips.
 func redisStore(t *testing.T) backend {
-	addr := os.Getenv("OAUTHKIT_TEST_REDIS")
-	if addr == "" {
-		t.Skip("OAUTHKIT_TEST_REDIS is unset: set it to a Redis host:port to soak the Redis store")
-	}
+	addr := testservices.Redis(t)
 	rdb := goredis.NewClient(&goredis.Options{Addr: addr})
 	t.Cleanup(func() { rdb.Close() })
 	prefix := randomName("oauthkit-soak-") + ":"

@@ -34,6 +34,9 @@ type Config struct {
 	// Logger hears when the feed is lost and when it is back, once per
 	// incident. Default slog.Default().
 	Logger *slog.Logger
+	// OnLookup, if set, is told of every lookup: hit when the cache
+	// answered, false when the store was asked. Default none.
+	OnLookup func(ctx context.Context, hit bool)
 }
 
 // Defaults and limits.
@@ -153,10 +156,16 @@ func (c *Cache) Token(ctx context.Context, h store.Hash) (store.Token, error) {
 		sh.mu.RUnlock()
 		if e != nil && now-e.born < c.maxAge && c.cfg.Now().Before(e.tok.ExpiresAt) {
 			sh.hits.Add(1)
+			if c.cfg.OnLookup != nil {
+				c.cfg.OnLookup(ctx, true)
+			}
 			return e.tok, nil
 		}
 	}
 	sh.miss.Add(1)
+	if c.cfg.OnLookup != nil {
+		c.cfg.OnLookup(ctx, false)
+	}
 	g := c.gen.Load() // before the store is asked
 	t, err := c.cfg.Lookup(ctx, h)
 	if err == nil && t.Kind == store.KindAccess && t.Hash == h {

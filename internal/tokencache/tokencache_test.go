@@ -577,3 +577,24 @@ func settledGoroutines(want int) int {
 	}
 	return n
 }
+
+// TestOnLookup: the hook hears each hit and each miss, once.
+func TestOnLookup(t *testing.T) {
+	var hits, misses atomic.Int64
+	f := newFixture(t, func(c *Config) {
+		c.OnLookup = func(_ context.Context, hit bool) {
+			if hit {
+				hits.Add(1)
+			} else {
+				misses.Add(1)
+			}
+		}
+	})
+	tok := f.token(store.KindAccess, "fam", "c")
+	f.cached(tok.Hash)
+	f.lookup(store.HashSecret("unknown"))
+	s := f.cache.Stats()
+	if hits.Load() != int64(s.Hits) || misses.Load() != int64(s.Misses) || s.Hits == 0 || s.Misses < 2 {
+		t.Errorf("hook heard %d hits, %d misses; stats %+v", hits.Load(), misses.Load(), s)
+	}
+}

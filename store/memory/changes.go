@@ -27,7 +27,8 @@ func (f *changeFeed) announce(c store.Change) {
 }
 
 // Subscribe implements store.ChangeFeed: fn receives a ChangeReset, then
-// every revocation of this Store and every mark, until ctx is done.
+// every revocation of this Store and every mark, until ctx is done. It
+// lasts as long as the subscription, so the Observer is not told of it.
 func (s *Store) Subscribe(ctx context.Context, fn func(store.Change)) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -49,7 +50,8 @@ func (s *Store) Subscribe(ctx context.Context, fn func(store.Change)) error {
 
 // Mark implements store.ChangeFeed: every subscriber has received the mark
 // when it returns.
-func (s *Store) Mark(ctx context.Context, mark uint64) error {
+func (s *Store) Mark(ctx context.Context, mark uint64) (err error) {
+	defer s.obs.Done(ctx, "Mark", s.obs.Start(), &err)
 	if err := ctx.Err(); err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 )
 
 type clientTable struct {
+	obs     store.Observer
 	mu      sync.RWMutex
 	clients map[string]*store.Client
 }
@@ -19,7 +20,8 @@ func (t *clientTable) init() { t.clients = make(map[string]*store.Client) }
 
 // Client returns the client with the given ID, or store.ErrNotFound. The
 // returned Client is shared: treat it as read-only.
-func (t *clientTable) Client(ctx context.Context, id string) (*store.Client, error) {
+func (t *clientTable) Client(ctx context.Context, id string) (_ *store.Client, err error) {
+	defer t.obs.Done(ctx, "Client", t.obs.Start(), &err)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -34,7 +36,8 @@ func (t *clientTable) Client(ctx context.Context, id string) (*store.Client, err
 
 // CreateClient stores a copy of c, or returns store.ErrExists. It refuses
 // what c.Validate refuses.
-func (t *clientTable) CreateClient(ctx context.Context, c *store.Client) error {
+func (t *clientTable) CreateClient(ctx context.Context, c *store.Client) (err error) {
+	defer t.obs.Done(ctx, "CreateClient", t.obs.Start(), &err)
 	if err := c.Validate(); err != nil {
 		return err
 	}
@@ -57,7 +60,8 @@ func (t *clientTable) CreateClient(ctx context.Context, c *store.Client) error {
 // UpdateClient replaces the client with c.ID by a copy of c, keeping its
 // CreatedAt, or returns store.ErrNotFound. Readers holding the old Client
 // keep it unchanged.
-func (t *clientTable) UpdateClient(ctx context.Context, c *store.Client) error {
+func (t *clientTable) UpdateClient(ctx context.Context, c *store.Client) (err error) {
+	defer t.obs.Done(ctx, "UpdateClient", t.obs.Start(), &err)
 	if err := c.Validate(); err != nil {
 		return err
 	}
@@ -99,7 +103,8 @@ func clone(c *store.Client) (*store.Client, error) {
 }
 
 // DeleteClient removes the client with the given ID, if any.
-func (t *clientTable) DeleteClient(ctx context.Context, id string) error {
+func (t *clientTable) DeleteClient(ctx context.Context, id string) (err error) {
+	defer t.obs.Done(ctx, "DeleteClient", t.obs.Start(), &err)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -110,7 +115,8 @@ func (t *clientTable) DeleteClient(ctx context.Context, id string) error {
 }
 
 // Clients returns every client, ordered by ID.
-func (t *clientTable) Clients(ctx context.Context) ([]*store.Client, error) {
+func (t *clientTable) Clients(ctx context.Context) (_ []*store.Client, err error) {
+	defer t.obs.Done(ctx, "Clients", t.obs.Start(), &err)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

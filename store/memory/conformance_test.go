@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/oauthkit/oauthkit/store"
 	"github.com/oauthkit/oauthkit/store/storetest"
 )
 
@@ -39,4 +40,8 @@ func TestConformance(t *testing.T) {
 
 func BenchmarkStore(b *testing.B) {
 	storetest.Bench(b, New())
+}
+
+func TestObserver(t *testing.T) {
+	storetest.RunObserver(t, func(t *testing.T, obs store.Observer) storetest.Store { return New(WithObserver(obs)) })
 }

@@ -15,6 +15,7 @@ var _ store.DeviceStore = (*Store)(nil)
 // an index by user code hash and an expiry heap; expired grants are swept
 // a few at a time by the grants created after them.
 type deviceTable struct {
+	obs     store.Observer
 	now     func() time.Time
 	mu      sync.Mutex
 	grants  map[store.Hash]*store.DeviceGrant // by DeviceCodeHash
@@ -29,7 +30,8 @@ func (t *deviceTable) init(now func() time.Time) {
 }
 
 // CreateDeviceGrant implements store.DeviceStore.
-func (t *deviceTable) CreateDeviceGrant(ctx context.Context, g *store.DeviceGrant) error {
+func (t *deviceTable) CreateDeviceGrant(ctx context.Context, g *store.DeviceGrant) (err error) {
+	defer t.obs.Done(ctx, "CreateDeviceGrant", t.obs.Start(), &err)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -55,7 +57,8 @@ func (t *deviceTable) CreateDeviceGrant(ctx context.Context, g *store.DeviceGran
 }
 
 // DeviceGrantByUserCode implements store.DeviceStore.
-func (t *deviceTable) DeviceGrantByUserCode(ctx context.Context, h store.Hash, now time.Time) (store.DeviceGrant, error) {
+func (t *deviceTable) DeviceGrantByUserCode(ctx context.Context, h store.Hash, now time.Time) (_ store.DeviceGrant, err error) {
+	defer t.obs.Done(ctx, "DeviceGrantByUserCode", t.obs.Start(), &err)
 	if err := ctx.Err(); err != nil {
 		return store.DeviceGrant{}, err
 	}
@@ -69,7 +72,8 @@ func (t *deviceTable) DeviceGrantByUserCode(ctx context.Context, h store.Hash, n
 }
 
 // DecideDeviceGrant implements store.DeviceStore.
-func (t *deviceTable) DecideDeviceGrant(ctx context.Context, h store.Hash, d store.DeviceDecision, now time.Time) error {
+func (t *deviceTable) DecideDeviceGrant(ctx context.Context, h store.Hash, d store.DeviceDecision, now time.Time) (err error) {
+	defer t.obs.Done(ctx, "DecideDeviceGrant", t.obs.Start(), &err)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -84,7 +88,8 @@ func (t *deviceTable) DecideDeviceGrant(ctx context.Context, h store.Hash, d sto
 }
 
 // PollDeviceGrant implements store.DeviceStore.
-func (t *deviceTable) PollDeviceGrant(ctx context.Context, h store.Hash, clientID string, now time.Time) (store.DeviceGrant, error) {
+func (t *deviceTable) PollDeviceGrant(ctx context.Context, h store.Hash, clientID string, now time.Time) (_ store.DeviceGrant, err error) {
+	defer t.obs.Done(ctx, "PollDeviceGrant", t.obs.Start(), &err)
 	if err := ctx.Err(); err != nil {
 		return store.DeviceGrant{}, err
 	}

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/oauthkit/oauthkit/internal/replay"
+	"github.com/oauthkit/oauthkit/store"
 )
 
 // Store keeps clients, users, tokens and device authorization grants in
@@ -17,6 +18,7 @@ type Store struct {
 	tokenTable
 	deviceTable
 	replay *replay.Cache
+	obs    store.Observer
 
 	changes changeFeed // changes.go
 }
@@ -30,12 +32,19 @@ func WithClock(now func() time.Time) Option {
 	return func(s *Store) { s.now = now }
 }
 
+// WithObserver makes the store report every call to its store methods to
+// obs, for metrics (see [store.Observer]). Default none.
+func WithObserver(obs store.Observer) Option {
+	return func(s *Store) { s.obs = obs }
+}
+
 // New returns an empty Store.
 func New(opts ...Option) *Store {
 	s := &Store{now: time.Now}
 	for _, o := range opts {
 		o(s)
 	}
+	s.clientTable.obs, s.userTable.obs, s.tokenTable.obs, s.deviceTable.obs = s.obs, s.obs, s.obs, s.obs
 	s.clientTable.init()
 	s.userTable.init()
 	s.tokenTable.init(s.now)

@@ -67,6 +67,7 @@ type shard struct {
 }
 
 type tokenTable struct {
+	obs    store.Observer
 	now    func() time.Time
 	shards [shardCount]shard
 
@@ -86,7 +87,8 @@ func (t *tokenTable) init(now func() time.Time) {
 func (t *tokenTable) shard(h store.Hash) *shard { return &t.shards[h[0]&(shardCount-1)] }
 
 // CreateToken stores a copy of tok.
-func (t *tokenTable) CreateToken(ctx context.Context, tok *store.Token) error {
+func (t *tokenTable) CreateToken(ctx context.Context, tok *store.Token) (err error) {
+	defer t.obs.Done(ctx, "CreateToken", t.obs.Start(), &err)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -181,7 +183,8 @@ func (sh *shard) sweep(now int64) []*family {
 }
 
 // Token returns the live token with hash h.
-func (t *tokenTable) Token(ctx context.Context, h store.Hash) (store.Token, error) {
+func (t *tokenTable) Token(ctx context.Context, h store.Hash) (_ store.Token, err error) {
+	defer t.obs.Done(ctx, "Token", t.obs.Start(), &err)
 	if err := ctx.Err(); err != nil {
 		return store.Token{}, err
 	}
@@ -231,7 +234,8 @@ func (sh *shard) token(h store.Hash, s *slot) store.Token {
 }
 
 // ConsumeToken marks the token used, once.
-func (t *tokenTable) ConsumeToken(ctx context.Context, h store.Hash) (store.Token, error) {
+func (t *tokenTable) ConsumeToken(ctx context.Context, h store.Hash) (_ store.Token, err error) {
+	defer t.obs.Done(ctx, "ConsumeToken", t.obs.Start(), &err)
 	if err := ctx.Err(); err != nil {
 		return store.Token{}, err
 	}
@@ -253,7 +257,8 @@ func (t *tokenTable) ConsumeToken(ctx context.Context, h store.Hash) (store.Toke
 
 // RevokeToken revokes the token with hash h; the sweep removes it once it
 // would have expired.
-func (t *tokenTable) RevokeToken(ctx context.Context, h store.Hash) error {
+func (t *tokenTable) RevokeToken(ctx context.Context, h store.Hash) (err error) {
+	defer t.obs.Done(ctx, "RevokeToken", t.obs.Start(), &err)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -267,7 +272,8 @@ func (t *tokenTable) RevokeToken(ctx context.Context, h store.Hash) error {
 }
 
 // RevokeFamily revokes every token of the family at once.
-func (t *tokenTable) RevokeFamily(ctx context.Context, name string) error {
+func (t *tokenTable) RevokeFamily(ctx context.Context, name string) (err error) {
+	defer t.obs.Done(ctx, "RevokeFamily", t.obs.Start(), &err)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -285,7 +291,8 @@ func (t *tokenTable) RevokeFamily(ctx context.Context, name string) error {
 // removes them once they would have expired). It is O(tokens), which suits
 // a rare administrative call; a token created in a shard already scanned
 // escapes it.
-func (t *tokenTable) RevokeClient(ctx context.Context, clientID string) error {
+func (t *tokenTable) RevokeClient(ctx context.Context, clientID string) (err error) {
+	defer t.obs.Done(ctx, "RevokeClient", t.obs.Start(), &err)
 	if err := ctx.Err(); err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ type userEntry struct {
 }
 
 type userTable struct {
+	obs    store.Observer
 	mu     sync.RWMutex
 	users  map[string]*userEntry // by username
 	params password.Params
@@ -56,7 +57,8 @@ func (s *Store) AddUser(id, username, pw string) error {
 
 // Authenticate checks username and password. An unknown username costs one
 // password hash too, and gives the same store.ErrInvalidCredentials.
-func (t *userTable) Authenticate(ctx context.Context, username, pw string) (*store.User, error) {
+func (t *userTable) Authenticate(ctx context.Context, username, pw string) (_ *store.User, err error) {
+	defer t.obs.Done(ctx, "Authenticate", t.obs.Start(), &err)
 	t.mu.RLock()
 	e, ok := t.users[username]
 	dummy := t.dummy

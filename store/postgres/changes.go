@@ -44,7 +44,8 @@ func payload(c store.Change) string { return changewire.Encode(c, maxPayload) }
 // against the pool's size) and closed when Subscribe returns. Revocations
 // NOTIFY in the statement or transaction that makes them, so PostgreSQL
 // delivers each after its commit, in commit order. A payload that is not a
-// change is taken as a ChangeReset.
+// change is taken as a ChangeReset. It lasts as long as the subscription,
+// so the Observer is not told of it.
 func (s *Store) Subscribe(ctx context.Context, fn func(store.Change)) error {
 	pc, err := s.pool.Acquire(ctx)
 	if err != nil {
@@ -78,7 +79,8 @@ func (s *Store) Subscribe(ctx context.Context, fn func(store.Change)) error {
 
 // Mark implements store.ChangeFeed: one NOTIFY, in a transaction of its
 // own, so that listeners receive it after every change committed before.
-func (s *Store) Mark(ctx context.Context, mark uint64) error {
+func (s *Store) Mark(ctx context.Context, mark uint64) (err error) {
+	defer s.obs.Done(ctx, "Mark", s.obs.Start(), &err)
 	if _, err := s.pool.Exec(ctx, `SELECT pg_notify($1, $2)`, s.channel, payload(store.Change{Kind: store.ChangeMark, Mark: mark})); err != nil {
 		return fmt.Errorf("postgres: mark: %w", isDone(ctx, err))
 	}

@@ -49,9 +49,10 @@ func newDeviceQueries(schema string) deviceQueries {
 // CreateDeviceGrant implements store.DeviceStore: one transaction deletes
 // an expired grant holding either code, then inserts g unless a live one
 // holds it (the unique indexes decide races).
-func (s *Store) CreateDeviceGrant(ctx context.Context, g *store.DeviceGrant) error {
+func (s *Store) CreateDeviceGrant(ctx context.Context, g *store.DeviceGrant) (err error) {
+	defer s.obs.Done(ctx, "CreateDeviceGrant", s.obs.Start(), &err)
 	inserted := false
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, s.dq.deleteExpired, g.DeviceCodeHash[:], g.UserCodeHash[:], g.IssuedAt); err != nil {
 			return err
 		}
@@ -71,7 +72,8 @@ func (s *Store) CreateDeviceGrant(ctx context.Context, g *store.DeviceGrant) err
 }
 
 // DeviceGrantByUserCode implements store.DeviceStore.
-func (s *Store) DeviceGrantByUserCode(ctx context.Context, h store.Hash, now time.Time) (store.DeviceGrant, error) {
+func (s *Store) DeviceGrantByUserCode(ctx context.Context, h store.Hash, now time.Time) (_ store.DeviceGrant, err error) {
+	defer s.obs.Done(ctx, "DeviceGrantByUserCode", s.obs.Start(), &err)
 	g, err := scanDevice(s.pool.QueryRow(ctx, s.dq.byUserCode, h[:], now))
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
@@ -85,9 +87,10 @@ func (s *Store) DeviceGrantByUserCode(ctx context.Context, h store.Hash, now tim
 // DecideDeviceGrant implements store.DeviceStore: the row is locked, the
 // answer applied by store.DeviceGrant.Decide and written back, in one
 // transaction.
-func (s *Store) DecideDeviceGrant(ctx context.Context, h store.Hash, d store.DeviceDecision, now time.Time) error {
+func (s *Store) DecideDeviceGrant(ctx context.Context, h store.Hash, d store.DeviceDecision, now time.Time) (err error) {
+	defer s.obs.Done(ctx, "DecideDeviceGrant", s.obs.Start(), &err)
 	var decided error
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		g, err := scanDevice(tx.QueryRow(ctx, s.dq.lockByUserCode, h[:], now))
 		if err != nil {
 			return err
@@ -110,12 +113,13 @@ func (s *Store) DecideDeviceGrant(ctx context.Context, h store.Hash, d store.Dev
 
 // PollDeviceGrant implements store.DeviceStore: the row is locked, the poll
 // applied by store.DeviceGrant.Poll and written back, in one transaction.
-func (s *Store) PollDeviceGrant(ctx context.Context, h store.Hash, clientID string, now time.Time) (store.DeviceGrant, error) {
+func (s *Store) PollDeviceGrant(ctx context.Context, h store.Hash, clientID string, now time.Time) (_ store.DeviceGrant, err error) {
+	defer s.obs.Done(ctx, "PollDeviceGrant", s.obs.Start(), &err)
 	var (
 		out    store.DeviceGrant
 		polled error
 	)
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		g, err := scanDevice(tx.QueryRow(ctx, s.dq.lockByDeviceCode, h[:], clientID, now))
 		if err != nil {
 			return err

@@ -10,19 +10,23 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/oauthkit/oauthkit/store"
 )
 
 // Store keeps clients, tokens and device grants in PostgreSQL. It is safe for concurrent use
 // and may be shared by several processes. Create it with [New] or [Open];
 // release it with [Store.Close].
 type Store struct {
-	pool   *pgxpool.Pool
-	own    bool // pool was made by Open, so Close closes it
-	schema string
-	now    func() time.Time
-	every  time.Duration
-	q      queries
-	dq     deviceQueries
+	pool    *pgxpool.Pool
+	own     bool // pool was made by Open, so Close closes it
+	schema  string
+	now     func() time.Time
+	every   time.Duration
+	connect time.Duration  // Open's connect timeout
+	obs     store.Observer // WithObserver; nil: none
+	q       queries
+	dq      deviceQueries
 
 	stop context.CancelFunc
 	wg   sync.WaitGroup
@@ -51,29 +55,66 @@ func WithClock(now func() time.Time) Option {
 	return func(s *Store) { s.now = now }
 }
 
+// DefaultConnectTimeout is how long Open lets a connection take by default
+// (see WithConnectTimeout).
+const DefaultConnectTimeout = 5 * time.Second
+
+// WithConnectTimeout bounds each new connection of a pool made by Open: the
+// TCP connection, TLS and authentication, per server address (default
+// DefaultConnectTimeout, 5 seconds; zero or less: no bound). A server that
+// accepts connections and never answers then fails Open fast instead of
+// hanging it. The DSN's connect_timeout parameter (or $PGCONNECT_TIMEOUT),
+// when given, wins. New leaves the host's pool as it configured it.
+func WithConnectTimeout(d time.Duration) Option {
+	return func(s *Store) { s.connect = d }
+}
+
 // Open connects to the database at dsn (a postgres:// URL or key=value
-// string) with a new pool, and migrates the schema. Close closes the pool.
+// string) with a new pool, and migrates the schema. Each connection is
+// bounded by WithConnectTimeout (5 seconds by default). Close closes the
+// pool.
 func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
-	pool, err := pgxpool.New(ctx, dsn)
+	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	s, err := New(ctx, pool, opts...)
+	s := newStore(nil, opts)
+	if cfg.ConnConfig.ConnectTimeout == 0 && s.connect > 0 {
+		cfg.ConnConfig.ConnectTimeout = s.connect
+	}
+	timeout := cfg.ConnConfig.ConnectTimeout
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	s, err = New(ctx, pool, opts...)
 	if err != nil {
 		pool.Close()
+		if timeout > 0 && errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			if inner := errors.Unwrap(err); inner != nil { // past "postgres: migrate: "
+				err = inner
+			}
+			return nil, fmt.Errorf("postgres: no answer from the server within %v (the connect timeout; connect_timeout in the DSN sets it): %w", timeout, err)
+		}
 		return nil, err
 	}
 	s.own = true
 	return s, nil
 }
 
-// New uses the host's pool and migrates the schema. Close leaves the pool
-// open.
-func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error) {
-	s := &Store{pool: pool, schema: "public", now: time.Now, every: 5 * time.Minute}
+// newStore is a Store with its defaults and opts applied.
+func newStore(pool *pgxpool.Pool, opts []Option) *Store {
+	s := &Store{pool: pool, schema: "public", now: time.Now, every: 5 * time.Minute, connect: DefaultConnectTimeout}
 	for _, o := range opts {
 		o(s)
 	}
+	return s
+}
+
+// New uses the host's pool and migrates the schema. Close leaves the pool
+// open.
+func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error) {
+	s := newStore(pool, opts)
 	if s.schema == "" {
 		return nil, errors.New("postgres: empty schema name")
 	}
@@ -238,7 +279,8 @@ const cleanBatch = 1000
 // and expired device authorization grants.
 // The background cleanup calls it; hosts that turned that off may call it
 // themselves (from one instance is enough).
-func (s *Store) Clean(ctx context.Context) error {
+func (s *Store) Clean(ctx context.Context) (err error) {
+	defer s.obs.Done(ctx, "Clean", s.obs.Start(), &err)
 	now := s.now()
 	for _, c := range []struct {
 		q   string

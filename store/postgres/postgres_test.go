@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -15,17 +14,17 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/oauthkit/oauthkit/internal/sharedtest"
+	"github.com/oauthkit/oauthkit/internal/testservices"
 	"github.com/oauthkit/oauthkit/store"
 	"github.com/oauthkit/oauthkit/store/postgres"
 	"github.com/oauthkit/oauthkit/store/storetest"
 )
 
-// testPool connects to the database named by OAUTHKIT_TEST_POSTGRES, or skips.
+func TestMain(m *testing.M) { testservices.Main(m) }
+
+// testPool connects to the test database (testservices.Postgres), or skips.
 func testPool(t testing.TB) *pgxpool.Pool {
-	dsn := os.Getenv("OAUTHKIT_TEST_POSTGRES")
-	if dsn == "" {
-		t.Skip("OAUTHKIT_TEST_POSTGRES is unset: set it to a PostgreSQL DSN to run the PostgreSQL store tests")
-	}
+	dsn := testservices.Postgres(t)
 	pool, err := pgxpool.New(t.Context(), dsn)
 	if err != nil {
 		t.Fatal(err)
@@ -109,7 +108,7 @@ func TestTwoInstances(t *testing.T) {
 	for i := range stores {
 		go func() {
 			var err error
-			stores[i], err = postgres.Open(ctx, os.Getenv("OAUTHKIT_TEST_POSTGRES"), postgres.WithSchema(schema))
+			stores[i], err = postgres.Open(ctx, testservices.Postgres(t), postgres.WithSchema(schema))
 			errs <- err
 		}()
 	}

@@ -13,7 +13,8 @@ import (
 
 // CreateToken stores t. It returns store.ErrRevoked if t's family was
 // revoked and store.ErrExists if a token with t's hash is stored.
-func (s *Store) CreateToken(ctx context.Context, t *store.Token) error {
+func (s *Store) CreateToken(ctx context.Context, t *store.Token) (err error) {
+	defer s.obs.Done(ctx, "CreateToken", s.obs.Start(), &err)
 	var revoked, inserted bool
 	q := s.q.createToken
 	if t.Family == "" {
@@ -23,7 +24,7 @@ func (s *Store) CreateToken(ctx context.Context, t *store.Token) error {
 	if !t.AuthTime.IsZero() {
 		authTime = &t.AuthTime
 	}
-	err := s.pool.QueryRow(ctx, q, t.Hash[:], int16(t.Kind), t.Family, t.ClientID,
+	err = s.pool.QueryRow(ctx, q, t.Hash[:], int16(t.Kind), t.Family, t.ClientID,
 		t.Subject, t.Username, list(t.Scopes), t.IssuedAt, t.ExpiresAt, t.RedirectURI, t.CodeChallenge,
 		list(t.Audience), t.JKT, t.Nonce, authTime,
 	).Scan(&revoked, &inserted)
@@ -41,7 +42,8 @@ func (s *Store) CreateToken(ctx context.Context, t *store.Token) error {
 }
 
 // Token returns the live, unconsumed token with hash h, or store.ErrNotFound.
-func (s *Store) Token(ctx context.Context, h store.Hash) (store.Token, error) {
+func (s *Store) Token(ctx context.Context, h store.Hash) (_ store.Token, err error) {
+	defer s.obs.Done(ctx, "Token", s.obs.Start(), &err)
 	t, err := scanToken(s.pool.QueryRow(ctx, s.q.token, h[:], s.now()))
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
@@ -55,7 +57,8 @@ func (s *Store) Token(ctx context.Context, h store.Hash) (store.Token, error) {
 // ConsumeToken marks the live token with hash h used, in one UPDATE that
 // counts its uses: the caller that makes the count 1 wins, later callers get
 // the token and store.ErrConsumed.
-func (s *Store) ConsumeToken(ctx context.Context, h store.Hash) (store.Token, error) {
+func (s *Store) ConsumeToken(ctx context.Context, h store.Hash) (_ store.Token, err error) {
+	defer s.obs.Done(ctx, "ConsumeToken", s.obs.Start(), &err)
 	var (
 		uses       int32
 		consumedAt time.Time
@@ -75,7 +78,8 @@ func (s *Store) ConsumeToken(ctx context.Context, h store.Hash) (store.Token, er
 
 // RevokeToken deletes the token with hash h, if any, and announces it
 // (changes.go).
-func (s *Store) RevokeToken(ctx context.Context, h store.Hash) error {
+func (s *Store) RevokeToken(ctx context.Context, h store.Hash) (err error) {
+	defer s.obs.Done(ctx, "RevokeToken", s.obs.Start(), &err)
 	c := payload(store.Change{Kind: store.ChangeToken, Hash: h})
 	if _, err := s.pool.Exec(ctx, s.q.revokeToken, h[:], s.channel, c); err != nil {
 		return fmt.Errorf("postgres: revoke token: %w", isDone(ctx, err))
@@ -88,11 +92,12 @@ func (s *Store) RevokeToken(ctx context.Context, h store.Hash) error {
 // separate statements of one transaction: the DELETE then sees every token a
 // racing CreateToken committed before the mark. The DELETE announces the
 // revocation (changes.go).
-func (s *Store) RevokeFamily(ctx context.Context, family string) error {
+func (s *Store) RevokeFamily(ctx context.Context, family string) (err error) {
+	defer s.obs.Done(ctx, "RevokeFamily", s.obs.Start(), &err)
 	if family == "" { // tokens of no family are revoked one by one
 		return ctx.Err()
 	}
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, s.q.revokeFamily, family); err != nil {
 			return err
 		}
@@ -109,7 +114,8 @@ func (s *Store) RevokeFamily(ctx context.Context, family string) error {
 // (by the index on client_id) that announces it (changes.go). Its families
 // are left as they are: with the client deleted, nothing can issue tokens in
 // them.
-func (s *Store) RevokeClient(ctx context.Context, clientID string) error {
+func (s *Store) RevokeClient(ctx context.Context, clientID string) (err error) {
+	defer s.obs.Done(ctx, "RevokeClient", s.obs.Start(), &err)
 	c := payload(store.Change{Kind: store.ChangeClient, ClientID: clientID})
 	if _, err := s.pool.Exec(ctx, s.q.revokeClient, clientID, s.channel, c); err != nil {
 		return fmt.Errorf("postgres: revoke client: %w", isDone(ctx, err))

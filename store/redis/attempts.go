@@ -46,7 +46,8 @@ return 1`
 func (s *Store) attemptKey(key string) string { return s.prefix + "attempts:" + key }
 
 // AttemptWait implements store.AttemptCounter.
-func (s *Store) AttemptWait(ctx context.Context, key string, l store.Limit, now time.Time) (time.Duration, error) {
+func (s *Store) AttemptWait(ctx context.Context, key string, l store.Limit, now time.Time) (_ time.Duration, err error) {
+	defer s.obs.Done(ctx, "AttemptWait", s.obs.Start(), &err)
 	v, err := s.rdb.Get(ctx, s.attemptKey(key)).Result()
 	if errors.Is(err, goredis.Nil) {
 		return 0, nil
@@ -66,7 +67,8 @@ func (s *Store) AttemptWait(ctx context.Context, key string, l store.Limit, now 
 // ChargeAttempt implements store.AttemptCounter: one Lua script on one
 // key, so that every instance on the server shares the count (and, each
 // key being its own slot, it would run on Redis Cluster too).
-func (s *Store) ChargeAttempt(ctx context.Context, key string, l store.Limit, now time.Time) (time.Duration, error) {
+func (s *Store) ChargeAttempt(ctx context.Context, key string, l store.Limit, now time.Time) (_ time.Duration, err error) {
+	defer s.obs.Done(ctx, "ChargeAttempt", s.obs.Start(), &err)
 	every := l.Every.Microseconds()
 	excess, err := s.chargeAttempt.Run(ctx, s.rdb, []string{s.attemptKey(key)},
 		now.UnixMicro(), every, int64(l.Burst)*every).Int64()
@@ -77,8 +79,9 @@ func (s *Store) ChargeAttempt(ctx context.Context, key string, l store.Limit, no
 }
 
 // RefundAttempt implements store.AttemptCounter.
-func (s *Store) RefundAttempt(ctx context.Context, key string, l store.Limit, now time.Time) error {
-	err := s.refundAttempt.Run(ctx, s.rdb, []string{s.attemptKey(key)}, now.UnixMicro(), l.Every.Microseconds()).Err()
+func (s *Store) RefundAttempt(ctx context.Context, key string, l store.Limit, now time.Time) (err error) {
+	defer s.obs.Done(ctx, "RefundAttempt", s.obs.Start(), &err)
+	err = s.refundAttempt.Run(ctx, s.rdb, []string{s.attemptKey(key)}, now.UnixMicro(), l.Every.Microseconds()).Err()
 	if err != nil {
 		return fmt.Errorf("redis: refund attempt: %w", isDone(ctx, err))
 	}
@@ -86,7 +89,8 @@ func (s *Store) RefundAttempt(ctx context.Context, key string, l store.Limit, no
 }
 
 // ResetAttempts implements store.AttemptCounter.
-func (s *Store) ResetAttempts(ctx context.Context, key string) error {
+func (s *Store) ResetAttempts(ctx context.Context, key string) (err error) {
+	defer s.obs.Done(ctx, "ResetAttempts", s.obs.Start(), &err)
 	if err := s.rdb.Del(ctx, s.attemptKey(key)).Err(); err != nil {
 		return fmt.Errorf("redis: reset attempts: %w", isDone(ctx, err))
 	}

@@ -30,7 +30,8 @@ func payload(c store.Change) string { return changewire.Encode(c, math.MaxInt) }
 // Redis Cluster forwards PUBLISH between nodes without it, so a mark sent
 // through one node could overtake a revocation published on another.) The first ChangeReset is sent
 // when the server confirms the subscription; a message that is not a change
-// is taken as a ChangeReset.
+// is taken as a ChangeReset. It lasts as long as the subscription, so the
+// Observer is not told of it.
 func (s *Store) Subscribe(ctx context.Context, fn func(store.Change)) error {
 	channel := s.ChangeChannel()
 	ps := s.rdb.Subscribe(ctx)
@@ -65,8 +66,9 @@ func (s *Store) Subscribe(ctx context.Context, fn func(store.Change)) error {
 }
 
 // Mark implements store.ChangeFeed with one PUBLISH.
-func (s *Store) Mark(ctx context.Context, mark uint64) error {
-	err := s.rdb.Publish(ctx, s.ChangeChannel(), payload(store.Change{Kind: store.ChangeMark, Mark: mark})).Err()
+func (s *Store) Mark(ctx context.Context, mark uint64) (err error) {
+	defer s.obs.Done(ctx, "Mark", s.obs.Start(), &err)
+	err = s.rdb.Publish(ctx, s.ChangeChannel(), payload(store.Change{Kind: store.ChangeMark, Mark: mark})).Err()
 	if err != nil {
 		return fmt.Errorf("redis: mark: %w", isDone(ctx, err))
 	}

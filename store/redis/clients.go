@@ -34,7 +34,8 @@ func (s *Store) clientKey(id string) string { return s.prefix + "client:" + id }
 func (s *Store) clientsKey() string         { return s.prefix + "clients" }
 
 // Client returns the client with the given ID, or store.ErrNotFound.
-func (s *Store) Client(ctx context.Context, id string) (*store.Client, error) {
+func (s *Store) Client(ctx context.Context, id string) (_ *store.Client, err error) {
+	defer s.obs.Done(ctx, "Client", s.obs.Start(), &err)
 	m, err := s.rdb.HGetAll(ctx, s.clientKey(id)).Result()
 	if err != nil {
 		return nil, fmt.Errorf("redis: client: %w", isDone(ctx, err))
@@ -50,7 +51,8 @@ func (s *Store) Client(ctx context.Context, id string) (*store.Client, error) {
 }
 
 // Clients returns every registered client, ordered by ID.
-func (s *Store) Clients(ctx context.Context) ([]*store.Client, error) {
+func (s *Store) Clients(ctx context.Context) (_ []*store.Client, err error) {
+	defer s.obs.Done(ctx, "Clients", s.obs.Start(), &err)
 	ids, err := s.rdb.SMembers(ctx, s.clientsKey()).Result()
 	if err != nil {
 		return nil, fmt.Errorf("redis: clients: %w", isDone(ctx, err))
@@ -82,7 +84,8 @@ func (s *Store) Clients(ctx context.Context) ([]*store.Client, error) {
 
 // CreateClient stores c, or returns store.ErrExists. It refuses what
 // c.Validate refuses.
-func (s *Store) CreateClient(ctx context.Context, c *store.Client) error {
+func (s *Store) CreateClient(ctx context.Context, c *store.Client) (err error) {
+	defer s.obs.Done(ctx, "CreateClient", s.obs.Start(), &err)
 	fields, err := clientFields(c)
 	if err != nil {
 		return fmt.Errorf("redis: create client: %w", err)
@@ -100,7 +103,8 @@ func (s *Store) CreateClient(ctx context.Context, c *store.Client) error {
 
 // UpdateClient replaces the client with c.ID by c, keeping its created_at,
 // or returns store.ErrNotFound. It refuses what c.Validate refuses.
-func (s *Store) UpdateClient(ctx context.Context, c *store.Client) error {
+func (s *Store) UpdateClient(ctx context.Context, c *store.Client) (err error) {
+	defer s.obs.Done(ctx, "UpdateClient", s.obs.Start(), &err)
 	fields, err := clientFields(c)
 	if err != nil {
 		return fmt.Errorf("redis: update client: %w", err)
@@ -143,8 +147,9 @@ func clientFields(c *store.Client) ([]any, error) {
 // DeleteClient removes the client with the given ID, if any. Tokens already
 // issued to it stay until they expire or are revoked: [Store.RevokeClient],
 // called next, revokes them all.
-func (s *Store) DeleteClient(ctx context.Context, id string) error {
-	_, err := s.rdb.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+func (s *Store) DeleteClient(ctx context.Context, id string) (err error) {
+	defer s.obs.Done(ctx, "DeleteClient", s.obs.Start(), &err)
+	_, err = s.rdb.TxPipelined(ctx, func(p goredis.Pipeliner) error {
 		p.Del(ctx, s.clientKey(id))
 		p.SRem(ctx, s.clientsKey(), id)
 		return nil

@@ -83,7 +83,8 @@ func (s *Store) deviceUserKey(h store.Hash) string {
 }
 
 // CreateDeviceGrant implements store.DeviceStore.
-func (s *Store) CreateDeviceGrant(ctx context.Context, g *store.DeviceGrant) error {
+func (s *Store) CreateDeviceGrant(ctx context.Context, g *store.DeviceGrant) (err error) {
+	defer s.obs.Done(ctx, "CreateDeviceGrant", s.obs.Start(), &err)
 	scopes, err := json.Marshal(g.Scopes)
 	if err != nil {
 		return fmt.Errorf("redis: create device grant: %w", err)
@@ -130,7 +131,8 @@ func (s *Store) deviceOf(ctx context.Context, h store.Hash, now time.Time) (stri
 }
 
 // DeviceGrantByUserCode implements store.DeviceStore.
-func (s *Store) DeviceGrantByUserCode(ctx context.Context, h store.Hash, now time.Time) (store.DeviceGrant, error) {
+func (s *Store) DeviceGrantByUserCode(ctx context.Context, h store.Hash, now time.Time) (_ store.DeviceGrant, err error) {
+	defer s.obs.Done(ctx, "DeviceGrantByUserCode", s.obs.Start(), &err)
 	key, err := s.deviceOf(ctx, h, now)
 	if err != nil {
 		return store.DeviceGrant{}, fmt.Errorf("redis: device grant: %w", isDone(ctx, err))
@@ -157,7 +159,8 @@ func (s *Store) DeviceGrantByUserCode(ctx context.Context, h store.Hash, now tim
 
 // DecideDeviceGrant implements store.DeviceStore: the answer is applied by
 // one script on the grant's key.
-func (s *Store) DecideDeviceGrant(ctx context.Context, h store.Hash, d store.DeviceDecision, now time.Time) error {
+func (s *Store) DecideDeviceGrant(ctx context.Context, h store.Hash, d store.DeviceDecision, now time.Time) (err error) {
+	defer s.obs.Done(ctx, "DecideDeviceGrant", s.obs.Start(), &err)
 	key, err := s.deviceOf(ctx, h, now)
 	if err != nil {
 		return fmt.Errorf("redis: decide device grant: %w", isDone(ctx, err))
@@ -194,7 +197,8 @@ func (s *Store) DecideDeviceGrant(ctx context.Context, h store.Hash, d store.Dev
 
 // PollDeviceGrant implements store.DeviceStore: the poll is applied by one
 // script on the grant's key.
-func (s *Store) PollDeviceGrant(ctx context.Context, h store.Hash, clientID string, now time.Time) (store.DeviceGrant, error) {
+func (s *Store) PollDeviceGrant(ctx context.Context, h store.Hash, clientID string, now time.Time) (_ store.DeviceGrant, err error) {
+	defer s.obs.Done(ctx, "PollDeviceGrant", s.obs.Start(), &err)
 	res, err := s.pollDevice.Run(ctx, s.rdb, []string{s.deviceKey(h)}, clientID, micros(now),
 		store.DeviceSlowDown.Microseconds()).Slice()
 	switch {

@@ -4,19 +4,27 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/oauthkit/oauthkit/store"
 )
 
 // Store keeps clients, tokens and device grants in Redis. It is safe for concurrent use and
 // may be shared by several processes. Create it with [New] or [Open].
 type Store struct {
-	rdb    goredis.UniversalClient
-	own    bool // rdb was made by Open, so Close closes it
-	prefix string
-	now    func() time.Time
+	rdb     goredis.UniversalClient
+	own     bool // rdb was made by Open, so Close closes it
+	prefix  string
+	now     func() time.Time
+	connect time.Duration  // bound of the first PING (and Open's dials)
+	log     *slog.Logger   // where Open sends go-redis's own log lines
+	obs     store.Observer // WithObserver; nil: none
 
 	createToken, consumeToken, revokeFamily, revokeClient *goredis.Script
 	createClient, updateClient                            *goredis.Script
@@ -35,14 +43,45 @@ func WithPrefix(prefix string) Option {
 	return func(s *Store) { s.prefix = prefix }
 }
 
+// DefaultConnectTimeout is how long connecting may take by default (see
+// WithConnectTimeout).
+const DefaultConnectTimeout = 5 * time.Second
+
+// WithConnectTimeout bounds the check that the server answers, the first
+// PING of Open and New (default DefaultConnectTimeout, 5 seconds), and for
+// the client Open makes, each dial (go-redis's DialTimeout; the URL's
+// dial_timeout parameter, when given, wins). A server that accepts
+// connections and never answers then fails Open fast.
+func WithConnectTimeout(d time.Duration) Option {
+	return func(s *Store) { s.connect = d }
+}
+
+// WithLogger sets where Open sends go-redis's own log lines (such as "connection
+// pool: failed to dial"): to l at debug level (default slog.Default()), so
+// that a failure reads as Open's one error, or the store's when it is in
+// use. See Open.
+func WithLogger(l *slog.Logger) Option {
+	return func(s *Store) { s.log = l }
+}
+
 // Open connects to the Redis server at url (redis://[user:password@]host:port/db
-// or rediss:// for TLS), checks that it answers, and returns a Store. Close
-// closes the connection.
+// or rediss:// for TLS), checks that it answers within WithConnectTimeout (5
+// seconds by default), and returns a Store. Close closes the connection.
+//
+// go-redis writes its own log lines to stderr through one logger per
+// process, which it has no per-client option for (redis.SetLogger). Open sets
+// it to pass them to WithLogger's logger at debug level; a host that wants
+// them elsewhere calls redis.SetLogger after Open. New leaves it alone.
 func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	o, err := goredis.ParseURL(url)
 	if err != nil {
 		return nil, fmt.Errorf("redis: %w", err)
 	}
+	cfg := newStore(nil, opts)
+	if o.DialTimeout == 0 && cfg.connect > 0 {
+		o.DialTimeout = cfg.connect
+	}
+	goredis.SetLogger(driverLog{cfg.log})
 	rdb := goredis.NewClient(o)
 	s, err := New(ctx, rdb, opts...)
 	if err != nil {
@@ -53,11 +92,10 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	return s, nil
 }
 
-// New uses the host's client, checks that the server answers, and returns a
-// Store. Close leaves rdb open.
-func New(ctx context.Context, rdb goredis.UniversalClient, opts ...Option) (*Store, error) {
+// newStore is a Store with its defaults and opts applied.
+func newStore(rdb goredis.UniversalClient, opts []Option) *Store {
 	s := &Store{
-		rdb: rdb, prefix: "oauthkit:", now: time.Now,
+		rdb: rdb, prefix: "oauthkit:", now: time.Now, connect: DefaultConnectTimeout, log: slog.Default(),
 		createToken:  goredis.NewScript(createTokenLua),
 		consumeToken: goredis.NewScript(consumeTokenLua),
 		revokeFamily: goredis.NewScript(revokeFamilyLua),
@@ -77,10 +115,70 @@ func New(ctx context.Context, rdb goredis.UniversalClient, opts ...Option) (*Sto
 	for _, o := range opts {
 		o(s)
 	}
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		return nil, fmt.Errorf("redis: %w", isDone(ctx, err))
+	return s
+}
+
+// New uses the host's client, checks that the server answers within
+// WithConnectTimeout, and returns a Store. Close leaves rdb open.
+func New(ctx context.Context, rdb goredis.UniversalClient, opts ...Option) (*Store, error) {
+	s := newStore(rdb, opts)
+	if err := s.ping(ctx); err != nil {
+		return nil, err
 	}
 	return s, nil
+}
+
+// ping checks that the server answers within s.connect. It stops waiting
+// then even if the client does not honour ctx deadlines (go-redis's
+// ContextTimeoutEnabled is off by default): the PING goes on, bounded by
+// the client's own read timeout.
+func (s *Store) ping(ctx context.Context) error {
+	if s.connect > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.connect)
+		defer cancel()
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.rdb.Ping(ctx).Err() }()
+	select {
+	case err := <-done:
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil || isTimeout(err) {
+			return s.noAnswer(err)
+		}
+		return fmt.Errorf("redis: %w", err)
+	case <-ctx.Done():
+		return s.noAnswer(ctx.Err())
+	}
+}
+
+// noAnswer is the error of a server that did not answer the first PING in
+// time.
+func (s *Store) noAnswer(err error) error {
+	addr := "the server"
+	if c, ok := s.rdb.(*goredis.Client); ok {
+		addr = c.Options().Addr
+	}
+	return fmt.Errorf("redis: no answer from %s within %v (the connect timeout; dial_timeout in the URL sets it): %w", addr, s.connect, err)
+}
+
+// isTimeout reports whether err is a network timeout.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// driverLog passes go-redis's own log lines to a slog.Logger at debug
+// level.
+type driverLog struct{ log *slog.Logger }
+
+// Printf logs one line of go-redis.
+func (d driverLog) Printf(ctx context.Context, format string, v ...any) {
+	if d.log.Enabled(ctx, slog.LevelDebug) {
+		d.log.DebugContext(ctx, "redis: go-redis: "+strings.TrimPrefix(fmt.Sprintf(format, v...), "redis: "))
+	}
 }
 
 // Close closes the connection if the Store was made by Open.

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"testing"
 	"time"
@@ -14,17 +13,17 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/oauthkit/oauthkit/internal/sharedtest"
+	"github.com/oauthkit/oauthkit/internal/testservices"
 	"github.com/oauthkit/oauthkit/store"
 	"github.com/oauthkit/oauthkit/store/redis"
 	"github.com/oauthkit/oauthkit/store/storetest"
 )
 
-// testClient connects to the server at OAUTHKIT_TEST_REDIS, or skips.
+func TestMain(m *testing.M) { testservices.Main(m) }
+
+// testClient connects to the test server (testservices.Redis), or skips.
 func testClient(t testing.TB) *goredis.Client {
-	addr := os.Getenv("OAUTHKIT_TEST_REDIS")
-	if addr == "" {
-		t.Skip("OAUTHKIT_TEST_REDIS is unset: set it to a Redis host:port to run the Redis store tests")
-	}
+	addr := testservices.Redis(t)
 	rdb := goredis.NewClient(&goredis.Options{Addr: addr})
 	t.Cleanup(func() { rdb.Close() })
 	return rdb
@@ -256,7 +255,7 @@ func TestSharedThrottle(t *testing.T) {
 	rdb := testClient(t)
 	prefix := newPrefix(t, rdb)
 	open := func() *redis.Store {
-		other := goredis.NewClient(&goredis.Options{Addr: os.Getenv("OAUTHKIT_TEST_REDIS")})
+		other := goredis.NewClient(&goredis.Options{Addr: testservices.Redis(t)})
 		t.Cleanup(func() { other.Close() })
 		s, err := redis.New(t.Context(), other, redis.WithPrefix(prefix))
 		if err != nil {
@@ -273,7 +272,7 @@ func TestSharedAssertionReplay(t *testing.T) {
 	rdb := testClient(t)
 	prefix := newPrefix(t, rdb)
 	open := func() *redis.Store {
-		other := goredis.NewClient(&goredis.Options{Addr: os.Getenv("OAUTHKIT_TEST_REDIS")})
+		other := goredis.NewClient(&goredis.Options{Addr: testservices.Redis(t)})
 		t.Cleanup(func() { other.Close() })
 		s, err := redis.New(t.Context(), other, redis.WithPrefix(prefix))
 		if err != nil {
@@ -297,7 +296,7 @@ func TestSharedDevices(t *testing.T) {
 	rdb := testClient(t)
 	prefix := newPrefix(t, rdb)
 	open := func() *redis.Store {
-		other := goredis.NewClient(&goredis.Options{Addr: os.Getenv("OAUTHKIT_TEST_REDIS")})
+		other := goredis.NewClient(&goredis.Options{Addr: testservices.Redis(t)})
 		t.Cleanup(func() { other.Close() })
 		s, err := redis.New(t.Context(), other, redis.WithPrefix(prefix))
 		if err != nil {

@@ -21,7 +21,8 @@ func (s *Store) replayKey(key string) string { return s.prefix + "replay:" + key
 // key lives until until on the callers' clock whatever the server's says.
 // A key whose until has passed is not recorded; it is a replay only if a
 // live record of it exists.
-func (s *Store) UseOnce(ctx context.Context, key string, until time.Time) (bool, error) {
+func (s *Store) UseOnce(ctx context.Context, key string, until time.Time) (_ bool, err error) {
+	defer s.obs.Done(ctx, "UseOnce", s.obs.Start(), &err)
 	k := s.replayKey(key)
 	ttl := until.Sub(s.now())
 	if ttl < time.Millisecond {
@@ -31,7 +32,7 @@ func (s *Store) UseOnce(ctx context.Context, key string, until time.Time) (bool,
 		}
 		return n == 0, nil
 	}
-	err := s.rdb.SetArgs(ctx, k, "1", goredis.SetArgs{Mode: "NX", TTL: ttl}).Err()
+	err = s.rdb.SetArgs(ctx, k, "1", goredis.SetArgs{Mode: "NX", TTL: ttl}).Err()
 	if errors.Is(err, goredis.Nil) {
 		return false, nil
 	}

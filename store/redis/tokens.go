@@ -95,7 +95,8 @@ func (s *Store) clientTokensKey(id string) string { return s.prefix + "client-to
 
 // CreateToken stores t. It returns store.ErrRevoked if t's family was
 // revoked and store.ErrExists if a token with t's hash is stored.
-func (s *Store) CreateToken(ctx context.Context, t *store.Token) error {
+func (s *Store) CreateToken(ctx context.Context, t *store.Token) (err error) {
+	defer s.obs.Done(ctx, "CreateToken", s.obs.Start(), &err)
 	scopes, err := json.Marshal(t.Scopes)
 	if err != nil {
 		return fmt.Errorf("redis: create token: %w", err)
@@ -141,7 +142,8 @@ func (s *Store) CreateToken(ctx context.Context, t *store.Token) error {
 }
 
 // Token returns the live, unconsumed token with hash h, or store.ErrNotFound.
-func (s *Store) Token(ctx context.Context, h store.Hash) (store.Token, error) {
+func (s *Store) Token(ctx context.Context, h store.Hash) (_ store.Token, err error) {
+	defer s.obs.Done(ctx, "Token", s.obs.Start(), &err)
 	m, err := s.rdb.HGetAll(ctx, s.tokenKey(h)).Result()
 	if err != nil {
 		return store.Token{}, fmt.Errorf("redis: token: %w", isDone(ctx, err))
@@ -162,7 +164,8 @@ func (s *Store) Token(ctx context.Context, h store.Hash) (store.Token, error) {
 // ConsumeToken marks the live token with hash h used, atomically on the
 // server: the call that makes its use count 1 wins, later calls get the token
 // and store.ErrConsumed.
-func (s *Store) ConsumeToken(ctx context.Context, h store.Hash) (store.Token, error) {
+func (s *Store) ConsumeToken(ctx context.Context, h store.Hash) (_ store.Token, err error) {
+	defer s.obs.Done(ctx, "ConsumeToken", s.obs.Start(), &err)
 	res, err := s.consumeToken.Run(ctx, s.rdb, []string{s.tokenKey(h)}, s.now().UnixMicro()).StringSlice()
 	switch {
 	case errors.Is(err, goredis.Nil):
@@ -188,7 +191,8 @@ func (s *Store) ConsumeToken(ctx context.Context, h store.Hash) (store.Token, er
 }
 
 // RevokeToken deletes the token with hash h, if any, and announces it.
-func (s *Store) RevokeToken(ctx context.Context, h store.Hash) error {
+func (s *Store) RevokeToken(ctx context.Context, h store.Hash) (err error) {
+	defer s.obs.Done(ctx, "RevokeToken", s.obs.Start(), &err)
 	c := payload(store.Change{Kind: store.ChangeToken, Hash: h})
 	if err := s.revokeToken.Run(ctx, s.rdb, []string{s.tokenKey(h)}, s.ChangeChannel(), c).Err(); err != nil {
 		return fmt.Errorf("redis: revoke token: %w", isDone(ctx, err))
@@ -199,7 +203,8 @@ func (s *Store) RevokeToken(ctx context.Context, h store.Hash) error {
 // RevokeFamily marks the family revoked, so that CreateToken refuses it until
 // its last token would have expired, deletes its tokens and announces it,
 // atomically.
-func (s *Store) RevokeFamily(ctx context.Context, family string) error {
+func (s *Store) RevokeFamily(ctx context.Context, family string) (err error) {
+	defer s.obs.Done(ctx, "RevokeFamily", s.obs.Start(), &err)
 	if family == "" { // tokens of no family are revoked one by one
 		return ctx.Err()
 	}
@@ -215,7 +220,8 @@ func (s *Store) RevokeFamily(ctx context.Context, family string) error {
 // client's index, in batches of revokeClientBatch: each batch is atomic and
 // announced, the whole is not, so a token created during the call may escape
 // it.
-func (s *Store) RevokeClient(ctx context.Context, clientID string) error {
+func (s *Store) RevokeClient(ctx context.Context, clientID string) (err error) {
+	defer s.obs.Done(ctx, "RevokeClient", s.obs.Start(), &err)
 	key := []string{s.clientTokensKey(clientID)}
 	c := payload(store.Change{Kind: store.ChangeClient, ClientID: clientID})
 	for {

@@ -13,7 +13,8 @@ import (
 const clientCols = `id, secret_hash, name, redirect_uris, grant_types, scopes, auth_method, first_party, created_at, metadata`
 
 // Client returns the client with the given ID, or store.ErrNotFound.
-func (s *Store) Client(ctx context.Context, id string) (*store.Client, error) {
+func (s *Store) Client(ctx context.Context, id string) (_ *store.Client, err error) {
+	defer s.obs.Done(ctx, "Client", s.obs.Start(), &err)
 	rows, err := s.db.QueryContext(ctx, `SELECT `+clientCols+` FROM oauthkit_clients WHERE id = ?`, id)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: client: %w", isDone(ctx, err))
@@ -29,7 +30,8 @@ func (s *Store) Client(ctx context.Context, id string) (*store.Client, error) {
 }
 
 // Clients returns every registered client, ordered by ID.
-func (s *Store) Clients(ctx context.Context) ([]*store.Client, error) {
+func (s *Store) Clients(ctx context.Context) (_ []*store.Client, err error) {
+	defer s.obs.Done(ctx, "Clients", s.obs.Start(), &err)
 	rows, err := s.db.QueryContext(ctx, `SELECT `+clientCols+` FROM oauthkit_clients ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: clients: %w", isDone(ctx, err))
@@ -43,7 +45,8 @@ func (s *Store) Clients(ctx context.Context) ([]*store.Client, error) {
 
 // CreateClient stores c, or returns store.ErrExists. It refuses what
 // c.Validate refuses.
-func (s *Store) CreateClient(ctx context.Context, c *store.Client) error {
+func (s *Store) CreateClient(ctx context.Context, c *store.Client) (err error) {
+	defer s.obs.Done(ctx, "CreateClient", s.obs.Start(), &err)
 	args, err := clientArgs(c)
 	if err != nil {
 		return fmt.Errorf("sqlite: create client: %w", err)
@@ -65,7 +68,8 @@ func (s *Store) CreateClient(ctx context.Context, c *store.Client) error {
 
 // UpdateClient replaces the client with c.ID by c, keeping its created_at,
 // or returns store.ErrNotFound. It refuses what c.Validate refuses.
-func (s *Store) UpdateClient(ctx context.Context, c *store.Client) error {
+func (s *Store) UpdateClient(ctx context.Context, c *store.Client) (err error) {
+	defer s.obs.Done(ctx, "UpdateClient", s.obs.Start(), &err)
 	args, err := clientArgs(c)
 	if err != nil {
 		return fmt.Errorf("sqlite: update client: %w", err)
@@ -112,7 +116,8 @@ func clientArgs(c *store.Client) ([]any, error) {
 // DeleteClient removes the client with the given ID, if any. Tokens already
 // issued to it stay until they expire or are revoked: [Store.RevokeClient],
 // called next, revokes them all.
-func (s *Store) DeleteClient(ctx context.Context, id string) error {
+func (s *Store) DeleteClient(ctx context.Context, id string) (err error) {
+	defer s.obs.Done(ctx, "DeleteClient", s.obs.Start(), &err)
 	if err := s.lock(ctx); err != nil {
 		return err
 	}

@@ -18,7 +18,8 @@ const deviceCols = `device_code_hash, user_code_hash, client_id, scopes, family,
 // CreateDeviceGrant implements store.DeviceStore: one transaction deletes
 // an expired grant holding either code, then inserts g unless a live one
 // holds it.
-func (s *Store) CreateDeviceGrant(ctx context.Context, g *store.DeviceGrant) error {
+func (s *Store) CreateDeviceGrant(ctx context.Context, g *store.DeviceGrant) (err error) {
+	defer s.obs.Done(ctx, "CreateDeviceGrant", s.obs.Start(), &err)
 	scopes, err := encodeList(g.Scopes)
 	if err != nil {
 		return fmt.Errorf("sqlite: create device grant: %w", err)
@@ -52,7 +53,8 @@ func (s *Store) CreateDeviceGrant(ctx context.Context, g *store.DeviceGrant) err
 }
 
 // DeviceGrantByUserCode implements store.DeviceStore.
-func (s *Store) DeviceGrantByUserCode(ctx context.Context, h store.Hash, now time.Time) (store.DeviceGrant, error) {
+func (s *Store) DeviceGrantByUserCode(ctx context.Context, h store.Hash, now time.Time) (_ store.DeviceGrant, err error) {
+	defer s.obs.Done(ctx, "DeviceGrantByUserCode", s.obs.Start(), &err)
 	g, err := scanDevice(s.db.QueryRowContext(ctx, `SELECT `+deviceCols+` FROM oauthkit_device_grants
 		WHERE user_code_hash = ? AND expires_at > ?`, h[:], now.UnixMicro()))
 	switch {
@@ -66,9 +68,10 @@ func (s *Store) DeviceGrantByUserCode(ctx context.Context, h store.Hash, now tim
 
 // DecideDeviceGrant implements store.DeviceStore, in one transaction under
 // the write lock.
-func (s *Store) DecideDeviceGrant(ctx context.Context, h store.Hash, d store.DeviceDecision, now time.Time) error {
+func (s *Store) DecideDeviceGrant(ctx context.Context, h store.Hash, d store.DeviceDecision, now time.Time) (err error) {
+	defer s.obs.Done(ctx, "DecideDeviceGrant", s.obs.Start(), &err)
 	var decided error
-	err := s.deviceTx(ctx, func(tx *sql.Tx) error {
+	err = s.deviceTx(ctx, func(tx *sql.Tx) error {
 		g, err := scanDevice(tx.QueryRowContext(ctx, `SELECT `+deviceCols+` FROM oauthkit_device_grants
 			WHERE user_code_hash = ? AND expires_at > ?`, h[:], now.UnixMicro()))
 		if err != nil {
@@ -97,12 +100,13 @@ func (s *Store) DecideDeviceGrant(ctx context.Context, h store.Hash, d store.Dev
 
 // PollDeviceGrant implements store.DeviceStore, in one transaction under
 // the write lock.
-func (s *Store) PollDeviceGrant(ctx context.Context, h store.Hash, clientID string, now time.Time) (store.DeviceGrant, error) {
+func (s *Store) PollDeviceGrant(ctx context.Context, h store.Hash, clientID string, now time.Time) (_ store.DeviceGrant, err error) {
+	defer s.obs.Done(ctx, "PollDeviceGrant", s.obs.Start(), &err)
 	var (
 		out    store.DeviceGrant
 		polled error
 	)
-	err := s.deviceTx(ctx, func(tx *sql.Tx) error {
+	err = s.deviceTx(ctx, func(tx *sql.Tx) error {
 		g, err := scanDevice(tx.QueryRowContext(ctx, `SELECT `+deviceCols+` FROM oauthkit_device_grants
 			WHERE device_code_hash = ? AND client_id = ? AND expires_at > ?`, h[:], clientID, now.UnixMicro()))
 		if err != nil {

@@ -18,7 +18,8 @@ const useOnce = `INSERT INTO oauthkit_replay (key, until) VALUES (?1, ?2)
 // UseOnce implements store.ReplayCache in the database file (table
 // oauthkit_replay), so that every process on the file shares it, on the
 // store's clock. Clean deletes the records whose time has passed.
-func (s *Store) UseOnce(ctx context.Context, key string, until time.Time) (bool, error) {
+func (s *Store) UseOnce(ctx context.Context, key string, until time.Time) (_ bool, err error) {
+	defer s.obs.Done(ctx, "UseOnce", s.obs.Start(), &err)
 	if err := s.lock(ctx); err != nil {
 		return false, fmt.Errorf("sqlite: use once: %w", err)
 	}

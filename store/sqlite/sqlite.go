@@ -5,11 +5,16 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+
+	"github.com/oauthkit/oauthkit/store"
 )
 
 // Store keeps clients, tokens and device grants in a SQLite database. It is safe for
@@ -20,7 +25,8 @@ type Store struct {
 	own   bool // db was opened by Open, so Close closes it
 	now   func() time.Time
 	every time.Duration
-	write chan struct{} // a one-slot semaphore: SQLite has one writer at a time
+	obs   store.Observer // WithObserver; nil: none
+	write chan struct{}  // a one-slot semaphore: SQLite has one writer at a time
 
 	// Prepared statements for the hot paths; database/sql prepares each
 	// once per connection.
@@ -54,6 +60,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if path == "" || strings.ContainsRune(path, '?') {
 		return nil, fmt.Errorf("sqlite: invalid database path %q", path)
 	}
+	if err := checkDir(path); err != nil {
+		return nil, err
+	}
 	db, err := sql.Open("sqlite", "file:"+path+"?"+pragmas)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
@@ -67,6 +76,26 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	}
 	s.own = true
 	return s, nil
+}
+
+// checkDir reports plainly a database path whose directory is missing (or
+// is not one): SQLite says only "unable to open database file". A memory
+// database (":memory:") has no directory to check.
+func checkDir(path string) error {
+	if path == ":memory:" {
+		return nil
+	}
+	dir := filepath.Dir(path)
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("sqlite: directory %s does not exist: create it first (the database file itself is created)", dir)
+	case err != nil:
+		return fmt.Errorf("sqlite: %w", err)
+	case !fi.IsDir():
+		return fmt.Errorf("sqlite: %s is not a directory", dir)
+	}
+	return nil
 }
 
 // New uses db, a pool the host opened with the modernc.org/sqlite driver,
@@ -266,7 +295,8 @@ const cleanBatch = 1000
 // one-time values past their time, and expired device authorization
 // grants. The background cleanup calls it; hosts that turned that off may
 // call it themselves.
-func (s *Store) Clean(ctx context.Context) error {
+func (s *Store) Clean(ctx context.Context) (err error) {
+	defer s.obs.Done(ctx, "Clean", s.obs.Start(), &err)
 	for _, q := range []string{
 		`DELETE FROM oauthkit_tokens WHERE hash IN (SELECT hash FROM oauthkit_tokens WHERE expires_at <= ? LIMIT ?)`,
 		`DELETE FROM oauthkit_families WHERE name IN (SELECT name FROM oauthkit_families WHERE expires_at <= ? LIMIT ?)`,

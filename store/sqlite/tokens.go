@@ -44,7 +44,8 @@ func (s *Store) prepare(ctx context.Context) error {
 
 // CreateToken stores t. It returns store.ErrRevoked if t's family was
 // revoked and store.ErrExists if a token with t's hash is stored.
-func (s *Store) CreateToken(ctx context.Context, t *store.Token) error {
+func (s *Store) CreateToken(ctx context.Context, t *store.Token) (err error) {
+	defer s.obs.Done(ctx, "CreateToken", s.obs.Start(), &err)
 	scopes, err := encodeList(t.Scopes)
 	if err != nil {
 		return fmt.Errorf("sqlite: create token: %w", err)
@@ -73,7 +74,8 @@ func (s *Store) CreateToken(ctx context.Context, t *store.Token) error {
 }
 
 // Token returns the live, unconsumed token with hash h, or store.ErrNotFound.
-func (s *Store) Token(ctx context.Context, h store.Hash) (store.Token, error) {
+func (s *Store) Token(ctx context.Context, h store.Hash) (_ store.Token, err error) {
+	defer s.obs.Done(ctx, "Token", s.obs.Start(), &err)
 	row := s.selectToken.QueryRowContext(ctx, h[:], s.now().UnixMicro())
 	t, err := scanToken(row)
 	switch {
@@ -88,7 +90,8 @@ func (s *Store) Token(ctx context.Context, h store.Hash) (store.Token, error) {
 // ConsumeToken marks the live token with hash h used, in one UPDATE that
 // counts its uses: the caller that makes the count 1 wins, later callers get
 // the token and store.ErrConsumed.
-func (s *Store) ConsumeToken(ctx context.Context, h store.Hash) (store.Token, error) {
+func (s *Store) ConsumeToken(ctx context.Context, h store.Hash) (_ store.Token, err error) {
+	defer s.obs.Done(ctx, "ConsumeToken", s.obs.Start(), &err)
 	if err := s.lock(ctx); err != nil {
 		return store.Token{}, err
 	}
@@ -109,7 +112,8 @@ func (s *Store) ConsumeToken(ctx context.Context, h store.Hash) (store.Token, er
 }
 
 // RevokeToken deletes the token with hash h, if any.
-func (s *Store) RevokeToken(ctx context.Context, h store.Hash) error {
+func (s *Store) RevokeToken(ctx context.Context, h store.Hash) (err error) {
+	defer s.obs.Done(ctx, "RevokeToken", s.obs.Start(), &err)
 	if err := s.lock(ctx); err != nil {
 		return err
 	}
@@ -122,7 +126,8 @@ func (s *Store) RevokeToken(ctx context.Context, h store.Hash) error {
 
 // RevokeFamily marks the family revoked, so that CreateToken refuses it until
 // its last token would have expired, and deletes its tokens.
-func (s *Store) RevokeFamily(ctx context.Context, family string) error {
+func (s *Store) RevokeFamily(ctx context.Context, family string) (err error) {
+	defer s.obs.Done(ctx, "RevokeFamily", s.obs.Start(), &err)
 	if family == "" { // tokens of no family are revoked one by one
 		return ctx.Err()
 	}
@@ -150,7 +155,8 @@ func (s *Store) RevokeFamily(ctx context.Context, family string) error {
 // RevokeClient deletes every token issued to the client, in one statement
 // (by the index on client_id). Its families are left as they are: with the
 // client deleted, nothing can issue tokens in them.
-func (s *Store) RevokeClient(ctx context.Context, clientID string) error {
+func (s *Store) RevokeClient(ctx context.Context, clientID string) (err error) {
+	defer s.obs.Done(ctx, "RevokeClient", s.obs.Start(), &err)
 	if err := s.lock(ctx); err != nil {
 		return err
 	}

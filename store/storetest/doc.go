@@ -36,10 +36,12 @@
 // cancellation); if it implements the optional [store.DeviceStore] (device
 // authorization grants), the suite checks that too ([RunDeviceStore]:
 // lookups by user code, expiry, codes never taken twice, slow_down, one
-// answer and one redemption under concurrency); if it implements the
-// optional [store.ChangeFeed] (revocations announced to every instance), the
-// suite checks that too ([RunChangeFeed]: each revocation announced, after
-// its commit, and marks after every change committed before them).
+// answer and one redemption under concurrency); if it implements
+// [store.Pinger], that Ping answers nil, and the context's error once it
+// is canceled; if it implements the optional [store.ChangeFeed]
+// (revocations announced to every instance), the suite checks that too
+// ([RunChangeFeed]: each revocation announced, after its commit, and marks
+// after every change committed before them).
 //
 // What the suite accepts as equal: a nil slice and an empty one (a store may
 // return either), two times less than a millisecond apart (a store may keep
@@ -47,6 +49,11 @@
 // second apart (zero only equals zero), and two JWKS that are the same JSON
 // once compacted. Everything else must round-trip exactly; the comparison
 // covers fields added to Token and Client later without being told.
+//
+// A backend that reports its calls to a [store.Observer] (its WithObserver
+// option) calls [RunObserver] too: every method of every capability it has
+// must report itself once, with its error and a duration no longer than the
+// call.
 //
 // [Bench] holds the benchmarks every backend reports: CreateToken and Token
 // (the lookup a resource server makes) under parallel load.

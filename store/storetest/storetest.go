@@ -64,6 +64,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 		{"RefreshRotation", testRefreshRotation},
 		{"HashedAtRest", testHashedAtRest},
 		{"ContextCanceled", testContextCanceled},
+		{"Ping", testPing},
 		{"ManyTokens", testManyTokens},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
