@@ -33,6 +33,8 @@ type options struct {
 	Metrics     *exporter // -metrics (metrics.go); nil: off
 	MetricsAddr string    // where the metrics are served, for the banner
 
+	ValidationCache bool // cache validated access tokens, kept honest by the store's change feed (grant.ValidationCache)
+
 	Store     backend                 // clients and tokens (store.go); nil means a new memory store
 	StoreName string                  // describes Store in the banner
 	tune      func(cfg *grant.Config) // tests only: adjusts the Provider's configuration
@@ -116,6 +118,7 @@ func newApp(ctx context.Context, o options) (*app, error) {
 		return nil, err
 	}
 	cfg.DPoP.Nonce = o.DPoPNonce
+	cfg.ValidationCache.Enabled = o.ValidationCache
 	if err := oidcConfig(&cfg); err != nil { // oidc.go
 		return nil, err
 	}

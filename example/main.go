@@ -46,6 +46,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	})
 	tun := tuningFlags(fs)                                // tuning.go
 	metricsAddr := fs.String("metrics", "", metricsUsage) // metrics.go
+	validationCache := fs.Bool("validation-cache", false, "cache validated access tokens in this instance, kept honest by the store's change feed (memory, postgres, redis): a revocation made anywhere is refused here within 1s")
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
 		return 0
 	} else if err != nil {
@@ -63,7 +64,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	o := options{Issuer: *issuer, Logger: logger, AccessToken: *accessToken, DPoPNonce: *dpopNonce, Resources: resources}
+	o := options{Issuer: *issuer, Logger: logger, AccessToken: *accessToken, DPoPNonce: *dpopNonce, Resources: resources, ValidationCache: *validationCache}
 	if err := tun.check(); err != nil {
 		fmt.Fprintf(stderr, "example: %v\n", err)
 		return 2
@@ -103,6 +104,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "example: %v\n", err)
 		return 2
 	}
+	defer a.provider.Close() // stops the validation cache, if any
 	srv := &http.Server{
 		Addr:              *addr,
 		Handler:           a.handler,

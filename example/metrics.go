@@ -115,6 +115,7 @@ func (o *options) observer() store.Observer {
 func (o *options) instrument(cfg *grant.Config) {
 	if o.Metrics != nil {
 		cfg.OnEvent = o.Metrics.m.OnEvent
+		cfg.ValidationCache.OnLookup = o.Metrics.m.CacheLookup // counts only with -validation-cache
 	}
 }
 

@@ -112,6 +112,11 @@ type Config struct {
 	// Throttle configures brute-force throttling; see [Throttle].
 	Throttle Throttle
 
+	// ValidationCache configures a cache of validated access tokens in
+	// front of a shared token store, kept honest by the store's change
+	// feed; see [ValidationCache]. Default off.
+	ValidationCache ValidationCache
+
 	// Device configures the device authorization grant (RFC 8628), served
 	// when GrantTypes lists store.GrantDeviceCode; see [Device].
 	Device Device

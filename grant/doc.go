@@ -76,4 +76,14 @@
 // mounts: the discovery document ([Provider.DiscoveryHandler]), UserInfo
 // ([Provider.UserInfoHandler], answering from [OIDC.Claims]) and the
 // end-session endpoint ([Provider.EndSessionHandler]).
+//
+// # Several instances
+//
+// On a shared store, each validation is a round trip to it. With
+// [Config.ValidationCache] on, each instance keeps the access tokens it
+// validated and answers from memory, following the store's change feed
+// (store.ChangeFeed: PostgreSQL LISTEN/NOTIFY, Redis pub/sub) so that a
+// revocation made on any instance is refused here within a bound (1 s by
+// default), the feed lost or not: the cache sends itself heartbeats through
+// the feed and serves only while they come back. [Provider.Close] stops it.
 package grant

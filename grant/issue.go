@@ -113,6 +113,7 @@ func (p *Provider) revokeFamily(ctx context.Context, t store.Token, reason strin
 		p.cfg.Logger.ErrorContext(ctx, "grant: revoking a token family failed", "family", t.Family, "err", err)
 		return
 	}
+	p.forget(store.Change{Kind: store.ChangeFamily, Family: t.Family})
 	p.cfg.Logger.WarnContext(ctx, "grant: token family revoked", "family", t.Family, "client_id", t.ClientID, "reason", reason)
 	p.emit(ctx, Event{Kind: EventRevoked, ClientID: t.ClientID, Subject: t.Subject, Family: t.Family, Reason: reason})
 }

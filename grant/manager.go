@@ -250,7 +250,12 @@ func (m *manager) refresh(ctx context.Context, c *store.Client, raw, scope strin
 }
 
 func (m *manager) RemoveAccessToken(ctx context.Context, access string) error {
-	return m.p.cfg.Tokens.RevokeToken(ctx, store.HashSecret(access))
+	h := store.HashSecret(access)
+	if err := m.p.cfg.Tokens.RevokeToken(ctx, h); err != nil {
+		return err
+	}
+	m.p.forget(store.Change{Kind: store.ChangeToken, Hash: h})
+	return nil
 }
 
 // RemoveRefreshToken revokes the refresh token's whole grant, its access
@@ -263,7 +268,11 @@ func (m *manager) RemoveRefreshToken(ctx context.Context, refresh string) error 
 	if err != nil {
 		return err
 	}
-	return m.p.cfg.Tokens.RevokeFamily(ctx, t.Family)
+	if err := m.p.cfg.Tokens.RevokeFamily(ctx, t.Family); err != nil {
+		return err
+	}
+	m.p.forget(store.Change{Kind: store.ChangeFamily, Family: t.Family})
+	return nil
 }
 
 func (m *manager) LoadAccessToken(ctx context.Context, access string) (oauth2.TokenInfo, error) {

@@ -11,6 +11,7 @@ import (
 	"github.com/oauthkit/oauthkit/internal/dpop"
 	"github.com/oauthkit/oauthkit/internal/logsample"
 	"github.com/oauthkit/oauthkit/internal/throttle"
+	"github.com/oauthkit/oauthkit/internal/tokencache"
 	"github.com/oauthkit/oauthkit/middleware"
 	"github.com/oauthkit/oauthkit/store"
 )
@@ -34,6 +35,7 @@ type Provider struct {
 	clientKeys *clientKeys        // the keys of private_key_jwt clients (clientkeys.go)
 	health     singleflight.Group // one ping per store at a time (health.go)
 	cimd       *cimd              // client ID metadata documents; nil when off (cimd.go)
+	cache      *tokencache.Cache  // validated access tokens (validation_cache.go); nil without
 }
 
 // NewProvider checks cfg, fills in its defaults and returns a Provider.
@@ -68,6 +70,9 @@ func NewProvider(cfg Config) (*Provider, error) {
 		ks, _ := newKeySet(cfg.SigningKeys) // checked by setDefaults
 		p.keys.Store(ks)
 	}
+	if p.cache, err = newValidationCache(&cfg); err != nil { // validation_cache.go; started last
+		return nil, err
+	}
 	return p, nil
 }
 
@@ -96,8 +101,9 @@ func (p *Provider) ValidateTokenInto(ctx context.Context, raw string, into *midd
 		return middleware.ErrInvalidToken
 	}
 	// The store answers only for live tokens: unexpired, unrevoked
-	// (store.TokenStore's contract, checked by storetest for every backend).
-	t, err := p.cfg.Tokens.Token(ctx, store.HashSecret(raw))
+	// (store.TokenStore's contract, checked by storetest for every backend);
+	// so does the validation cache, within its bound.
+	t, err := p.findToken(ctx, store.HashSecret(raw))
 	if errors.Is(err, store.ErrNotFound) {
 		return middleware.ErrInvalidToken
 	}

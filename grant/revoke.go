@@ -74,19 +74,23 @@ func (p *Provider) revoke(ctx context.Context, c *store.Client, raw string, ev E
 		return nil
 	}
 	ev.Kind, ev.Subject, ev.Family, ev.Scopes = EventRevoked, t.Subject, t.Family, t.Scopes
+	var change store.Change
 	switch t.Kind {
 	case store.KindRefresh:
 		ev.Reason = ReasonRefreshRevoked
 		err = p.cfg.Tokens.RevokeFamily(ctx, t.Family)
+		change = store.Change{Kind: store.ChangeFamily, Family: t.Family}
 	case store.KindAccess:
 		ev.Reason = ReasonAccessRevoked
 		err = p.cfg.Tokens.RevokeToken(ctx, t.Hash)
+		change = store.Change{Kind: store.ChangeToken, Hash: t.Hash}
 	default:
 		return nil
 	}
 	if err != nil {
 		return err
 	}
+	p.forget(change) // validation_cache.go
 	p.emit(ctx, ev)
 	return nil
 }
@@ -104,6 +108,7 @@ func (p *Provider) RevokeClient(ctx context.Context, clientID string) error {
 	if err := p.cfg.Tokens.RevokeClient(ctx, clientID); err != nil {
 		return fmt.Errorf("grant: revoke client %q: %w", clientID, err)
 	}
+	p.forget(store.Change{Kind: store.ChangeClient, ClientID: clientID})
 	p.cfg.Logger.InfoContext(ctx, "grant: tokens of a client revoked", "client_id", clientID, "reason", ReasonClientDeleted)
 	p.emit(ctx, Event{Kind: EventRevoked, ClientID: clientID, Reason: ReasonClientDeleted})
 	return nil

@@ -6,7 +6,9 @@
 // Optional capabilities are small interfaces of their own, found by type
 // assertion: [AttemptCounter] (throttling counts shared by instances) and
 // [ReplayCache] (one-time values, such as DPoP proof jti, seen by every
-// instance). Every oauthkit backend implements ReplayCache.
+// instance) and [ChangeFeed] (revocations announced to every instance, for
+// the Provider's validation cache). Every oauthkit backend implements
+// ReplayCache; memory, PostgreSQL and Redis implement ChangeFeed.
 //
 // Backends live in sub-packages, one per database: memory (the embedded
 // default), sqlite, postgres and redis. Each imports only its own driver; this

@@ -1,6 +1,7 @@
 // Package soak holds the soak test: concurrent issue, validate, refresh and
 // revoke traffic through a grant.Provider against every store backend, then
-// a check that each token's state is what the operations say. It has no
+// a check that each token's state is what the operations say; the stores
+// with a change feed run it a second time through the validation cache. It has no
 // code of its own outside its tests; it lives apart so that the store
 // drivers stay out of the core packages' imports.
 //

@@ -51,6 +51,7 @@ type settings struct {
 	duration time.Duration
 	workers  int
 	seed     uint64
+	cache    bool // the Provider has a validation cache
 }
 
 func readSettings(t *testing.T) settings {
@@ -93,6 +94,14 @@ func TestSoak(t *testing.T) {
 	})
 	t.Run("postgres", func(t *testing.T) { soak(t, s, postgresStore(t)) })
 	t.Run("redis", func(t *testing.T) { soak(t, s, redisStore(t)) })
+	// The same traffic through the validation cache, on the stores with a
+	// change feed: every validation must still agree with the model at
+	// once, revocations racing lookups in flight included.
+	cached := s
+	cached.cache = true
+	t.Run("memory+cache", func(t *testing.T) { soak(t, cached, memory.New()) })
+	t.Run("postgres+cache", func(t *testing.T) { soak(t, cached, postgresStore(t)) })
+	t.Run("redis+cache", func(t *testing.T) { soak(t, cached, redisStore(t)) })
 }
 
 // randomName returns prefix and 12 random hex digits.
@@ -209,11 +218,13 @@ func soak(t *testing.T, s settings, st backend) {
 		// Any second presentation of a rotated refresh token revokes its
 		// family, so that the expected state never depends on timing.
 		RefreshReuseGrace: -1,
+		ValidationCache:   grant.ValidationCache{Enabled: s.cache},
 		Logger:            slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { p.Close() })
 	h := &harness{t: t, p: p, st: st, token: p.TokenHandler(), revoke: p.RevokeHandler(), secret: secret}
 
 	deadline := time.Now().Add(s.duration)
@@ -266,6 +277,12 @@ func soak(t *testing.T, s settings, st backend) {
 	t.Logf("%d operations in %v (%.0f/s): %v", total, s.duration, float64(total)/s.duration.Seconds(), ops)
 	t.Logf("checked %d access tokens (%d live, %d revoked) and %d refresh tokens at the end, and %d more tokens on the way: all as expected",
 		access, live, access-live, refresh, retired)
+	if cs, ok := p.ValidationCacheStats(); ok {
+		t.Logf("validation cache: %d hits, %d misses, %d entries, %d losses", cs.Hits, cs.Misses, cs.Entries, cs.Losses)
+		if cs.Hits == 0 {
+			t.Error("the validation cache answered nothing")
+		}
+	}
 }
 
 // tok is an access token and what it should be.

@@ -9,8 +9,8 @@ import (
 
 // Store keeps clients, users, tokens and device authorization grants in
 // memory. It implements store.ClientRegistry, store.UserStore,
-// store.TokenStore, store.ReplayCache and store.DeviceStore. The zero value
-// is not usable; call [New].
+// store.TokenStore, store.ReplayCache, store.DeviceStore and
+// store.ChangeFeed (in process). The zero value is not usable; call [New].
 type Store struct {
 	now func() time.Time
 	clientTable
@@ -19,6 +19,8 @@ type Store struct {
 	deviceTable
 	replay *replay.Cache
 	obs    store.Observer
+
+	changes changeFeed // changes.go
 }
 
 // Option configures a Store.

@@ -15,7 +15,9 @@
 // [Store.Close] stops.
 //
 // A Store implements store.TokenStore, store.ClientRegistry,
-// store.AttemptCounter and store.DeviceStore (device grants: a poll or an
-// answer locks the grant's row in one transaction), and passes
-// store/storetest.
+// store.AttemptCounter, store.DeviceStore (device grants: a poll or an
+// answer locks the grant's row in one transaction) and store.ChangeFeed
+// (revocations NOTIFY in the statement or transaction that makes them;
+// Subscribe LISTENs on a connection of its own; see README.md for the
+// channel), and passes store/storetest.
 package postgres

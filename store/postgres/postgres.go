@@ -30,6 +30,8 @@ type Store struct {
 
 	stop context.CancelFunc
 	wg   sync.WaitGroup
+
+	channel string // NOTIFY channel of the change feed (changes.go)
 }
 
 // Option configures a Store.
@@ -117,6 +119,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 		return nil, errors.New("postgres: empty schema name")
 	}
 	s.q, s.dq = newQueries(s.schema), newDeviceQueries(s.schema)
+	s.channel = changeChannel(s.schema)
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
 	}

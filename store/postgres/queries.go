@@ -12,6 +12,10 @@ const (
 	clientCols = `id, secret_hash, name, redirect_uris, grant_types, scopes, auth_method, first_party, created_at, metadata`
 )
 
+// notifyIfAny ends a deletion WITH d AS (…): it announces the change
+// ($3) on the channel ($2) if anything was deleted.
+const notifyIfAny = ` SELECT pg_notify($2, $3) WHERE EXISTS (SELECT 1 FROM d)`
+
 // queries holds every statement, with the schema filled in.
 type queries struct {
 	createToken, createLoneToken, token         string
@@ -53,10 +57,13 @@ func newQueries(schema string) queries {
 				consumed_at = CASE uses WHEN 0 THEN $2 ELSE consumed_at END
 			WHERE hash = $1 AND expires_at > $2
 			RETURNING uses, consumed_at, ` + tokenCols),
-		revokeToken:  r.Replace(`DELETE FROM T.oauthkit_tokens WHERE hash = $1`),
+		// Each revocation that deletes a token announces it (pg_notify($2,
+		// $3), changes.go) in the same statement: PostgreSQL delivers the
+		// notification when, and only if, the deletion commits.
+		revokeToken:  r.Replace(`WITH d AS (DELETE FROM T.oauthkit_tokens WHERE hash = $1 RETURNING 1)` + notifyIfAny),
 		revokeFamily: r.Replace(`UPDATE T.oauthkit_families SET revoked = true WHERE name = $1`),
-		deleteFamily: r.Replace(`DELETE FROM T.oauthkit_tokens WHERE family = $1`),
-		revokeClient: r.Replace(`DELETE FROM T.oauthkit_tokens WHERE client_id = $1`),
+		deleteFamily: r.Replace(`WITH d AS (DELETE FROM T.oauthkit_tokens WHERE family = $1 RETURNING 1)` + notifyIfAny),
+		revokeClient: r.Replace(`WITH d AS (DELETE FROM T.oauthkit_tokens WHERE client_id = $1 RETURNING 1)` + notifyIfAny),
 		createClient: r.Replace(`INSERT INTO T.oauthkit_clients (id, secret_hash, name, redirect_uris, grant_types, scopes,
 			auth_method, first_party, metadata, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 			ON CONFLICT (id) DO NOTHING`),

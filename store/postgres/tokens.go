@@ -76,10 +76,12 @@ func (s *Store) ConsumeToken(ctx context.Context, h store.Hash) (_ store.Token, 
 	return t, nil
 }
 
-// RevokeToken deletes the token with hash h, if any.
+// RevokeToken deletes the token with hash h, if any, and announces it
+// (changes.go).
 func (s *Store) RevokeToken(ctx context.Context, h store.Hash) (err error) {
 	defer s.obs.Done(ctx, "RevokeToken", s.obs.Start(), &err)
-	if _, err := s.pool.Exec(ctx, s.q.revokeToken, h[:]); err != nil {
+	c := payload(store.Change{Kind: store.ChangeToken, Hash: h})
+	if _, err := s.pool.Exec(ctx, s.q.revokeToken, h[:], s.channel, c); err != nil {
 		return fmt.Errorf("postgres: revoke token: %w", isDone(ctx, err))
 	}
 	return nil
@@ -88,7 +90,8 @@ func (s *Store) RevokeToken(ctx context.Context, h store.Hash) (err error) {
 // RevokeFamily marks the family revoked, so that CreateToken refuses it until
 // its last token would have expired, and deletes its tokens. The two run as
 // separate statements of one transaction: the DELETE then sees every token a
-// racing CreateToken committed before the mark.
+// racing CreateToken committed before the mark. The DELETE announces the
+// revocation (changes.go).
 func (s *Store) RevokeFamily(ctx context.Context, family string) (err error) {
 	defer s.obs.Done(ctx, "RevokeFamily", s.obs.Start(), &err)
 	if family == "" { // tokens of no family are revoked one by one
@@ -98,7 +101,7 @@ func (s *Store) RevokeFamily(ctx context.Context, family string) (err error) {
 		if _, err := tx.Exec(ctx, s.q.revokeFamily, family); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, s.q.deleteFamily, family)
+		_, err := tx.Exec(ctx, s.q.deleteFamily, family, s.channel, payload(store.Change{Kind: store.ChangeFamily, Family: family}))
 		return err
 	})
 	if err != nil {
@@ -108,11 +111,13 @@ func (s *Store) RevokeFamily(ctx context.Context, family string) (err error) {
 }
 
 // RevokeClient deletes every token issued to the client, in one statement
-// (by the index on client_id). Its families are left as they are: with the
-// client deleted, nothing can issue tokens in them.
+// (by the index on client_id) that announces it (changes.go). Its families
+// are left as they are: with the client deleted, nothing can issue tokens in
+// them.
 func (s *Store) RevokeClient(ctx context.Context, clientID string) (err error) {
 	defer s.obs.Done(ctx, "RevokeClient", s.obs.Start(), &err)
-	if _, err := s.pool.Exec(ctx, s.q.revokeClient, clientID); err != nil {
+	c := payload(store.Change{Kind: store.ChangeClient, ClientID: clientID})
+	if _, err := s.pool.Exec(ctx, s.q.revokeClient, clientID, s.channel, c); err != nil {
 		return fmt.Errorf("postgres: revoke client: %w", isDone(ctx, err))
 	}
 	return nil

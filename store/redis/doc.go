@@ -16,7 +16,9 @@
 // Redis Cluster.
 //
 // A Store implements store.TokenStore, store.ClientRegistry,
-// store.AttemptCounter and store.DeviceStore (device grants: a hash per
-// grant and one per user code, expiring with it; polls and answers are Lua
-// scripts), and passes store/storetest.
+// store.AttemptCounter, store.DeviceStore (device grants: a hash per grant
+// and one per user code, expiring with it; polls and answers are Lua
+// scripts) and store.ChangeFeed (revocation scripts PUBLISH from within;
+// Subscribe holds a pub/sub connection of its own; see README.md for the
+// channel), and passes store/storetest.
 package redis

@@ -30,6 +30,8 @@ type Store struct {
 	createClient, updateClient                            *goredis.Script
 	chargeAttempt, refundAttempt                          *goredis.Script
 	createDevice, decideDevice, pollDevice                *goredis.Script
+
+	revokeToken *goredis.Script // changes.go
 }
 
 // Option configures a Store.
@@ -107,6 +109,8 @@ func newStore(rdb goredis.UniversalClient, opts []Option) *Store {
 		createDevice: goredis.NewScript(createDeviceLua),
 		decideDevice: goredis.NewScript(decideDeviceLua),
 		pollDevice:   goredis.NewScript(pollDeviceLua),
+
+		revokeToken: goredis.NewScript(revokeTokenLua),
 	}
 	for _, o := range opts {
 		o(s)

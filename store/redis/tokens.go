@@ -53,25 +53,35 @@ if redis.call('HINCRBY', KEYS[1], 'uses', 1) == 1 then
 end
 return redis.call('HGETALL', KEYS[1])`
 
+// revokeTokenLua deletes a token and, if there was one, announces it
+// (changes.go).
+// KEYS: token. ARGV: change channel, change.
+const revokeTokenLua = `
+if redis.call('DEL', KEYS[1]) == 1 then redis.call('PUBLISH', ARGV[1], ARGV[2]) end
+return 1`
+
 // revokeFamilyLua marks a known family revoked (the mark keeps the family's
-// expiry) and deletes its tokens.
-// KEYS: family, family's members.
+// expiry), deletes its tokens and announces it (changes.go).
+// KEYS: family, family's members. ARGV: change channel, change.
 const revokeFamilyLua = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], 'revoked', '1')
 local m = redis.call('ZRANGE', KEYS[2], 0, -1)
 for i = 1, #m, 500 do redis.call('DEL', unpack(m, i, math.min(i + 499, #m))) end
 redis.call('DEL', KEYS[2])
+redis.call('PUBLISH', ARGV[1], ARGV[2])
 return 1`
 
-// revokeClientLua deletes up to ARGV[1] of a client's indexed tokens and
-// removes them from the index; it returns how many it took.
-// KEYS: client's tokens. ARGV: batch size.
+// revokeClientLua deletes up to ARGV[1] of a client's indexed tokens,
+// removes them from the index and announces it (changes.go); it returns how
+// many it took.
+// KEYS: client's tokens. ARGV: batch size, change channel, change.
 const revokeClientLua = `
 local m = redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
 if #m == 0 then return 0 end
 redis.call('DEL', unpack(m))
 redis.call('ZREM', KEYS[1], unpack(m))
+redis.call('PUBLISH', ARGV[2], ARGV[3])
 return #m`
 
 // revokeClientBatch is how many tokens one run of revokeClientLua deletes,
@@ -180,37 +190,42 @@ func (s *Store) ConsumeToken(ctx context.Context, h store.Hash) (_ store.Token, 
 	return t, nil
 }
 
-// RevokeToken deletes the token with hash h, if any.
+// RevokeToken deletes the token with hash h, if any, and announces it.
 func (s *Store) RevokeToken(ctx context.Context, h store.Hash) (err error) {
 	defer s.obs.Done(ctx, "RevokeToken", s.obs.Start(), &err)
-	if err := s.rdb.Del(ctx, s.tokenKey(h)).Err(); err != nil {
+	c := payload(store.Change{Kind: store.ChangeToken, Hash: h})
+	if err := s.revokeToken.Run(ctx, s.rdb, []string{s.tokenKey(h)}, s.ChangeChannel(), c).Err(); err != nil {
 		return fmt.Errorf("redis: revoke token: %w", isDone(ctx, err))
 	}
 	return nil
 }
 
 // RevokeFamily marks the family revoked, so that CreateToken refuses it until
-// its last token would have expired, and deletes its tokens, atomically.
+// its last token would have expired, deletes its tokens and announces it,
+// atomically.
 func (s *Store) RevokeFamily(ctx context.Context, family string) (err error) {
 	defer s.obs.Done(ctx, "RevokeFamily", s.obs.Start(), &err)
 	if family == "" { // tokens of no family are revoked one by one
 		return ctx.Err()
 	}
 	keys := []string{s.familyKey(family), s.membersKey(family)}
-	if err := s.revokeFamily.Run(ctx, s.rdb, keys).Err(); err != nil && !errors.Is(err, goredis.Nil) {
+	c := payload(store.Change{Kind: store.ChangeFamily, Family: family})
+	if err := s.revokeFamily.Run(ctx, s.rdb, keys, s.ChangeChannel(), c).Err(); err != nil && !errors.Is(err, goredis.Nil) {
 		return fmt.Errorf("redis: revoke family: %w", isDone(ctx, err))
 	}
 	return nil
 }
 
 // RevokeClient deletes every token issued to the client, found by the
-// client's index, in batches of revokeClientBatch: each batch is atomic, the
-// whole is not, so a token created during the call may escape it.
+// client's index, in batches of revokeClientBatch: each batch is atomic and
+// announced, the whole is not, so a token created during the call may escape
+// it.
 func (s *Store) RevokeClient(ctx context.Context, clientID string) (err error) {
 	defer s.obs.Done(ctx, "RevokeClient", s.obs.Start(), &err)
 	key := []string{s.clientTokensKey(clientID)}
+	c := payload(store.Change{Kind: store.ChangeClient, ClientID: clientID})
 	for {
-		n, err := s.revokeClient.Run(ctx, s.rdb, key, revokeClientBatch).Int()
+		n, err := s.revokeClient.Run(ctx, s.rdb, key, revokeClientBatch, s.ChangeChannel(), c).Int()
 		if err != nil {
 			return fmt.Errorf("redis: revoke client: %w", isDone(ctx, err))
 		}

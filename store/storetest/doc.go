@@ -38,7 +38,10 @@
 // lookups by user code, expiry, codes never taken twice, slow_down, one
 // answer and one redemption under concurrency); if it implements
 // [store.Pinger], that Ping answers nil, and the context's error once it
-// is canceled.
+// is canceled; if it implements the optional [store.ChangeFeed]
+// (revocations announced to every instance), the suite checks that too
+// ([RunChangeFeed]: each revocation announced, after its commit, and marks
+// after every change committed before them).
 //
 // What the suite accepts as equal: a nil slice and an empty one (a store may
 // return either), two times less than a millisecond apart (a store may keep

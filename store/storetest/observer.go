@@ -81,6 +81,9 @@ func RunObserver(t *testing.T, newStore func(t *testing.T, obs store.Observer) S
 			observedCall{"Ping", func() error { return p.Ping(canceled) }},
 		)
 	}
+	if f, ok := s.(store.ChangeFeed); ok { // Subscribe lasts as long as the subscription: not observed
+		calls = append(calls, observedCall{"Mark", func() error { return f.Mark(ctx, 1) }})
+	}
 	if c, ok := s.(interface{ Clean(context.Context) error }); ok {
 		calls = append(calls, observedCall{"Clean", func() error { return c.Clean(ctx) }})
 	}
