@@ -25,4 +25,12 @@ var (
 	// authentication). The error is a *[ValidationError], which carries the
 	// RFC 7591 error code to answer with.
 	ErrInvalidClient = errors.New("store: invalid client registration")
+
+	// ErrReset is wrapped by a [Pinger]'s error when the store found that it
+	// lost data it had acknowledged: its server came back empty, or from an
+	// older copy (a snapshot), so that registrations may be gone and
+	// revoked tokens valid again. It is not a passing outage: the store
+	// keeps reporting it until the process restarts, for an operator to
+	// look (see the backend's README).
+	ErrReset = errors.New("store: the store lost data it had acknowledged")
 )

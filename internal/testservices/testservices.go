@@ -45,7 +45,11 @@ type service struct {
 var (
 	postgres = &service{name: "PostgreSQL", env: PostgresEnv, def: DefaultPostgres, probe: probePostgres}
 	redis    = &service{name: "Redis", env: RedisEnv, def: DefaultRedis, probe: probeRedis}
-	mu       sync.Mutex // guards skipped
+	// redisBinaries stands for the tests that start redis-servers of their
+	// own (RedisCluster, StartRedis), for report.
+	redisBinaries = &service{name: "own redis-server", env: RedisClusterEnv,
+		why: "redis-server is not in PATH (" + RedisClusterEnv + " unset)"}
+	mu sync.Mutex // guards skipped
 )
 
 // Postgres returns the DSN of the PostgreSQL server to test against, or
@@ -89,11 +93,13 @@ func (s *service) find(t testing.TB) string {
 // Main is a TestMain: it runs the package's tests and exits as Run says.
 func Main(m *testing.M) { os.Exit(Run(m)) }
 
-// Run runs the package's tests and then, if some skipped for want of a
-// service, prints one line saying which and why; it returns m.Run's exit
-// code. A TestMain of its own calls it in place of m.Run.
+// Run runs the package's tests, stops the Redis Cluster they started (if
+// any), and then, if some skipped for want of a service, prints one line
+// saying which and why; it returns m.Run's exit code. A TestMain of its own
+// calls it in place of m.Run.
 func Run(m *testing.M) int {
 	code := m.Run()
+	stopCluster()
 	if line := report(); line != "" {
 		say(line)
 	}
@@ -105,7 +111,7 @@ func report() string {
 	mu.Lock()
 	defer mu.Unlock()
 	var parts []string
-	for _, s := range []*service{postgres, redis} {
+	for _, s := range []*service{postgres, redis, redisBinaries} {
 		if s.skipped {
 			parts = append(parts, fmt.Sprintf("the %s tests skipped: %s", s.name, s.why))
 		}

@@ -26,13 +26,18 @@ func payload(c store.Change) string { return changewire.Encode(c, math.MaxInt) }
 // Subscribe implements store.ChangeFeed with SUBSCRIBE on a connection of
 // its own, closed when Subscribe returns. The revocation scripts PUBLISH
 // from within, so each announcement is atomic with its change and Redis
-// delivers them in the order it ran them. (That order is one server's:
-// Redis Cluster forwards PUBLISH between nodes without it, so a mark sent
-// through one node could overtake a revocation published on another.) The first ChangeReset is sent
-// when the server confirms the subscription; a message that is not a change
-// is taken as a ChangeReset. It lasts as long as the subscription, so the
-// Observer is not told of it.
+// delivers them in the order it ran them. That order is one server's:
+// Redis Cluster forwards PUBLISH between nodes without it, so on a cluster
+// Subscribe holds a connection on every master and passes a mark on once
+// it came back through all of them (cluster_feed.go). The first
+// ChangeReset is sent when the server (every master) confirms the
+// subscription; a message that is not a change is taken as a ChangeReset.
+// It lasts as long as the subscription, so the Observer is not told of
+// it.
 func (s *Store) Subscribe(ctx context.Context, fn func(store.Change)) error {
+	if s.cluster != nil {
+		return s.subscribeCluster(ctx, fn)
+	}
 	channel := s.ChangeChannel()
 	ps := s.rdb.Subscribe(ctx)
 	defer ps.Close()

@@ -12,12 +12,13 @@ import (
 	"github.com/oauthkit/oauthkit/store"
 )
 
-// createClientLua stores a client unless its ID is taken.
-// KEYS: client, the set of client IDs. ARGV: ID, fields….
+// createClientLua stores a client unless its ID is taken. (CreateClient
+// adds the ID to the set of IDs first, a key of its own, which may be on
+// another node of a cluster.)
+// KEYS: client. ARGV: fields….
 const createClientLua = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 2))
-redis.call('SADD', KEYS[2], ARGV[1])
+redis.call('HSET', KEYS[1], unpack(ARGV))
 return 1`
 
 // updateClientLua replaces the fields of a registered client, keeping its
@@ -83,15 +84,20 @@ func (s *Store) Clients(ctx context.Context) (_ []*store.Client, err error) {
 }
 
 // CreateClient stores c, or returns store.ErrExists. It refuses what
-// c.Validate refuses.
+// c.Validate refuses. It adds the ID to the set of IDs, then stores the
+// client unless its key exists: an ID whose client was not stored (a
+// failure, or a taken ID) is in the set for nothing, which Clients skips.
 func (s *Store) CreateClient(ctx context.Context, c *store.Client) (err error) {
 	defer s.obs.Done(ctx, "CreateClient", s.obs.Start(), &err)
 	fields, err := clientFields(c)
 	if err != nil {
 		return fmt.Errorf("redis: create client: %w", err)
 	}
-	args := append([]any{c.ID, "created_at", micros(c.CreatedAt)}, fields...)
-	n, err := s.createClient.Run(ctx, s.rdb, []string{s.clientKey(c.ID), s.clientsKey()}, args...).Int()
+	if err := s.rdb.SAdd(ctx, s.clientsKey(), c.ID).Err(); err != nil {
+		return fmt.Errorf("redis: create client: %w", isDone(ctx, err))
+	}
+	args := append([]any{"created_at", micros(c.CreatedAt)}, fields...)
+	n, err := s.createClient.Run(ctx, s.rdb, []string{s.clientKey(c.ID)}, args...).Int()
 	switch {
 	case err != nil:
 		return fmt.Errorf("redis: create client: %w", isDone(ctx, err))
@@ -144,12 +150,13 @@ func clientFields(c *store.Client) ([]any, error) {
 		"scopes", lists[2], "auth_method", c.AuthMethod, "first_party", c.FirstParty, "metadata", md}, nil
 }
 
-// DeleteClient removes the client with the given ID, if any. Tokens already
-// issued to it stay until they expire or are revoked: [Store.RevokeClient],
-// called next, revokes them all.
+// DeleteClient removes the client with the given ID, if any: its key and
+// its ID in the set of IDs, in one pipeline (two keys, which on a cluster
+// may be on two nodes). Tokens already issued to it stay until they expire
+// or are revoked: [Store.RevokeClient], called next, revokes them all.
 func (s *Store) DeleteClient(ctx context.Context, id string) (err error) {
 	defer s.obs.Done(ctx, "DeleteClient", s.obs.Start(), &err)
-	_, err = s.rdb.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+	_, err = s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
 		p.Del(ctx, s.clientKey(id))
 		p.SRem(ctx, s.clientsKey(), id)
 		return nil

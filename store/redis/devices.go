@@ -22,20 +22,29 @@ var _ store.DeviceStore = (*Store)(nil)
 // grant. Times are µs of the callers' clocks: every script compares them
 // with the now it is given, so expiry holds whatever the server's clock.
 
-// createDeviceLua stores a grant unless a live one (at ARGV[1]) holds
-// either code; an expired one is replaced whole.
-// KEYS: device, user code. ARGV: now µs, expiry ms, device hex, expiry µs,
-// fields….
+// createDeviceLua stores a grant unless a live one (at ARGV[1]) holds its
+// device code; an expired one is replaced whole. claimUserCodeLua then
+// points the user code at it, unless a live grant holds the user code.
+// The two keys may be on two nodes of a cluster, so CreateDeviceGrant
+// runs them one after the other, and deletes the grant again when the
+// user code is taken: until then nobody has the device code.
+// KEYS: device. ARGV: now µs, expiry ms, fields….
 const createDeviceLua = `
-local now = tonumber(ARGV[1])
-for _, k in ipairs(KEYS) do
-	local e = redis.call('HGET', k, 'expires_at')
-	if e and tonumber(e) > now then return 0 end
-end
+local e = redis.call('HGET', KEYS[1], 'expires_at')
+if e and tonumber(e) > tonumber(ARGV[1]) then return 0 end
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], unpack(ARGV, 5))
-redis.call('HSET', KEYS[2], 'device', ARGV[3], 'expires_at', ARGV[4])
-for _, k in ipairs(KEYS) do redis.call('PEXPIREAT', k, ARGV[2]) end
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+return 1`
+
+// claimUserCodeLua: see createDeviceLua.
+// KEYS: user code. ARGV: now µs, expiry ms, device hex, expiry µs.
+const claimUserCodeLua = `
+local e = redis.call('HGET', KEYS[1], 'expires_at')
+if e and tonumber(e) > tonumber(ARGV[1]) then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'device', ARGV[3], 'expires_at', ARGV[4])
+redis.call('PEXPIREAT', KEYS[1], ARGV[2])
 return 1`
 
 // decideDeviceLua records an answer on a live, pending grant of the given
@@ -90,7 +99,7 @@ func (s *Store) CreateDeviceGrant(ctx context.Context, g *store.DeviceGrant) (er
 		return fmt.Errorf("redis: create device grant: %w", err)
 	}
 	expMs := (g.ExpiresAt.UnixMicro() + 999) / 1000
-	args := []any{micros(g.IssuedAt), expMs, hex.EncodeToString(g.DeviceCodeHash[:]), micros(g.ExpiresAt),
+	args := []any{micros(g.IssuedAt), expMs,
 		"device_code_hash", hex.EncodeToString(g.DeviceCodeHash[:]),
 		"user_code_hash", hex.EncodeToString(g.UserCodeHash[:]), "client_id", g.ClientID, "scopes", scopes,
 		"family", g.Family, "issued_at", micros(g.IssuedAt), "expires_at", micros(g.ExpiresAt),
@@ -101,8 +110,19 @@ func (s *Store) CreateDeviceGrant(ctx context.Context, g *store.DeviceGrant) (er
 	if !g.AuthTime.IsZero() {
 		args = append(args, "auth_time", micros(g.AuthTime))
 	}
-	keys := []string{s.deviceKey(g.DeviceCodeHash), s.deviceUserKey(g.UserCodeHash)}
-	n, err := s.createDevice.Run(ctx, s.rdb, keys, args...).Int()
+	dev := s.deviceKey(g.DeviceCodeHash)
+	n, err := s.createDevice.Run(ctx, s.rdb, []string{dev}, args...).Int()
+	switch {
+	case err != nil:
+		return fmt.Errorf("redis: create device grant: %w", isDone(ctx, err))
+	case n == 0:
+		return store.ErrExists
+	}
+	n, err = s.claimUserCode.Run(ctx, s.rdb, []string{s.deviceUserKey(g.UserCodeHash)},
+		micros(g.IssuedAt), expMs, hex.EncodeToString(g.DeviceCodeHash[:]), micros(g.ExpiresAt)).Int()
+	if err != nil || n == 0 {
+		_ = s.rdb.Del(ctx, dev).Err()
+	}
 	switch {
 	case err != nil:
 		return fmt.Errorf("redis: create device grant: %w", isDone(ctx, err))

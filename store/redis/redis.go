@@ -19,7 +19,8 @@ import (
 // may be shared by several processes. Create it with [New] or [Open].
 type Store struct {
 	rdb     goredis.UniversalClient
-	own     bool // rdb was made by Open, so Close closes it
+	cluster *goredis.ClusterClient // rdb, on Redis Cluster; nil on one server (cluster.go)
+	own     bool                   // rdb was made by Open, so Close closes it
 	prefix  string
 	now     func() time.Time
 	connect time.Duration  // bound of the first PING (and Open's dials)
@@ -29,9 +30,16 @@ type Store struct {
 	createToken, consumeToken, revokeFamily, revokeClient *goredis.Script
 	createClient, updateClient                            *goredis.Script
 	chargeAttempt, refundAttempt                          *goredis.Script
-	createDevice, decideDevice, pollDevice                *goredis.Script
+	createDevice, claimUserCode, decideDevice, pollDevice *goredis.Script
 
 	revokeToken *goredis.Script // changes.go
+
+	putToken, joinFamily, indexToken, markFamily, dropIndex *goredis.Script // cluster.go
+
+	durability Durability // durability.go
+	ready      readiness  // ready.go
+
+	between func() // tests only (export_test.go): run between the steps of a cluster CreateToken
 }
 
 // Option configures a Store.
@@ -39,6 +47,10 @@ type Option func(*Store)
 
 // WithPrefix puts every key under prefix (default "oauthkit:"), so that
 // several stores, or the host's own data, can share one Redis database.
+// On Redis Cluster a prefix may hold a whole hash tag ("{auth}:"), which
+// puts every key of the store in one slot (one node: simple, not spread),
+// but no '{' without its '}': New refuses it, as it would split a
+// family's keys over two slots.
 func WithPrefix(prefix string) Option {
 	return func(s *Store) { s.prefix = prefix }
 }
@@ -56,8 +68,10 @@ func WithConnectTimeout(d time.Duration) Option {
 	return func(s *Store) { s.connect = d }
 }
 
-// WithLogger sets where Open sends go-redis's own log lines (such as "connection
-// pool: failed to dial"): to l at debug level (default slog.Default()), so
+// WithLogger sets the store's logger (default slog.Default()): where New
+// warns of persistence settings that do not keep what the store
+// acknowledged (WithDurability), and where Open sends go-redis's own log
+// lines (such as "connection pool: failed to dial"), at debug level, so
 // that a failure reads as Open's one error, or the store's when it is in
 // use. See Open.
 func WithLogger(l *slog.Logger) Option {
@@ -65,14 +79,23 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 // Open connects to the Redis server at url (redis://[user:password@]host:port/db
-// or rediss:// for TLS), checks that it answers within WithConnectTimeout (5
-// seconds by default), and returns a Store. Close closes the connection.
+// or rediss:// for TLS), or to the Redis Cluster at
+// redis+cluster://[user:password@]host:port[,host:port…][?param=value…]
+// (rediss+cluster:// for TLS; a few nodes are enough, the client finds the
+// others), checks that it answers within
+// WithConnectTimeout (5 seconds by default), checks its persistence
+// settings (WithDurability), and returns a Store. Close closes the
+// connection. go-redis's URL parameters (dial_timeout and the others)
+// apply to both forms.
 //
 // go-redis writes its own log lines to stderr through one logger per
 // process, which it has no per-client option for (redis.SetLogger). Open sets
 // it to pass them to WithLogger's logger at debug level; a host that wants
 // them elsewhere calls redis.SetLogger after Open. New leaves it alone.
 func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
+	if isClusterURL(url) {
+		return openCluster(ctx, url, opts)
+	}
 	o, err := goredis.ParseURL(url)
 	if err != nil {
 		return nil, fmt.Errorf("redis: %w", err)
@@ -106,11 +129,18 @@ func newStore(rdb goredis.UniversalClient, opts []Option) *Store {
 		chargeAttempt: goredis.NewScript(chargeAttemptLua),
 		refundAttempt: goredis.NewScript(refundAttemptLua),
 
-		createDevice: goredis.NewScript(createDeviceLua),
-		decideDevice: goredis.NewScript(decideDeviceLua),
-		pollDevice:   goredis.NewScript(pollDeviceLua),
+		createDevice:  goredis.NewScript(createDeviceLua),
+		claimUserCode: goredis.NewScript(claimUserCodeLua),
+		decideDevice:  goredis.NewScript(decideDeviceLua),
+		pollDevice:    goredis.NewScript(pollDeviceLua),
 
 		revokeToken: goredis.NewScript(revokeTokenLua),
+
+		putToken:   goredis.NewScript(putTokenLua),
+		joinFamily: goredis.NewScript(joinFamilyLua),
+		indexToken: goredis.NewScript(indexTokenLua),
+		markFamily: goredis.NewScript(markFamilyLua),
+		dropIndex:  goredis.NewScript(dropIndexLua),
 	}
 	for _, o := range opts {
 		o(s)
@@ -118,11 +148,30 @@ func newStore(rdb goredis.UniversalClient, opts []Option) *Store {
 	return s
 }
 
-// New uses the host's client, checks that the server answers within
-// WithConnectTimeout, and returns a Store. Close leaves rdb open.
+// New uses the host's client: a *goredis.Client (one server, or a primary
+// found through Sentinel) or a *goredis.ClusterClient (Redis Cluster; see
+// the package doc for the key layout). It checks that the server answers
+// within WithConnectTimeout, checks its persistence settings
+// (WithDurability), writes the readiness counter that Ping checks, and
+// returns a Store. Close leaves rdb open.
+//
+// New refuses a *goredis.Ring (its shards share no scripts, nor pub/sub
+// order), a ClusterClient that reads from replicas (ReadOnly,
+// RouteByLatency, RouteRandomly: a replica may still hold a token
+// revoked on its primary), and on a cluster a prefix with a '{' that does
+// not close a hash tag (see WithPrefix).
 func New(ctx context.Context, rdb goredis.UniversalClient, opts ...Option) (*Store, error) {
 	s := newStore(rdb, opts)
+	if err := s.checkClient(); err != nil {
+		return nil, err
+	}
 	if err := s.ping(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.checkDurability(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.startReadiness(ctx); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -158,8 +207,11 @@ func (s *Store) ping(ctx context.Context) error {
 // time.
 func (s *Store) noAnswer(err error) error {
 	addr := "the server"
-	if c, ok := s.rdb.(*goredis.Client); ok {
+	switch c := s.rdb.(type) {
+	case *goredis.Client:
 		addr = c.Options().Addr
+	case *goredis.ClusterClient:
+		addr = "the cluster at " + strings.Join(c.Options().Addrs, ",")
 	}
 	return fmt.Errorf("redis: no answer from %s within %v (the connect timeout; dial_timeout in the URL sets it): %w", addr, s.connect, err)
 }

@@ -89,46 +89,22 @@ return #m`
 const revokeClientBatch = 500
 
 func (s *Store) tokenKey(h store.Hash) string     { return s.prefix + "token:" + hex.EncodeToString(h[:]) }
-func (s *Store) familyKey(f string) string        { return s.prefix + "family:" + f }
-func (s *Store) membersKey(f string) string       { return s.prefix + "family-tokens:" + f }
+func (s *Store) familyKey(f string) string        { return s.prefix + "family:" + s.familyTag(f) }
+func (s *Store) membersKey(f string) string       { return s.prefix + "family-tokens:" + s.familyTag(f) }
 func (s *Store) clientTokensKey(id string) string { return s.prefix + "client-tokens:" + id }
 
 // CreateToken stores t. It returns store.ErrRevoked if t's family was
 // revoked and store.ErrExists if a token with t's hash is stored.
 func (s *Store) CreateToken(ctx context.Context, t *store.Token) (err error) {
 	defer s.obs.Done(ctx, "CreateToken", s.obs.Start(), &err)
-	scopes, err := json.Marshal(t.Scopes)
+	if s.cluster != nil {
+		return s.createTokenCluster(ctx, t)
+	}
+	keys, head, fields, err := s.tokenArgs(t)
 	if err != nil {
 		return fmt.Errorf("redis: create token: %w", err)
 	}
-	expMs := (t.ExpiresAt.UnixMicro() + 999) / 1000 // Redis keeps the key at least as long
-	keys := []string{s.tokenKey(t.Hash), s.familyKey(t.Family), s.membersKey(t.Family), s.clientTokensKey(t.ClientID)}
-	hasFamily := "0"
-	if t.Family != "" {
-		hasFamily = "1"
-	}
-	args := []any{expMs, s.now().UnixMilli(), hasFamily,
-		"kind", int(t.Kind), "family", t.Family, "client_id", t.ClientID, "subject", t.Subject,
-		"username", t.Username, "scopes", scopes, "issued_at", micros(t.IssuedAt),
-		"expires_at", micros(t.ExpiresAt), "redirect_uri", t.RedirectURI,
-		"code_challenge", t.CodeChallenge, "uses", 0}
-	// The grant's properties only when set: a bearer token's hash stays
-	// as small as it was before they existed, and reads the same.
-	if len(t.Audience) > 0 {
-		audience, err := json.Marshal(t.Audience)
-		if err != nil {
-			return fmt.Errorf("redis: create token: %w", err)
-		}
-		args = append(args, "audience", audience)
-	}
-	for _, f := range [...]struct{ name, value string }{{"jkt", t.JKT}, {"nonce", t.Nonce}} {
-		if f.value != "" {
-			args = append(args, f.name, f.value)
-		}
-	}
-	if !t.AuthTime.IsZero() {
-		args = append(args, "auth_time", micros(t.AuthTime))
-	}
+	args := append([]any{head[0], s.now().UnixMilli(), head[1]}, fields...)
 	n, err := s.createToken.Run(ctx, s.rdb, keys, args...).Int()
 	switch {
 	case err != nil:
@@ -139,6 +115,46 @@ func (s *Store) CreateToken(ctx context.Context, t *store.Token) (err error) {
 		return store.ErrExists
 	}
 	return nil
+}
+
+// tokenArgs returns what createTokenLua takes for t (and, on a cluster,
+// the scripts of createTokenCluster): its four keys (token, family,
+// family's members, client's tokens), its expiry in ms and whether it has a
+// family ("1" or "0"), and the fields of its hash.
+func (s *Store) tokenArgs(t *store.Token) (keys []string, head [2]any, fields []any, err error) {
+	scopes, err := json.Marshal(t.Scopes)
+	if err != nil {
+		return nil, head, nil, err
+	}
+	expMs := (t.ExpiresAt.UnixMicro() + 999) / 1000 // Redis keeps the key at least as long
+	keys = []string{s.tokenKey(t.Hash), s.familyKey(t.Family), s.membersKey(t.Family), s.clientTokensKey(t.ClientID)}
+	hasFamily := "0"
+	if t.Family != "" {
+		hasFamily = "1"
+	}
+	fields = []any{
+		"kind", int(t.Kind), "family", t.Family, "client_id", t.ClientID, "subject", t.Subject,
+		"username", t.Username, "scopes", scopes, "issued_at", micros(t.IssuedAt),
+		"expires_at", micros(t.ExpiresAt), "redirect_uri", t.RedirectURI,
+		"code_challenge", t.CodeChallenge, "uses", 0}
+	// The grant's properties only when set: a bearer token's hash stays
+	// as small as it was before they existed, and reads the same.
+	if len(t.Audience) > 0 {
+		audience, err := json.Marshal(t.Audience)
+		if err != nil {
+			return nil, head, nil, err
+		}
+		fields = append(fields, "audience", audience)
+	}
+	for _, f := range [...]struct{ name, value string }{{"jkt", t.JKT}, {"nonce", t.Nonce}} {
+		if f.value != "" {
+			fields = append(fields, f.name, f.value)
+		}
+	}
+	if !t.AuthTime.IsZero() {
+		fields = append(fields, "auth_time", micros(t.AuthTime))
+	}
+	return keys, [2]any{expMs, hasFamily}, fields, nil
 }
 
 // Token returns the live, unconsumed token with hash h, or store.ErrNotFound.
@@ -208,6 +224,9 @@ func (s *Store) RevokeFamily(ctx context.Context, family string) (err error) {
 	if family == "" { // tokens of no family are revoked one by one
 		return ctx.Err()
 	}
+	if s.cluster != nil {
+		return s.revokeFamilyCluster(ctx, family)
+	}
 	keys := []string{s.familyKey(family), s.membersKey(family)}
 	c := payload(store.Change{Kind: store.ChangeFamily, Family: family})
 	if err := s.revokeFamily.Run(ctx, s.rdb, keys, s.ChangeChannel(), c).Err(); err != nil && !errors.Is(err, goredis.Nil) {
@@ -222,6 +241,9 @@ func (s *Store) RevokeFamily(ctx context.Context, family string) (err error) {
 // it.
 func (s *Store) RevokeClient(ctx context.Context, clientID string) (err error) {
 	defer s.obs.Done(ctx, "RevokeClient", s.obs.Start(), &err)
+	if s.cluster != nil {
+		return s.revokeClientCluster(ctx, clientID)
+	}
 	key := []string{s.clientTokensKey(clientID)}
 	c := payload(store.Change{Kind: store.ChangeClient, ClientID: clientID})
 	for {
