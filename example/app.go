@@ -35,15 +35,16 @@ type options struct {
 
 	ValidationCache bool // cache validated access tokens, kept honest by the store's change feed (grant.ValidationCache)
 
-	Store     backend                 // clients and tokens (store.go); nil means a new memory store
-	StoreName string                  // describes Store in the banner
-	tune      func(cfg *grant.Config) // tests only: adjusts the Provider's configuration
+	Store       backend                 // clients and tokens (store.go); nil means a new memory store
+	ClientStore backend                 // clients, if not in Store (-client-store); nil: Store
+	StoreName   string                  // describes Store (and ClientStore) in the banner
+	tune        func(cfg *grant.Config) // tests only: adjusts the Provider's configuration
 }
 
 // app is the example: one Provider, its stores and its routes.
 type app struct {
 	provider  *grant.Provider
-	store     backend           // clients and tokens
+	store     backend           // the clients (and the tokens, unless ClientStore is set)
 	storeName string            // for the banner
 	users     *memory.Store     // the demo users
 	secrets   map[string]string // generated secrets of the demo clients, by client ID
@@ -71,8 +72,12 @@ func newApp(ctx context.Context, o options) (*app, error) {
 	if st == nil {
 		st = memoryBackend{memory.New(memory.WithObserver(o.observer()))}
 	}
+	clientSt := st
+	if o.ClientStore != nil {
+		clientSt = o.ClientStore
+	}
 	users := memory.New(memory.WithObserver(o.observer()))
-	a := &app{store: st, storeName: o.StoreName, users: users, secrets: map[string]string{}, fromFile: map[string]bool{}}
+	a := &app{store: clientSt, storeName: o.StoreName, users: users, secrets: map[string]string{}, fromFile: map[string]bool{}}
 	a.tuning, a.metrics = o.Tuning, o.MetricsAddr
 	for _, u := range demoUsers {
 		if err := users.AddUser(u.id, u.name, u.password); err != nil {
@@ -102,7 +107,7 @@ func newApp(ctx context.Context, o options) (*app, error) {
 	}
 	cfg := grant.Config{
 		Issuer:  o.Issuer,
-		Clients: st, Tokens: st, Users: users,
+		Clients: clientSt, Tokens: st, Users: users,
 		GrantTypes: []string{
 			store.GrantAuthorizationCode, store.GrantClientCredentials,
 			store.GrantRefreshToken, store.GrantPassword, store.GrantDeviceCode,

@@ -14,10 +14,12 @@ import (
 )
 
 // clientsUsage is the help of the clients command.
-const clientsUsage = `usage: example clients <command> [flags] -store STORE
+const clientsUsage = `usage: example clients <command> [flags] -store STORE [-client-store STORE]
 
 Registers and removes OAuth clients in a persistent store (sqlite:PATH,
-postgres://…, redis://…), the one the server runs with.
+postgres://…, redis://…, redis+cluster://…), the one the server runs
+with; in -client-store when the server has one (delete then revokes the
+client's tokens in -store).
 
 commands:
   create --id ID [--redirect-uri URI]... [--grant-type GT]... [--scope "a b"]
@@ -53,6 +55,7 @@ func runClients(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs := flag.NewFlagSet("example clients "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	spec := fs.String("store", defaultStore(), storeUsage)
+	clientSpec := fs.String("client-store", "", clientStoreUsage)
 	var c clientFlags
 	switch cmd {
 	case "create":
@@ -99,13 +102,24 @@ func runClients(ctx context.Context, args []string, stdout, stderr io.Writer) in
 			fmt.Fprintf(stderr, "example clients: closing the store: %v\n", err)
 		}
 	}()
+	clients := st
+	if *clientSpec != "" {
+		if clients, _, err = openClientStore(ctx, *clientSpec, storeTuning{}); err != nil {
+			return fail(exitStatus(err), err)
+		}
+		defer func() {
+			if err := clients.Close(); err != nil {
+				fmt.Fprintf(stderr, "example clients: closing the client store: %v\n", err)
+			}
+		}()
+	}
 	switch cmd {
 	case "create":
-		err = createClient(ctx, st, client, stdout)
+		err = createClient(ctx, clients, client, stdout)
 	case "list":
-		err = listClients(ctx, st, stdout)
+		err = listClients(ctx, clients, stdout)
 	case "delete":
-		err = deleteClient(ctx, st, c.id, stdout)
+		err = deleteClient(ctx, clients, st, c.id, stdout)
 	}
 	switch {
 	case errors.Is(err, store.ErrInvalidClient):
@@ -209,15 +223,16 @@ func orDash(s string) string {
 	return s
 }
 
-// deleteClient removes the client id, then revokes every token issued to
-// it: deleted first, it can be issued no new one meanwhile. For an unknown
+// deleteClient removes the client id from st, then revokes every token
+// issued to it in tokens (st itself, unless -client-store): deleted first,
+// it can be issued no new one meanwhile. For an unknown
 // ID it still revokes (a no-op unless an earlier delete failed to), so that
 // running delete again finishes an interrupted one.
-func deleteClient(ctx context.Context, st backend, id string, w io.Writer) error {
+func deleteClient(ctx context.Context, st store.ClientRegistry, tokens store.TokenStore, id string, w io.Writer) error {
 	_, err := st.Client(ctx, id)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		if err := st.RevokeClient(ctx, id); err != nil {
+		if err := tokens.RevokeClient(ctx, id); err != nil {
 			return err
 		}
 		return fmt.Errorf("%w: no client %q", errBadClient, id)
@@ -228,7 +243,7 @@ func deleteClient(ctx context.Context, st backend, id string, w io.Writer) error
 		return err
 	}
 	fmt.Fprintf(w, "deleted client %s\n", id)
-	if err := st.RevokeClient(ctx, id); err != nil {
+	if err := tokens.RevokeClient(ctx, id); err != nil {
 		return fmt.Errorf("revoking the tokens of client %q (deleted; run delete again to retry): %w", id, err)
 	}
 	fmt.Fprintln(w, "Every token issued to it is revoked: its access tokens are refused from now on, and it can no longer authenticate or refresh.")

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -356,13 +357,30 @@ func dumpBackend(t *testing.T, spec string) string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		o, err := goredis.ParseURL(addr)
-		if err != nil {
-			t.Fatal(err)
+		var rdb goredis.UniversalClient
+		var keys []string
+		if hosts, ok := strings.CutPrefix(addr, "redis+cluster://"); ok {
+			hosts, _, _ = strings.Cut(hosts, "/")
+			cc := goredis.NewClusterClient(&goredis.ClusterOptions{Addrs: strings.Split(hosts, ",")})
+			var mu sync.Mutex
+			err = cc.ForEachMaster(ctx, func(ctx context.Context, c *goredis.Client) error {
+				k, err := c.Keys(ctx, prefix+"*").Result()
+				mu.Lock()
+				keys = append(keys, k...)
+				mu.Unlock()
+				return err
+			})
+			rdb = cc
+		} else {
+			o, perr := goredis.ParseURL(addr)
+			if perr != nil {
+				t.Fatal(perr)
+			}
+			c := goredis.NewClient(o)
+			keys, err = c.Keys(ctx, prefix+"*").Result()
+			rdb = c
 		}
-		rdb := goredis.NewClient(o)
 		defer rdb.Close()
-		keys, err := rdb.Keys(ctx, prefix+"*").Result()
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -14,6 +14,8 @@ func TestSharedDPoPPostgres(t *testing.T) { testSharedDPoP(t, postgresSpec(t)) }
 
 func TestSharedDPoPRedis(t *testing.T) { testSharedDPoP(t, redisSpec(t)) }
 
+func TestSharedDPoPRedisCluster(t *testing.T) { testSharedDPoP(t, redisClusterSpec(t)) }
+
 func testSharedDPoP(t *testing.T, spec string) {
 	a := startInstance(t, spec)
 	b := startInstance(t, spec)

@@ -39,6 +39,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	clientsFile := fs.String("clients", "", "JSON file of client registrations (RFC 7591 fields) replacing the demo clients")
 	dpopNonce := fs.Bool("dpop-nonce", false, "make DPoP proofs at the token endpoint carry a server nonce (RFC 9449 §8)")
 	storeSpec := fs.String("store", defaultStore(), storeUsage)
+	clientStoreSpec := fs.String("client-store", "", clientStoreUsage)
 	var resources []string
 	fs.Func("resource", "`URL` of a resource server tokens may be issued for (RFC 8707 resource indicator), such as http://127.0.0.1:8081/mcp; repeatable", func(s string) error {
 		resources = append(resources, s)
@@ -99,6 +100,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	defer closeStore(st, logger)
 	o.Store, o.StoreName = st, name
+	if *clientStoreSpec != "" {
+		cst, cname, err := openClientStore(ctx, *clientStoreSpec, o.storeTuning())
+		if err != nil {
+			fmt.Fprintf(stderr, "example: %v\n", err)
+			return exitStatus(err)
+		}
+		defer closeStore(cst, logger)
+		o.ClientStore, o.StoreName = cst, name+"; clients in "+cname
+	}
 	a, err := newApp(ctx, o)
 	if err != nil {
 		fmt.Fprintf(stderr, "example: %v\n", err)

@@ -151,6 +151,8 @@ func TestSharedPostgres(t *testing.T) { testShared(t, postgresSpec(t)) }
 
 func TestSharedRedis(t *testing.T) { testShared(t, redisSpec(t)) }
 
+func TestSharedRedisCluster(t *testing.T) { testShared(t, redisClusterSpec(t)) }
+
 // testShared runs two instances on one store, with one provider secret:
 // what one issues, rotates or revokes, the other sees.
 func testShared(t *testing.T, spec string) {

@@ -41,7 +41,10 @@ const storeEnv = "OAUTHKIT_STORE"
 
 // storeUsage documents -store, for the flag sets of run and of the clients
 // command.
-const storeUsage = "where clients and tokens live: memory, sqlite:PATH, postgres://…[?schema=NAME], redis://…[?prefix=P]; $" + storeEnv + " sets the default"
+const storeUsage = "where clients and tokens live: memory, sqlite:PATH, postgres://…[?schema=NAME], redis://…[?prefix=P], redis+cluster://host:port[,host:port…][?prefix=P]; $" + storeEnv + " sets the default"
+
+// clientStoreUsage documents -client-store.
+const clientStoreUsage = "where clients live, if not with the tokens (-store): sqlite:PATH or postgres://…[?schema=NAME], so that a Redis holding the tokens does not hold the registrations too; default: the -store"
 
 // defaultStore is the default of -store.
 func defaultStore() string {
@@ -62,6 +65,8 @@ var errStoreSpec = errors.New("-store")
 //	postgres://…?schema=NAME    PostgreSQL; schema optional (default public)
 //	postgresql://…              the same
 //	redis://…?prefix=P          Redis (rediss:// for TLS); key prefix optional (default "oauthkit:")
+//	redis+cluster://h:p,h:p/?prefix=P
+//	                            Redis Cluster (rediss+cluster:// for TLS): one or more of its nodes
 //
 // It also returns a description of the store for the banner and logs, with
 // any password left out.
@@ -74,11 +79,13 @@ func openStore(ctx context.Context, spec string) (backend, string, error) {
 type storeTuning struct {
 	Cleanup  *time.Duration // sqlite and postgres: the cleanup interval (0: none); nil: the store's default
 	Observer store.Observer // told of every store call (-metrics); nil: none
+	Logger   *slog.Logger   // redis: where its warnings go (a server that would lose acknowledged writes); nil: slog.Default()
 }
 
-// storeTuning is -cleanup and -metrics' observer, for openTunedStore.
+// storeTuning is -cleanup, -metrics' observer and the logger, for
+// openTunedStore.
 func (o *options) storeTuning() storeTuning {
-	return storeTuning{Cleanup: &o.Tuning.Cleanup, Observer: o.observer()}
+	return storeTuning{Cleanup: &o.Tuning.Cleanup, Observer: o.observer(), Logger: o.Logger}
 }
 
 // openTunedStore is openStore with the tuning t.
@@ -119,12 +126,16 @@ func openTunedStore(ctx context.Context, spec string, t storeTuning) (backend, s
 			return nil, "", err
 		}
 		return s, "postgres " + shown + " schema " + schema, nil
-	case strings.HasPrefix(spec, "redis://"), strings.HasPrefix(spec, "rediss://"):
+	case strings.HasPrefix(spec, "redis://"), strings.HasPrefix(spec, "rediss://"),
+		strings.HasPrefix(spec, "redis+cluster://"), strings.HasPrefix(spec, "rediss+cluster://"):
 		addr, prefix, shown, err := splitParam(spec, "prefix")
 		if err != nil {
 			return nil, "", err
 		}
 		opts := []redis.Option{redis.WithObserver(t.Observer)}
+		if t.Logger != nil {
+			opts = append(opts, redis.WithLogger(t.Logger))
+		}
 		if prefix != "" {
 			opts = append(opts, redis.WithPrefix(prefix))
 		} else {
@@ -134,9 +145,23 @@ func openTunedStore(ctx context.Context, spec string, t storeTuning) (backend, s
 		if err != nil {
 			return nil, "", err
 		}
-		return s, fmt.Sprintf("redis %s prefix %q", shown, prefix), nil
+		kind := "redis"
+		if strings.Contains(spec, "+cluster://") {
+			kind = "redis-cluster"
+		}
+		return s, fmt.Sprintf("%s %s prefix %q", kind, shown, prefix), nil
 	}
-	return nil, "", fmt.Errorf("%w %q: want memory, sqlite:PATH, postgres://… or redis://…", errStoreSpec, spec)
+	return nil, "", fmt.Errorf("%w %q: want memory, sqlite:PATH, postgres://…, redis://… or redis+cluster://…", errStoreSpec, spec)
+}
+
+// openClientStore opens the -client-store spec, a persistent store other
+// than Redis (sqlite or postgres): where the registrations live when the
+// tokens are in a Redis, which loses them if it restarts empty.
+func openClientStore(ctx context.Context, spec string, t storeTuning) (backend, string, error) {
+	if !strings.HasPrefix(spec, "sqlite:") && !strings.HasPrefix(spec, "postgres://") && !strings.HasPrefix(spec, "postgresql://") {
+		return nil, "", fmt.Errorf("%w: -client-store %q: want sqlite:PATH or postgres://…", errStoreSpec, spec)
+	}
+	return openTunedStore(ctx, spec, t)
 }
 
 // splitParam removes the query parameter name (ours, not the driver's) from

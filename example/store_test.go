@@ -72,6 +72,33 @@ func redisSpec(t testing.TB) string {
 	return "redis://" + addr + "/0?prefix=" + url.QueryEscape(prefix)
 }
 
+// redisClusterSpec returns a -store value for the test Redis Cluster
+// (testservices.RedisCluster), under a key prefix of its own whose keys
+// are deleted from every master when the test ends; or skips.
+func redisClusterSpec(t testing.TB) string {
+	t.Helper()
+	addrs := testservices.RedisCluster(t)
+	prefix := randomName("oauthkit-example-") + ":"
+	t.Cleanup(func() {
+		ctx := context.Background()
+		rdb := goredis.NewClusterClient(&goredis.ClusterOptions{Addrs: addrs})
+		defer rdb.Close()
+		err := rdb.ForEachMaster(ctx, func(ctx context.Context, c *goredis.Client) error {
+			keys, err := c.Keys(ctx, prefix+"*").Result()
+			for _, k := range keys { // one by one: they are in many slots
+				if err == nil {
+					err = c.Del(ctx, k).Err()
+				}
+			}
+			return err
+		})
+		if err != nil {
+			t.Errorf("delete test keys: %v", err)
+		}
+	})
+	return "redis+cluster://" + strings.Join(addrs, ",") + "/?prefix=" + url.QueryEscape(prefix)
+}
+
 // sqliteSpec returns a -store value for a new SQLite file.
 func sqliteSpec(t testing.TB) string {
 	return "sqlite:" + filepath.Join(t.TempDir(), "oauthkit.db")
@@ -80,7 +107,7 @@ func sqliteSpec(t testing.TB) string {
 // persistentSpecs are the -store values of every persistent backend this
 // machine can test, by name.
 func persistentSpecs(t *testing.T) map[string]func(testing.TB) string {
-	return map[string]func(testing.TB) string{"sqlite": sqliteSpec, "postgres": postgresSpec, "redis": redisSpec}
+	return map[string]func(testing.TB) string{"sqlite": sqliteSpec, "postgres": postgresSpec, "redis": redisSpec, "redis-cluster": redisClusterSpec}
 }
 
 func TestOpenStoreBadSpecs(t *testing.T) {

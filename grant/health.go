@@ -2,6 +2,7 @@ package grant
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"reflect"
 	"time"
@@ -17,7 +18,10 @@ const healthTimeout = 2 * time.Second
 // orchestrators. GET (and HEAD) answers 200 {"status":"ok"} when
 // Config.Tokens and Config.Clients each answer a ping within 2 seconds, and
 // 503 {"status":"unavailable","reason":"the token store does not answer"}
-// (or "the client store") when one does not. A store is pinged if it
+// (or "the client store") when one does not, and
+// {"status":"unavailable","reason":"the token store lost its data"} when
+// its ping reports store.ErrReset (the server came back empty or from an
+// older copy: see the store's README). A store is pinged if it
 // implements store.Pinger, as every oauthkit backend does; one that does
 // not counts as answering, and one object serving as both stores is pinged
 // once. The reason never carries the store's error, which is logged at
@@ -40,8 +44,12 @@ func (p *Provider) serveHealth(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	for _, s := range p.pingers() {
 		if err := p.ping(ctx, s.name, s.pinger); err != nil {
-			p.cfg.Logger.ErrorContext(ctx, "grant: health check: "+s.name+" does not answer", "err", err)
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "the " + s.name + " does not answer"})
+			reason := "the " + s.name + " does not answer"
+			if errors.Is(err, store.ErrReset) {
+				reason = "the " + s.name + " lost its data"
+			}
+			p.cfg.Logger.ErrorContext(ctx, "grant: health check: "+reason, "err", err)
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": reason})
 			return
 		}
 	}

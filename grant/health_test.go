@@ -1,10 +1,14 @@
 package grant
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
+
+	"github.com/oauthkit/oauthkit/store"
 )
 
 // TestHealthHandler: 200 {"status":"ok"} for GET and HEAD while the stores
@@ -55,5 +59,30 @@ func decodeJSON(t *testing.T, res *http.Response, v any) {
 	defer res.Body.Close()
 	if err := json.NewDecoder(res.Body).Decode(v); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// lostStore is a token store whose ping reports that it lost its data.
+type lostStore struct{ store.TokenStore }
+
+func (lostStore) Ping(context.Context) error {
+	return fmt.Errorf("test: %w", store.ErrReset)
+}
+
+// TestHealthHandlerReset: a store whose ping reports store.ErrReset makes
+// the check 503 with its own reason, not "does not answer".
+func TestHealthHandlerReset(t *testing.T) {
+	f := newFixture(t)
+	p := mustProvider(t, Config{Issuer: "https://as.example.com", Clients: staticClients{}, Tokens: lostStore{f.st}})
+	srv := httptest.NewServer(p.HealthHandler())
+	defer srv.Close()
+	res, err := http.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body map[string]string
+	decodeJSON(t, res, &body)
+	if res.StatusCode != 503 || body["reason"] != "the token store lost its data" {
+		t.Fatalf("GET: %d %v", res.StatusCode, body)
 	}
 }

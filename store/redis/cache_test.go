@@ -26,7 +26,7 @@ func instance(t *testing.T, prefix, name, via string) *redis.Store {
 	}
 	rdb := goredis.NewClient(&goredis.Options{Addr: addr, ClientName: name})
 	t.Cleanup(func() { rdb.Close() })
-	s, err := redis.New(t.Context(), rdb, redis.WithPrefix(prefix))
+	s, err := redis.New(t.Context(), rdb, redis.WithPrefix(prefix), quiet)
 	if err != nil {
 		t.Fatal(err)
 	}

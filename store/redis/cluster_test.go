@@ -108,7 +108,7 @@ func (d clusterDumpable) Dump(ctx context.Context) ([]byte, error) {
 // newClusterStore opens a store on the test cluster under a fresh prefix.
 func newClusterStore(t testing.TB, rdb *goredis.ClusterClient, opts ...redis.Option) (*redis.Store, string) {
 	prefix := newClusterPrefix(t, rdb)
-	s, err := redis.New(t.Context(), rdb, append([]redis.Option{redis.WithPrefix(prefix)}, opts...)...)
+	s, err := redis.New(t.Context(), rdb, append([]redis.Option{redis.WithPrefix(prefix), quiet}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -316,7 +316,7 @@ func TestClusterRefusals(t *testing.T) {
 	}
 	// A prefix with a whole hash tag puts everything in one slot: fine.
 	prefix := "{" + rand.Text()[:8] + "}:"
-	s, err := redis.New(t.Context(), rdb, redis.WithPrefix(prefix))
+	s, err := redis.New(t.Context(), rdb, redis.WithPrefix(prefix), quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -348,7 +348,7 @@ func TestClusterOpen(t *testing.T) {
 		"redis+cluster://" + addrs[0],
 		"redis+cluster://" + strings.Join(addrs, ",") + "/?dial_timeout=2s",
 	} {
-		s, err := redis.Open(t.Context(), u, redis.WithPrefix(newClusterPrefix(t, rdb)))
+		s, err := redis.Open(t.Context(), u, redis.WithPrefix(newClusterPrefix(t, rdb)), quiet)
 		if err != nil {
 			t.Fatalf("%s: %v", u, err)
 		}
@@ -379,7 +379,7 @@ func TestClusterOpen(t *testing.T) {
 // own, as another service instance would, named name in CLIENT LIST.
 func clusterInstance(t *testing.T, prefix, name string, dial func(ctx context.Context, network, addr string) (net.Conn, error)) *redis.Store {
 	t.Helper()
-	s, err := redis.New(t.Context(), clusterClient(t, name, dial), redis.WithPrefix(prefix))
+	s, err := redis.New(t.Context(), clusterClient(t, name, dial), redis.WithPrefix(prefix), quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -535,4 +535,37 @@ func TestClusterMarkNeedsEveryMaster(t *testing.T) {
 func TestClusterSharedCacheClose(t *testing.T) {
 	prefix := newClusterPrefix(t, clusterClient(t, "", nil))
 	sharedtest.CacheClose(t, clusterInstance(t, prefix, "oauthkit-close", nil))
+}
+
+// TestClusterReadiness: the readiness counters are one per master, and a
+// master that loses its counter (as one restarted empty would) makes Ping
+// report store.ErrReset.
+func TestClusterReadiness(t *testing.T) {
+	ctx := t.Context()
+	rdb := clusterClient(t, "", nil)
+	s, prefix := newClusterStore(t, rdb)
+	keys, err := clusterKeys(ctx, rdb, prefix+"ready")
+	if err != nil {
+		t.Fatal(err)
+	}
+	masters := map[string]bool{}
+	for _, k := range keys {
+		m, err := rdb.MasterForKey(ctx, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		masters[m.Options().Addr] = true
+	}
+	if n := len(testservices.RedisCluster(t)); len(keys) != n || len(masters) != n {
+		t.Fatalf("readiness counters %v on %d masters, want one on each of %d", keys, len(masters), n)
+	}
+	if err := s.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.Del(ctx, keys[1]).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ping(ctx); !errors.Is(err, store.ErrReset) {
+		t.Errorf("Ping with a master's counter gone: %v, want store.ErrReset", err)
+	}
 }

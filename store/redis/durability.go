@@ -70,28 +70,36 @@ func (s *Store) checkDurability(ctx context.Context) error {
 }
 
 // persistence reads the persistence settings of the server, or of every
-// master of a cluster, and returns what is wrong with them.
+// master of a cluster, and returns what is wrong with them (on a cluster,
+// each with the masters it concerns).
 func (s *Store) persistence(ctx context.Context) ([]string, error) {
 	if s.cluster == nil {
-		return nodePersistence(ctx, s.rdb, "")
+		return nodePersistence(ctx, s.rdb)
 	}
 	var (
-		mu  sync.Mutex
-		all []string
+		mu    sync.Mutex
+		nodes = map[string][]string{} // problem → the masters that have it
 	)
 	err := s.cluster.ForEachMaster(ctx, func(ctx context.Context, c *goredis.Client) error {
-		p, err := nodePersistence(ctx, c, c.Options().Addr+": ")
+		p, err := nodePersistence(ctx, c)
 		mu.Lock()
-		all = append(all, p...)
+		for _, problem := range p {
+			nodes[problem] = append(nodes[problem], c.Options().Addr)
+		}
 		mu.Unlock()
 		return err
 	})
+	var all []string
+	for problem, addrs := range nodes {
+		slices.Sort(addrs)
+		all = append(all, strings.Join(addrs, ", ")+": "+problem)
+	}
 	slices.Sort(all)
 	return all, err
 }
 
 // nodePersistence reads one server's settings.
-func nodePersistence(ctx context.Context, c goredis.Cmdable, node string) ([]string, error) {
+func nodePersistence(ctx context.Context, c goredis.Cmdable) ([]string, error) {
 	names := []string{"appendonly", "appendfsync", "maxmemory", "maxmemory-policy"}
 	cmds := make([]*goredis.MapStringStringCmd, len(names))
 	_, err := c.Pipelined(ctx, func(p goredis.Pipeliner) error {
@@ -113,12 +121,12 @@ func nodePersistence(ctx context.Context, c goredis.Cmdable, node string) ([]str
 	}
 	var problems []string
 	if v["appendonly"] != "yes" {
-		problems = append(problems, node+"appendonly is "+v["appendonly"]+" (want yes: without the append-only file a restart keeps only the last RDB snapshot, if any)")
+		problems = append(problems, "appendonly is "+v["appendonly"]+" (want yes: without the append-only file a restart keeps only the last RDB snapshot, if any)")
 	} else if f := v["appendfsync"]; f != "everysec" && f != "always" {
-		problems = append(problems, node+"appendfsync is "+f+" (want everysec or always)")
+		problems = append(problems, "appendfsync is "+f+" (want everysec or always)")
 	}
 	if v["maxmemory"] != "0" && v["maxmemory-policy"] != "noeviction" {
-		problems = append(problems, node+"maxmemory-policy is "+v["maxmemory-policy"]+" (want noeviction: eviction deletes revocation marks, replay records and clients)")
+		problems = append(problems, "maxmemory-policy is "+v["maxmemory-policy"]+" (want noeviction: eviction deletes revocation marks, replay records and clients)")
 	}
 	return problems, nil
 }

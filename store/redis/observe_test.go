@@ -11,7 +11,7 @@ import (
 func TestObserver(t *testing.T) {
 	rdb := testClient(t)
 	storetest.RunObserver(t, func(t *testing.T, obs store.Observer) storetest.Store {
-		s, err := redis.New(t.Context(), rdb, redis.WithPrefix(newPrefix(t, rdb)), redis.WithObserver(obs))
+		s, err := redis.New(t.Context(), rdb, redis.WithPrefix(newPrefix(t, rdb)), redis.WithObserver(obs), quiet)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -122,7 +122,7 @@ func (s *Store) bumpReadiness(ctx context.Context) error {
 	for i, k := range r.keys {
 		n, last := cmds[i].Val(), r.last[k]
 		if n <= last && r.lost == nil {
-			r.lost = fmt.Errorf("redis: %w: the readiness counter %s went from %d to %d (the server restarted empty or from an older copy): clients may be gone and revoked tokens valid again; restart the service once it is checked", store.ErrReset, k, last, n)
+			r.lost = fmt.Errorf("redis: %w: the readiness counter %s counted %d, not above the %d it had reached (the server restarted empty, or from an older copy): clients may be gone and revoked tokens valid again; restart the service once it is checked", store.ErrReset, k, n, last)
 		}
 		r.last[k] = max(n, last)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"testing"
 	"time"
@@ -20,6 +21,10 @@ import (
 )
 
 func TestMain(m *testing.M) { testservices.Main(m) }
+
+// quiet drops the store's log lines: the test servers keep nothing on
+// disk, which New warns of (TestDurabilityCheck tests the warning).
+var quiet = redis.WithLogger(slog.New(slog.DiscardHandler))
 
 // testClient connects to the test server (testservices.Redis), or skips.
 func testClient(t testing.TB) *goredis.Client {
@@ -50,7 +55,7 @@ func newPrefix(t testing.TB, rdb *goredis.Client) string {
 
 func newStore(t testing.TB, rdb *goredis.Client) (*redis.Store, string) {
 	prefix := newPrefix(t, rdb)
-	s, err := redis.New(t.Context(), rdb, redis.WithPrefix(prefix))
+	s, err := redis.New(t.Context(), rdb, redis.WithPrefix(prefix), quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +193,7 @@ func TestRevokeClientIndex(t *testing.T) {
 func TestOpen(t *testing.T) {
 	rdb := testClient(t)
 	prefix := newPrefix(t, rdb)
-	s, err := redis.Open(t.Context(), "redis://"+rdb.Options().Addr+"/0", redis.WithPrefix(prefix))
+	s, err := redis.Open(t.Context(), "redis://"+rdb.Options().Addr+"/0", redis.WithPrefix(prefix), quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,7 +262,7 @@ func TestSharedThrottle(t *testing.T) {
 	open := func() *redis.Store {
 		other := goredis.NewClient(&goredis.Options{Addr: testservices.Redis(t)})
 		t.Cleanup(func() { other.Close() })
-		s, err := redis.New(t.Context(), other, redis.WithPrefix(prefix))
+		s, err := redis.New(t.Context(), other, redis.WithPrefix(prefix), quiet)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -274,7 +279,7 @@ func TestSharedAssertionReplay(t *testing.T) {
 	open := func() *redis.Store {
 		other := goredis.NewClient(&goredis.Options{Addr: testservices.Redis(t)})
 		t.Cleanup(func() { other.Close() })
-		s, err := redis.New(t.Context(), other, redis.WithPrefix(prefix))
+		s, err := redis.New(t.Context(), other, redis.WithPrefix(prefix), quiet)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -298,7 +303,7 @@ func TestSharedDevices(t *testing.T) {
 	open := func() *redis.Store {
 		other := goredis.NewClient(&goredis.Options{Addr: testservices.Redis(t)})
 		t.Cleanup(func() { other.Close() })
-		s, err := redis.New(t.Context(), other, redis.WithPrefix(prefix))
+		s, err := redis.New(t.Context(), other, redis.WithPrefix(prefix), quiet)
 		if err != nil {
 			t.Fatal(err)
 		}
