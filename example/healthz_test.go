@@ -56,7 +56,9 @@ func serveStore(t *testing.T, spec string) (string, backend) {
 // and 503 with a short reason once it does not: a SQLite store that was
 // closed, a Redis server that went silent (behind a proxy that stops
 // forwarding). Against the silent server 20 concurrent checks answer
-// within the 2-second bound and send it one PING between them.
+// within the 2-second bound and send it one readiness check (the INCR of
+// store/redis's Ping) between them. A Redis that lost the store's keys (a
+// restart empty, a FLUSHALL) is 503 "the token store lost its data".
 func TestHealthz(t *testing.T) {
 	t.Run("sqlite closed", func(t *testing.T) {
 		base, st := serveStore(t, sqliteSpec(t))
@@ -98,7 +100,29 @@ func TestHealthz(t *testing.T) {
 			t.Errorf("20 checks took %v", took)
 		}
 		if n := proxy.pings.Load(); n != 1 {
-			t.Errorf("the checks sent %d PINGs to the silent server, want 1", n)
+			t.Errorf("the checks sent %d readiness checks to the silent server, want 1", n)
+		}
+	})
+	t.Run("redis reset", func(t *testing.T) {
+		spec := redisSpec(t)
+		base, _ := serveStore(t, spec)
+		if status, body := healthz(t, base); status != 200 || body["status"] != "ok" {
+			t.Fatalf("healthy: %d %v", status, body)
+		}
+		u, _ := url.Parse(spec)
+		rdb := goredis.NewClient(&goredis.Options{Addr: u.Host})
+		defer rdb.Close()
+		keys, err := rdb.Keys(t.Context(), u.Query().Get("prefix")+"*").Result()
+		if err != nil || len(keys) == 0 {
+			t.Fatalf("keys: %v %v", keys, err)
+		}
+		if err := rdb.Del(t.Context(), keys...).Err(); err != nil { // what a restart empty leaves
+			t.Fatal(err)
+		}
+		for range 2 { // and it stays so
+			if status, body := healthz(t, base); status != 503 || body["reason"] != "the token store lost its data" {
+				t.Fatalf("after the reset: %d %v", status, body)
+			}
 		}
 	})
 }
@@ -144,7 +168,7 @@ func newCutProxy(t *testing.T, target string) *cutProxy {
 func (p *cutProxy) cut() { p.isCut.Store(true) }
 
 // pipe copies from src to dst while the proxy is not cut; fromClient
-// counts the PINGs sent after the cut.
+// counts the readiness checks (INCR commands) sent after the cut.
 func (p *cutProxy) pipe(src, dst net.Conn, fromClient bool) {
 	buf := make([]byte, 32<<10)
 	for {
@@ -155,7 +179,7 @@ func (p *cutProxy) pipe(src, dst net.Conn, fromClient bool) {
 					return
 				}
 			} else if fromClient {
-				p.pings.Add(int32(bytes.Count(bytes.ToLower(buf[:n]), []byte("ping"))))
+				p.pings.Add(int32(bytes.Count(bytes.ToLower(buf[:n]), []byte("incr"))))
 			}
 		}
 		if err != nil {
