@@ -179,8 +179,12 @@ func (a *app) printBanner(ctx context.Context, w io.Writer, addr, local string) 
 		fmt.Fprintln(w, line)
 	}
 	fmt.Fprintln(w, "\nRoutes:")
+	width := 0
 	for _, r := range routeTable {
-		fmt.Fprintf(w, "  %-22s %s\n", r.pattern, r.about)
+		width = max(width, len(r.pattern))
+	}
+	for _, r := range routeTable {
+		fmt.Fprintf(w, "  %-*s %s\n", width, r.pattern, r.about)
 	}
 	fmt.Fprintf(w, "\nTry:\n  curl -X POST %s/login -H \"Content-Type: application/json\" -d '{\"username\": \"user1\", \"password\": \"password1\"}'\n", local)
 	fmt.Fprintf(w, "  curl %s/api/data -H \"Authorization: Bearer <access_token>\"\n\n", local)
