@@ -174,7 +174,47 @@ func New(ctx context.Context, rdb goredis.UniversalClient, opts ...Option) (*Sto
 	if err := s.startReadiness(ctx); err != nil {
 		return nil, err
 	}
+	if err := s.loadScripts(ctx); err != nil {
+		return nil, err
+	}
 	return s, nil
+}
+
+// loadScripts loads every script on the server (on every master of a
+// cluster), so that their first runs are one EVALSHA each; a server that
+// loses them (a restart) answers NOSCRIPT, and the script is sent again.
+func (s *Store) loadScripts(ctx context.Context) error {
+	if s.connect > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.connect)
+		defer cancel()
+	}
+	// (Script.Load would take the digest of a reply not read yet, in a
+	// pipeline: the sources go as they are.)
+	sources := []string{
+		createTokenLua, consumeTokenLua, revokeFamilyLua, revokeClientLua, createClientLua, updateClientLua,
+		chargeAttemptLua, refundAttemptLua, createDeviceLua, claimUserCodeLua, decideDeviceLua, pollDeviceLua,
+		revokeTokenLua, putTokenLua, joinFamilyLua, indexTokenLua, markFamilyLua, dropIndexLua,
+	}
+	load := func(ctx context.Context, c goredis.Cmdable) error {
+		_, err := c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+			for _, src := range sources {
+				p.ScriptLoad(ctx, src)
+			}
+			return nil
+		})
+		return err
+	}
+	var err error
+	if s.cluster != nil {
+		err = s.cluster.ForEachMaster(ctx, func(ctx context.Context, c *goredis.Client) error { return load(ctx, c) })
+	} else {
+		err = load(ctx, s.rdb)
+	}
+	if err != nil {
+		return fmt.Errorf("redis: loading the scripts: %w", isDone(ctx, err))
+	}
+	return nil
 }
 
 // ping checks that the server answers within s.connect. It stops waiting
