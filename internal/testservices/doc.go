@@ -13,6 +13,15 @@
 //     test shows a passing package's output only under -v, so the line goes
 //     to the terminal (/dev/tty) when there is one, and to stderr otherwise.
 //
+// The Redis Cluster tests get their cluster from [RedisCluster]: three
+// redis-servers in cluster mode on free loopback ports, started on first
+// use, once per test binary, and stopped by [Run] (RedisClusterEnv names
+// a running cluster instead). [StartRedis] starts a redis-server of a
+// test's own, which the test can kill (SIGKILL) and restart on the same
+// files: the crash tests. Both skip when redis-server is not in PATH,
+// unless RedisClusterEnv is set (.ci/run sets it to "start"): then they
+// fail.
+//
 // It also gives [Blackhole], a server that accepts connections and never
 // answers, for the tests of connect timeouts. Only _test.go files import
 // this package.
