@@ -28,8 +28,9 @@ import (
 // passes the first copy of each on (copyTally), so that a subscriber (the
 // validation cache, which declines to cache a lookup that a change
 // overlapped) is not held up by the others. A change of the cluster's masters
-// (a failover, a master added or removed) ends the subscription within
-// topologyCheck, and the subscriber subscribes again to the new set.
+// (a failover, a master added or removed; CLUSTER SHARDS, Redis 7) ends the
+// subscription within topologyCheck, and the subscriber subscribes again
+// to the new set.
 
 // topologyCheck is how often a cluster subscription compares the masters
 // it holds with the cluster's.
@@ -54,7 +55,17 @@ func (s *Store) subscribeCluster(ctx context.Context, fn func(store.Change)) err
 	parent := ctx
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	held, err := s.clusterMasters(ctx)
+	if err != nil {
+		return fmt.Errorf("redis: change feed: %w", isDone(parent, err))
+	}
 	nodes, err := s.masters(ctx)
+	if err == nil && len(nodes) != len(held) {
+		// go-redis's view of the cluster is behind: ask it to reload, and
+		// let the subscriber try again.
+		s.cluster.ReloadState(ctx)
+		err = fmt.Errorf("%w: the client knows %d masters, the cluster has %d", errTopology, len(nodes), len(held))
+	}
 	if err != nil {
 		return fmt.Errorf("redis: change feed: %w", isDone(parent, err))
 	}
@@ -87,7 +98,7 @@ func (s *Store) subscribeCluster(ctx context.Context, fn func(store.Change)) err
 			}
 		})
 	}
-	wg.Go(func() { s.watchMasters(ctx, nodes, cancel) })
+	wg.Go(func() { s.watchMasters(ctx, held, cancel) })
 
 	confirmed, tally, copies := make([]bool, len(nodes)), newMarkTally(len(nodes)), newCopyTally(len(nodes))
 	serving := false
@@ -154,15 +165,33 @@ func (s *Store) masters(ctx context.Context) ([]*goredis.Client, error) {
 	return nodes, err
 }
 
-// watchMasters ends the subscription (cancel) when the cluster's masters
-// (CLUSTER SLOTS, every topologyCheck) are no longer those of nodes. A
-// failed check ends it too: the subscription cannot vouch for a cluster it
-// cannot see.
-func (s *Store) watchMasters(ctx context.Context, nodes []*goredis.Client, cancel context.CancelCauseFunc) {
-	held := make([]string, len(nodes))
-	for i, n := range nodes {
-		held[i] = n.Options().Addr
+// clusterMasters returns the IDs of the cluster's masters that serve
+// slots, from CLUSTER SHARDS, sorted.
+func (s *Store) clusterMasters(ctx context.Context) ([]string, error) {
+	shards, err := s.cluster.ClusterShards(ctx).Result()
+	if err != nil {
+		return nil, err
 	}
+	var ids []string
+	for _, sh := range shards {
+		if len(sh.Slots) == 0 {
+			continue
+		}
+		for _, n := range sh.Nodes {
+			if n.Role == "master" {
+				ids = append(ids, n.ID)
+			}
+		}
+	}
+	slices.Sort(ids)
+	return ids, nil
+}
+
+// watchMasters ends the subscription (cancel) when the cluster's masters
+// (CLUSTER SHARDS, every topologyCheck) are no longer held, those the
+// subscription started with. A failed check ends it too: the
+// subscription cannot vouch for a cluster it cannot see.
+func (s *Store) watchMasters(ctx context.Context, held []string, cancel context.CancelCauseFunc) {
 	t := time.NewTicker(topologyCheck)
 	defer t.Stop()
 	for {
@@ -172,7 +201,7 @@ func (s *Store) watchMasters(ctx context.Context, nodes []*goredis.Client, cance
 		case <-t.C:
 		}
 		cctx, done := context.WithTimeout(ctx, topologyCheck)
-		ranges, err := s.cluster.ClusterSlots(cctx).Result()
+		now, err := s.clusterMasters(cctx)
 		done()
 		if ctx.Err() != nil {
 			return
@@ -181,13 +210,6 @@ func (s *Store) watchMasters(ctx context.Context, nodes []*goredis.Client, cance
 			cancel(fmt.Errorf("checking the cluster's masters: %w", err))
 			return
 		}
-		var now []string
-		for _, r := range ranges {
-			if len(r.Nodes) > 0 && !slices.Contains(now, r.Nodes[0].Addr) {
-				now = append(now, r.Nodes[0].Addr)
-			}
-		}
-		slices.Sort(now)
 		if !slices.Equal(now, held) {
 			cancel(fmt.Errorf("%w (from %v to %v)", errTopology, held, now))
 			return

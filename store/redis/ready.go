@@ -48,30 +48,32 @@ func (s *Store) startReadiness(ctx context.Context) error {
 
 // readinessKeys is P ready on one server (or under a prefix with a hash
 // tag of its own, which keeps every key on one node); on a cluster, one
-// P ready:{n} on each master, n the smallest that CLUSTER KEYSLOT puts in
-// one of the master's slots.
+// P ready:{n} on each master (each shard, by CLUSTER SHARDS), n the
+// smallest that CLUSTER KEYSLOT puts in one of its slots.
 func (s *Store) readinessKeys(ctx context.Context) ([]string, error) {
 	base := s.prefix + "ready"
 	if s.cluster == nil || strings.Contains(s.prefix, "{") {
 		return []string{base}, nil
 	}
-	ranges, err := s.cluster.ClusterSlots(ctx).Result()
+	shards, err := s.cluster.ClusterShards(ctx).Result()
 	if err != nil {
 		return nil, err
 	}
-	owner := func(slot int64) string {
-		for _, r := range ranges {
-			if int64(r.Start) <= slot && slot <= int64(r.End) && len(r.Nodes) > 0 {
-				return r.Nodes[0].Addr
+	masters := map[int]string{} // shard → counter key
+	for i, sh := range shards {
+		if len(sh.Slots) > 0 {
+			masters[i] = ""
+		}
+	}
+	owner := func(slot int64) int {
+		for i, sh := range shards {
+			for _, r := range sh.Slots {
+				if r.Start <= slot && slot <= r.End {
+					return i
+				}
 			}
 		}
-		return ""
-	}
-	masters := map[string]string{} // address → counter key
-	for _, r := range ranges {
-		if len(r.Nodes) > 0 {
-			masters[r.Nodes[0].Addr] = ""
-		}
+		return -1
 	}
 	const batch = 64
 	found := 0
@@ -90,7 +92,7 @@ func (s *Store) readinessKeys(ctx context.Context) ([]string, error) {
 			return nil, err
 		}
 		for i, c := range cmds {
-			if m := owner(c.Val()); m != "" && masters[m] == "" {
+			if m := owner(c.Val()); m >= 0 && masters[m] == "" {
 				masters[m] = base + ":{" + strconv.Itoa(n+i) + "}"
 				found++
 			}
