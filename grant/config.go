@@ -112,6 +112,11 @@ type Config struct {
 	// Throttle configures brute-force throttling; see [Throttle].
 	Throttle Throttle
 
+	// Store bounds every store call: a deadline, and a limit on calls in
+	// flight; see [StoreLimits]. The zero value is the default (2 seconds,
+	// 256 calls per store).
+	Store StoreLimits
+
 	// Device configures the device authorization grant (RFC 8628), served
 	// when GrantTypes lists store.GrantDeviceCode; see [Device].
 	Device Device
@@ -202,6 +207,9 @@ func (c *Config) setDefaults() error {
 		return err
 	}
 	if err := c.Throttle.setDefaults(c.Tokens); err != nil {
+		return err
+	}
+	if err := c.Store.setDefaults(); err != nil { // store_limits.go
 		return err
 	}
 	if c.ClientAddr == nil {

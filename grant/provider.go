@@ -33,6 +33,8 @@ type Provider struct {
 	loginURL   string             // LoginHandler's
 	clientKeys *clientKeys        // the keys of private_key_jwt clients (clientkeys.go)
 	health     singleflight.Group // one ping per store at a time (health.go)
+	storeSet                      // the stores, each call bounded (store_guard.go)
+	pending    pendingRevocations // family revocations that failed, retried (revocations.go)
 }
 
 // NewProvider checks cfg, fills in its defaults and returns a Provider.
@@ -46,6 +48,7 @@ func NewProvider(cfg Config) (*Provider, error) {
 	if err := cfg.checkLoginClient(); err != nil { // login_client.go
 		return nil, err
 	}
+	ss := guardStores(&cfg) // store_guard.go
 	sk, err := deriveSubkeys(cfg.Secret)
 	if err != nil {
 		return nil, err
@@ -60,6 +63,7 @@ func NewProvider(cfg Config) (*Provider, error) {
 		checks:     make(chan struct{}, cfg.Throttle.MaxPasswordChecks),
 		logs:       newLogSampler(cfg.Now),
 		clientKeys: newClientKeys(&cfg),
+		storeSet:   ss,
 	}
 	p.engine = newEngine(p)
 	if p.usesKeys() {
@@ -95,14 +99,14 @@ func (p *Provider) ValidateTokenInto(ctx context.Context, raw string, into *midd
 	}
 	// The store answers only for live tokens: unexpired, unrevoked
 	// (store.TokenStore's contract, checked by storetest for every backend).
-	t, err := p.cfg.Tokens.Token(ctx, store.HashSecret(raw))
+	t, err := p.tokens.Token(ctx, store.HashSecret(raw))
 	if errors.Is(err, store.ErrNotFound) {
 		return middleware.ErrInvalidToken
 	}
 	if err != nil {
 		return fmt.Errorf("grant: token lookup: %w", err)
 	}
-	if t.Kind != store.KindAccess {
+	if t.Kind != store.KindAccess || p.pending.has(t.Family) { // revocations.go
 		return middleware.ErrInvalidToken
 	}
 	*into = middleware.Token{

@@ -132,7 +132,8 @@ func (g *Guard) checkProof(w http.ResponseWriter, r *http.Request, raw string, t
 		if ok, held := g.logs.Allow("dpop"); ok {
 			g.opts.Logger.ErrorContext(r.Context(), "middleware: DPoP replay cache failed", "err", err, "suppressed", held)
 		}
-		e.Status, e.Code, e.Description = http.StatusInternalServerError, "", "DPoP proof checking is unavailable"
+		e.Status, e.Code, e.Description = http.StatusServiceUnavailable, "", "DPoP proof checking is temporarily unavailable; retry shortly"
+		e.RetryAfter = time.Second
 	}
 	return e
 }
