@@ -24,6 +24,7 @@ type Store struct {
 	log     *slog.Logger  // where Open sends go-redis's own log lines
 
 	createToken, consumeToken, revokeFamily, revokeClient *goredis.Script
+	exchange                                              *goredis.Script
 	createClient, updateClient                            *goredis.Script
 	chargeAttempt, refundAttempt                          *goredis.Script
 	createDevice, decideDevice, pollDevice                *goredis.Script
@@ -63,6 +64,12 @@ func WithLogger(l *slog.Logger) Option {
 // or rediss:// for TLS), checks that it answers within WithConnectTimeout (5
 // seconds by default), and returns a Store. Close closes the connection.
 //
+// The client it makes honours every call's context deadline
+// (ContextTimeoutEnabled): a server that does not answer holds a call no
+// longer than its deadline (grant.Config.Store gives each one), rather than
+// the client's ReadTimeout (3 seconds), and waiting for a pooled
+// connection ends at the deadline too.
+//
 // go-redis writes its own log lines to stderr through one logger per
 // process, which it has no per-client option for (redis.SetLogger). Open sets
 // it to pass them to WithLogger's logger at debug level; a host that wants
@@ -76,6 +83,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	if o.DialTimeout == 0 && cfg.connect > 0 {
 		o.DialTimeout = cfg.connect
 	}
+	o.ContextTimeoutEnabled = true
 	goredis.SetLogger(driverLog{cfg.log})
 	rdb := goredis.NewClient(o)
 	s, err := New(ctx, rdb, opts...)
@@ -93,6 +101,7 @@ func newStore(rdb goredis.UniversalClient, opts []Option) *Store {
 		rdb: rdb, prefix: "oauthkit:", now: time.Now, connect: DefaultConnectTimeout, log: slog.Default(),
 		createToken:  goredis.NewScript(createTokenLua),
 		consumeToken: goredis.NewScript(consumeTokenLua),
+		exchange:     goredis.NewScript(exchangeLua),
 		revokeFamily: goredis.NewScript(revokeFamilyLua),
 		revokeClient: goredis.NewScript(revokeClientLua),
 		createClient: goredis.NewScript(createClientLua),
@@ -112,7 +121,10 @@ func newStore(rdb goredis.UniversalClient, opts []Option) *Store {
 }
 
 // New uses the host's client, checks that the server answers within
-// WithConnectTimeout, and returns a Store. Close leaves rdb open.
+// WithConnectTimeout, and returns a Store. Close leaves rdb open. Give the
+// client ContextTimeoutEnabled, as Open does, so that a call's deadline
+// bounds its reads and writes: without it, a server that does not answer
+// holds each call for the client's ReadTimeout.
 func New(ctx context.Context, rdb goredis.UniversalClient, opts ...Option) (*Store, error) {
 	s := newStore(rdb, opts)
 	if err := s.ping(ctx); err != nil {
