@@ -3,7 +3,10 @@
 // number are in flight (a call beyond them is refused at once rather than
 // queued, so that requests do not pile up behind a slow dependency), and
 // the dependency's failures are told apart from its answers and reported
-// once per incident: from the first failure to the first success after it.
+// once per incident: from the first failure to the first success after it
+// of a call begun during it. (A call begun before the incident that
+// succeeds does not end it, and a call begun during it that fails after it
+// ended does not start another: they say nothing of the dependency now.)
 //
 // There is no circuit breaker to get stuck open: every call after an
 // outage goes to the dependency, so service resumes with its first
@@ -55,10 +58,12 @@ type Options struct {
 	// every non-nil error is a failure.
 	Answer func(err error) bool
 	// Down, if set, is called once when an incident starts (the first
-	// failure after a success, or after New), with the failure's error.
+	// failure of a call begun since the last incident ended, or since
+	// New), with the failure's error.
 	Down func(err error)
 	// Up, if set, is called once when an incident ends (the first success
-	// after a failure), with its length and how many calls failed in it.
+	// of a call begun during it), with its length and how many calls
+	// failed in it.
 	Up func(length time.Duration, failed int64)
 	// Now is the clock of the incidents' lengths. Default time.Now.
 	Now func() time.Time
@@ -69,7 +74,8 @@ type Options struct {
 type Bulkhead struct {
 	o        Options
 	inFlight atomic.Int64
-	down     atomic.Bool // an incident is open; changed under mu
+	down     atomic.Bool   // an incident is open; changed under mu
+	gen      atomic.Uint64 // incremented, under mu, when an incident starts or ends
 
 	mu     sync.Mutex
 	since  time.Time // the incident's first failure
@@ -98,6 +104,7 @@ type Call struct {
 	b      *Bulkhead
 	parent context.Context
 	cancel context.CancelFunc
+	gen    uint64 // the Bulkhead's gen at Begin
 }
 
 // Begin starts a call under ctx: it returns ErrFull at once when
@@ -115,7 +122,7 @@ func (b *Bulkhead) Begin(ctx context.Context) (Call, error) {
 		b.inFlight.Add(-1)
 		return Call{}, ErrFull
 	}
-	c := Call{Ctx: ctx, b: b, parent: ctx}
+	c := Call{Ctx: ctx, b: b, parent: ctx, gen: b.gen.Load()}
 	if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > b.o.Timeout {
 		c.Ctx, c.cancel = context.WithTimeoutCause(ctx, b.o.Timeout, errDeadline)
 	}
@@ -137,24 +144,27 @@ func (c Call) End(err error) error {
 	b.inFlight.Add(-1)
 	if err == nil || b.o.Answer(err) {
 		if b.down.Load() {
-			b.recovered()
+			b.recovered(c.gen)
 		}
 		return err
 	}
 	if c.parent.Err() != nil && !ours(c.parent) {
 		return err
 	}
-	b.failedCall(err)
+	b.failedCall(c.gen, err)
 	return fmt.Errorf("%w: %w", ErrUnavailable, err)
 }
 
-func (b *Bulkhead) recovered() {
+// recovered ends the incident, if one is open and the call that succeeded
+// began during it.
+func (b *Bulkhead) recovered(gen uint64) {
 	b.mu.Lock()
-	if !b.down.Load() {
+	if !b.down.Load() || gen != b.gen.Load() {
 		b.mu.Unlock()
 		return
 	}
 	b.down.Store(false)
+	b.gen.Add(1)
 	length, failed := b.o.Now().Sub(b.since), b.failed
 	b.mu.Unlock()
 	if b.o.Up != nil {
@@ -162,14 +172,19 @@ func (b *Bulkhead) recovered() {
 	}
 }
 
-func (b *Bulkhead) failedCall(err error) {
+// failedCall counts a failure in the open incident, or starts one if the
+// call began since the last ended.
+func (b *Bulkhead) failedCall(gen uint64, err error) {
 	b.mu.Lock()
-	first := !b.down.Load()
+	first := !b.down.Load() && gen == b.gen.Load()
 	if first {
 		b.down.Store(true)
+		b.gen.Add(1)
 		b.since, b.failed = b.o.Now(), 0
 	}
-	b.failed++
+	if b.down.Load() {
+		b.failed++
+	}
 	b.mu.Unlock()
 	if first && b.o.Down != nil {
 		b.o.Down(err)
@@ -179,6 +194,5 @@ func (b *Bulkhead) failedCall(err error) {
 // InFlight returns the number of calls between Begin and End.
 func (b *Bulkhead) InFlight() int { return int(b.inFlight.Load()) }
 
-// Down reports whether an incident is open: the last call that ended
-// failed.
+// Down reports whether an incident is open.
 func (b *Bulkhead) Down() bool { return b.down.Load() }

@@ -208,3 +208,34 @@ func TestBudget(t *testing.T) {
 		t.Fatalf("a call past the caller's own deadline: %v (down %v), want the deadline as it is, no incident", err, b2.Down())
 	}
 }
+
+// Calls that straddle an incident's edges say nothing of the dependency
+// now: one begun before the incident that succeeds does not end it, one
+// begun during it that fails after it ended does not start another.
+func TestIncidentEdges(t *testing.T) {
+	var downs, ups atomic.Int32
+	b := newBulkhead(t, Options{MaxInFlight: 8, Down: func(error) { downs.Add(1) }, Up: func(time.Duration, int64) { ups.Add(1) }})
+	ctx := context.Background()
+	before, _ := b.Begin(ctx)
+	first, _ := b.Begin(ctx)
+	first.End(errors.New("refused")) // the incident starts
+	during, _ := b.Begin(ctx)
+	before.End(nil) // begun before it: the incident goes on
+	if !b.Down() || ups.Load() != 0 {
+		t.Fatal("a call begun before the incident ended it")
+	}
+	during2, _ := b.Begin(ctx)
+	during.End(nil) // begun during it: it ends
+	if b.Down() || ups.Load() != 1 {
+		t.Fatal("a call begun during the incident did not end it")
+	}
+	during2.End(errors.New("refused")) // begun during the old incident
+	if b.Down() || downs.Load() != 1 {
+		t.Fatal("a call begun during the last incident started another")
+	}
+	after, _ := b.Begin(ctx)
+	after.End(errors.New("refused"))
+	if !b.Down() || downs.Load() != 2 {
+		t.Fatal("a call begun after the incident that fails did not start another")
+	}
+}

@@ -240,6 +240,14 @@ func (p *Proxy) pump(l *link, src, dst net.Conn) {
 	}
 }
 
+// Conns returns the number of connections the proxy holds; each has two
+// goroutines of the proxy's.
+func (p *Proxy) Conns() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.links)
+}
+
 // Close stops the proxy, closes every connection and waits for its
 // goroutines.
 func (p *Proxy) Close() error {
