@@ -84,7 +84,8 @@ func newThrottle(cfg *Config) *throttle.Throttle {
 // reserve takes an attempt for account from addr before it is checked
 // (account "" for an address-only attempt). A refusal is the answer to
 // send: 429 slow_down with Retry-After while throttled, 503 when the
-// in-process table cannot count more, 500 when the counter's store fails.
+// in-process table cannot count more or the counter's store is unavailable,
+// 500 when the counter fails otherwise.
 func (p *Provider) reserve(ctx context.Context, account, addr string) (*throttle.Attempt, *Error) {
 	a, wait, err := p.throttle.Reserve(ctx, account, addr)
 	switch {
@@ -107,7 +108,8 @@ func (p *Provider) throttleWait(ctx context.Context, account, addr string) *Erro
 
 // waitError is the answer to a request that a counter says must wait
 // (nil when it need not): 429 slow_down while throttled, 503 when the
-// in-process table cannot count more, 500 when the counter's store fails.
+// in-process table cannot count more or the counter's store is unavailable,
+// 500 when the counter fails otherwise.
 func (p *Provider) waitError(ctx context.Context, wait time.Duration, err error) *Error {
 	switch {
 	case errors.Is(err, throttle.ErrFull):

@@ -39,7 +39,7 @@ type DPoPOptions struct {
 	// ReplayBytes.
 	Replay ReplayCache
 	// ReplayBytes bounds the in-process replay cache; when it is full of
-	// live entries, proofs are refused (500) rather than let through
+	// live entries, proofs are refused (503) rather than let through
 	// unrecorded. Default 32 MiB, about 350,000 proofs.
 	ReplayBytes int
 	// NonceKey, if set, makes every proof carry a nonce of this resource

@@ -51,3 +51,27 @@ func TestCallDeadline(t *testing.T) {
 		}
 	}
 }
+
+// TestRefusedFast: a server that refuses connections is told at once, not
+// after go-redis's default five dials 100 ms apart for each of the
+// command's retries (1.7 s).
+func TestRefusedFast(t *testing.T) {
+	proxy, err := faultproxy.Start(testservices.Redis(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	s, err := redis.Open(t.Context(), "redis://"+proxy.Addr()+"/0", redis.WithPrefix(newPrefix(t, testClient(t))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	proxy.Refuse()
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err = s.Token(ctx, store.HashSecret("okt_refused"))
+	if took := time.Since(start); err == nil || took > 500*time.Millisecond {
+		t.Fatalf("Token with the server refusing: %v after %v, want an error within 500ms", err, took)
+	}
+}
