@@ -19,9 +19,10 @@ type issued struct {
 	access    string
 	refresh   string // empty when no refresh token was issued
 	expiresIn time.Duration
-	jkt       string    // the DPoP key the access token is bound to; "" for a bearer token
-	issuedAt  time.Time // when the tokens were issued
-	idToken   string    // the OpenID Connect ID token, if any (oidc_idtoken.go)
+	jkt       string          // the DPoP key the access token is bound to; "" for a bearer token
+	issuedAt  time.Time       // when the tokens were issued
+	idToken   string          // the OpenID Connect ID token, if any (oidc_idtoken.go)
+	records   [2]*store.Token // what mint made to store: access, refresh
 }
 
 // tokenType is the token_type of the response: DPoP for a bound access
@@ -93,7 +94,7 @@ func (p *Provider) mint(ctx context.Context, gt string, c *store.Client, u *stor
 	at, rt := g, g
 	bind(ctx, c, &at, &rt)
 	out := &issued{grantType: gt, client: c, subject: u, scopes: g.Scopes, family: g.Family, expiresIn: p.cfg.AccessTokenTTL, jkt: at.JKT, issuedAt: g.IssuedAt}
-	toks := make([]*store.Token, 1, 2)
+	toks := out.records[:1] // no allocation of its own
 	var err error
 	if out.access, toks[0], err = p.newToken(PrefixAccessToken, store.KindAccess, at, p.cfg.AccessTokenTTL); err != nil {
 		return nil, nil, err
