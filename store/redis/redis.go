@@ -27,6 +27,7 @@ type Store struct {
 	obs     store.Observer // WithObserver; nil: none
 
 	createToken, consumeToken, revokeFamily, revokeClient *goredis.Script
+	exchange                                              *goredis.Script
 	createClient, updateClient                            *goredis.Script
 	chargeAttempt, refundAttempt                          *goredis.Script
 	createDevice, decideDevice, pollDevice                *goredis.Script
@@ -68,6 +69,16 @@ func WithLogger(l *slog.Logger) Option {
 // or rediss:// for TLS), checks that it answers within WithConnectTimeout (5
 // seconds by default), and returns a Store. Close closes the connection.
 //
+// The client it makes honours every call's context deadline
+// (ContextTimeoutEnabled): a server that does not answer holds a call no
+// longer than its deadline (grant.Config.Store gives each one), rather than
+// the client's ReadTimeout, and waiting for a pooled connection ends at
+// the deadline too. It dials once per attempt (DialerRetries 1, unless the
+// URL sets dialer_retries), so that a server that refuses connections is
+// answered in milliseconds rather than after go-redis's 5 dials 100 ms
+// apart for each of the command's retries (1.7 s); the command's own
+// retries (MaxRetries, 3) still cover connections the server closed.
+//
 // go-redis writes its own log lines to stderr through one logger per
 // process, which it has no per-client option for (redis.SetLogger). Open sets
 // it to pass them to WithLogger's logger at debug level; a host that wants
@@ -80,6 +91,10 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	cfg := newStore(nil, opts)
 	if o.DialTimeout == 0 && cfg.connect > 0 {
 		o.DialTimeout = cfg.connect
+	}
+	o.ContextTimeoutEnabled = true
+	if o.DialerRetries == 0 {
+		o.DialerRetries = 1 // a refused server is told at once, not after 5 dials 100 ms apart for each retry
 	}
 	goredis.SetLogger(driverLog{cfg.log})
 	rdb := goredis.NewClient(o)
@@ -98,6 +113,7 @@ func newStore(rdb goredis.UniversalClient, opts []Option) *Store {
 		rdb: rdb, prefix: "oauthkit:", now: time.Now, connect: DefaultConnectTimeout, log: slog.Default(),
 		createToken:  goredis.NewScript(createTokenLua),
 		consumeToken: goredis.NewScript(consumeTokenLua),
+		exchange:     goredis.NewScript(exchangeLua),
 		revokeFamily: goredis.NewScript(revokeFamilyLua),
 		revokeClient: goredis.NewScript(revokeClientLua),
 		createClient: goredis.NewScript(createClientLua),
@@ -119,7 +135,10 @@ func newStore(rdb goredis.UniversalClient, opts []Option) *Store {
 }
 
 // New uses the host's client, checks that the server answers within
-// WithConnectTimeout, and returns a Store. Close leaves rdb open.
+// WithConnectTimeout, and returns a Store. Close leaves rdb open. Give the
+// client ContextTimeoutEnabled, as Open does, so that a call's deadline
+// bounds its reads and writes: without it, a server that does not answer
+// holds each call for the client's ReadTimeout.
 func New(ctx context.Context, rdb goredis.UniversalClient, opts ...Option) (*Store, error) {
 	s := newStore(rdb, opts)
 	if err := s.ping(ctx); err != nil {
