@@ -113,7 +113,7 @@ func (p *Provider) AuthorizeHandler(opts AuthorizeOptions) (http.Handler, error)
 	if err != nil {
 		return nil, err
 	}
-	return &authorizer{p: p, opts: opts, pages: pg}, nil
+	return p.bounded(&authorizer{p: p, opts: opts, pages: pg}), nil
 }
 
 // ServeHTTP serves one authorization request or form post.
@@ -157,8 +157,8 @@ func (a *authorizer) request(w http.ResponseWriter, r *http.Request) (*authReque
 			return nil, false
 		}
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			a.p.cfg.Logger.ErrorContext(ctx, "grant: client lookup failed", "err", err)
-			a.errorPage(w, r, errServer)
+			// Not yet known to be the client's: a page, never a redirect.
+			a.errorPage(w, r, a.p.failure(ctx, "grant: client lookup failed", err))
 			return nil, false
 		}
 	}
@@ -354,6 +354,12 @@ func (a *authorizer) consent(w http.ResponseWriter, r *http.Request, req *authRe
 // approve issues an authorization code and sends it to the client.
 func (a *authorizer) approve(w http.ResponseWriter, r *http.Request, req *authRequest, u *store.User) {
 	code, err := a.p.newCode(r.Context(), req, u)
+	if e, ok := unavailable(err); ok {
+		// The client and redirect URI are good: RFC 6749 §4.1.2.1's
+		// temporarily_unavailable goes back to the client.
+		a.redirectError(w, r, req, e)
+		return
+	}
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -375,7 +381,7 @@ func (p *Provider) newCode(ctx context.Context, req *authRequest, u *store.User)
 		return "", err
 	}
 	now := p.cfg.Now()
-	err = p.cfg.Tokens.CreateToken(ctx, &store.Token{
+	err = p.tokens.CreateToken(ctx, &store.Token{
 		Hash: h, Kind: store.KindCode, Family: uuid.NewString(),
 		ClientID: req.client.ID, Subject: u.ID, Username: u.Username, Scopes: req.scopes,
 		IssuedAt: now, ExpiresAt: now.Add(p.cfg.CodeTTL),
@@ -444,10 +450,10 @@ func (a *authorizer) errorPage(w http.ResponseWriter, r *http.Request, e *Error)
 	a.logRender(r, err)
 }
 
-// fail reports an internal error with a 500 page.
+// fail reports an internal error with a 500 page, or a 503 page when a
+// store is unavailable (see failure).
 func (a *authorizer) fail(w http.ResponseWriter, r *http.Request, err error) {
-	a.p.cfg.Logger.ErrorContext(r.Context(), "grant: authorization request failed", "err", err)
-	a.errorPage(w, r, errServer)
+	a.errorPage(w, r, a.p.failure(r.Context(), "grant: authorization request failed", err))
 }
 
 func (a *authorizer) logRender(r *http.Request, err error) {

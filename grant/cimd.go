@@ -177,7 +177,7 @@ func (e *cimdError) Is(target error) bool { return target == store.ErrNotFound }
 // Documents are on and id is a URL the store does not know, by its
 // document. Every endpoint looks clients up through it.
 func (p *Provider) client(ctx context.Context, id string) (*store.Client, error) {
-	c, err := p.cfg.Clients.Client(ctx, id)
+	c, err := p.clients.Client(ctx, id)
 	if p.cimd == nil || !errors.Is(err, store.ErrNotFound) || !p.cimd.names(id) {
 		return c, err
 	}

@@ -85,8 +85,7 @@ func (p *Provider) parseAssertion(raw string) (*jwtverify.JWT, string, *Error) {
 func (p *Provider) authenticateAssertion(ctx context.Context, cr credentials, addr string) (*store.Client, *Error) {
 	c, err := p.lookupClient(ctx, cr.ids)
 	if err != nil {
-		p.cfg.Logger.ErrorContext(ctx, "grant: client lookup failed", "err", err)
-		return nil, errServer
+		return nil, p.failure(ctx, "grant: client lookup failed", err)
 	}
 	account := ""
 	if c != nil && c.AuthMethod == store.AuthPrivateKeyJWT {
@@ -207,8 +206,7 @@ func (p *Provider) useAssertionOnce(ctx context.Context, c *store.Client, claims
 		e.notCharged = true
 		return e
 	case err != nil:
-		p.cfg.Logger.ErrorContext(ctx, "grant: replay cache failed", "err", err)
-		e := *errServer
+		e := *p.failure(ctx, "grant: replay cache failed", err)
 		e.notCharged = true
 		return &e
 	case !first:

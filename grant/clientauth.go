@@ -89,8 +89,7 @@ func (p *Provider) authenticateClient(ctx context.Context, cr credentials, addr 
 	}
 	c, err := p.lookupClient(ctx, cr.ids)
 	if err != nil {
-		p.cfg.Logger.ErrorContext(ctx, "grant: client lookup failed", "err", err)
-		return nil, errServer
+		return nil, p.failure(ctx, "grant: client lookup failed", err)
 	}
 	confidential := c != nil && !c.Public()
 	if len(cr.secrets) > 0 {

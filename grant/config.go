@@ -116,6 +116,10 @@ type Config struct {
 	// front of a shared token store, kept honest by the store's change
 	// feed; see [ValidationCache]. Default off.
 	ValidationCache ValidationCache
+	// Store bounds every store call: a deadline, and a limit on calls in
+	// flight; see [StoreLimits]. The zero value is the default (2 seconds,
+	// 256 calls per store).
+	Store StoreLimits
 
 	// Device configures the device authorization grant (RFC 8628), served
 	// when GrantTypes lists store.GrantDeviceCode; see [Device].
@@ -227,7 +231,10 @@ func (c *Config) setDefaults() error {
 	if err := c.checkRegistration(); err != nil { // register.go
 		return err
 	}
-	c.checkCIMD() // cimd.go
+	c.checkCIMD()                                 // cimd.go
+	if err := c.Store.setDefaults(); err != nil { // store_limits.go
+		return err
+	}
 	if c.ClientAddr == nil {
 		c.ClientAddr = remoteHost
 	}

@@ -128,7 +128,7 @@ func needsDevice(c *Config) error {
 // RFC 6749 §5.2's, as at the token endpoint. Routes mounts it when the
 // device grant is in Config.GrantTypes.
 func (p *Provider) DeviceAuthorizationHandler() http.Handler {
-	return http.HandlerFunc(p.serveDeviceAuthorization)
+	return p.bounded(http.HandlerFunc(p.serveDeviceAuthorization))
 }
 
 // deviceAuthorization is RFC 8628 §3.2's response.
@@ -168,8 +168,7 @@ func (p *Provider) serveDeviceAuthorization(w http.ResponseWriter, r *http.Reque
 	}
 	resp, err := p.newDeviceGrant(ctx, c, scopes)
 	if err != nil {
-		p.cfg.Logger.ErrorContext(ctx, "grant: device authorization failed", "client_id", c.ID, "err", err)
-		p.refuse(ctx, w, ev, errServer)
+		p.refuse(ctx, w, ev, p.failure(ctx, "grant: device authorization failed", err, "client_id", c.ID))
 		return
 	}
 	writeJSON(w, http.StatusOK, resp)

@@ -100,7 +100,7 @@ func (p *Provider) DeviceHandler(opts DeviceOptions) (http.Handler, error) {
 			}
 		}
 	}
-	return v, nil
+	return p.bounded(v), nil
 }
 
 // ServeHTTP serves the verification page.
@@ -238,7 +238,7 @@ func (v *deviceVerifier) entered(w http.ResponseWriter, r *http.Request, sess *s
 	g, err := v.p.cfg.Device.Store.DeviceGrantByUserCode(ctx, v.p.userCodeHash(sess.Device), v.p.cfg.Now())
 	var c *store.Client
 	if err == nil {
-		c, err = v.p.cfg.Clients.Client(ctx, g.ClientID)
+		c, err = v.p.clients.Client(ctx, g.ClientID)
 	}
 	msg := ""
 	switch {

@@ -41,7 +41,9 @@ func (p *Provider) deviceCodeGrant(r *http.Request, st *reqState) (*issued, erro
 	case errors.Is(err, store.ErrSlowDown):
 		return nil, newError(http.StatusBadRequest, CodeSlowDown, "polled sooner than the interval, which is now "+strconv.FormatInt(int64(g.Interval/time.Second), 10)+" s")
 	case errors.Is(err, store.ErrConsumed):
-		p.revokeFamily(ctx, store.Token{Family: g.Family, ClientID: g.ClientID, Subject: g.Subject}, ReasonDeviceCodeReplayed)
+		if e := p.revokeFamily(ctx, store.Token{Family: g.Family, ClientID: g.ClientID, Subject: g.Subject}, ReasonDeviceCodeReplayed); e != nil {
+			return nil, e
+		}
 		return nil, errGrant("the device code was already used")
 	case err != nil:
 		return nil, err

@@ -31,6 +31,17 @@
 // are off unless the configuration turns them on; the implicit grant does not
 // exist.
 //
+// # Stores that fail
+//
+// Every store call runs under a deadline and a bound on calls in flight
+// ([StoreLimits], Config.Store: 2 seconds, 256 calls per store), so that a
+// store that is down, refuses connections or is slow is answered at once
+// with 503 temporarily_unavailable and Retry-After, never a hang; the
+// outage is logged once when it starts and once when it ends. A reused
+// refresh token whose family cannot be revoked is refused (503) and the
+// revocation retried. With a store.Exchanger, codes and refresh tokens are
+// consumed in the transaction that stores their successors.
+//
 // # Devices
 //
 // The device authorization grant (RFC 8628), for TVs and CLIs, is on when

@@ -82,14 +82,19 @@ var engineErrors = map[error]*Error{
 }
 
 // asError turns any error from the engine, the stores or this package into
-// the answer to send. Unknown errors become server_error; their text is
-// logged by the caller, never sent.
+// the answer to send. A store that is unavailable or has too many calls in
+// flight gives 503 temporarily_unavailable (store_limits.go), logged once
+// per outage by its bulkhead. Other unknown errors become server_error;
+// their text is logged by the caller, never sent.
 func asError(err error) (*Error, bool) {
 	var e *Error
 	if errors.As(err, &e) {
 		return e, true
 	}
 	if e, ok := engineErrors[err]; ok {
+		return e, true
+	}
+	if e, ok := unavailable(err); ok {
 		return e, true
 	}
 	return errServer, false

@@ -25,7 +25,7 @@ import (
 // caller's to see — is {"active": false} and nothing more (§2.2). Every
 // response carries Cache-Control: no-store.
 func (p *Provider) IntrospectHandler() http.Handler {
-	return http.HandlerFunc(p.serveIntrospect)
+	return p.bounded(http.HandlerFunc(p.serveIntrospect))
 }
 
 // introspection is RFC 7662 §2.2's response.
@@ -62,8 +62,7 @@ func (p *Provider) serveIntrospect(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, introspection{})
 		return
 	case err != nil:
-		p.cfg.Logger.ErrorContext(ctx, "grant: introspection lookup failed", "client_id", c.ID, "err", err)
-		writeError(w, errServer)
+		writeError(w, p.failure(ctx, "grant: introspection lookup failed", err, "client_id", c.ID))
 		return
 	case !p.canIntrospect(ctx, c, &t):
 		writeJSON(w, http.StatusOK, introspection{})

@@ -19,9 +19,10 @@ type issued struct {
 	access    string
 	refresh   string // empty when no refresh token was issued
 	expiresIn time.Duration
-	jkt       string    // the DPoP key the access token is bound to; "" for a bearer token
-	issuedAt  time.Time // when the tokens were issued
-	idToken   string    // the OpenID Connect ID token, if any (oidc_idtoken.go)
+	jkt       string          // the DPoP key the access token is bound to; "" for a bearer token
+	issuedAt  time.Time       // when the tokens were issued
+	idToken   string          // the OpenID Connect ID token, if any (oidc_idtoken.go)
+	records   [2]*store.Token // what mint made to store: access, refresh
 }
 
 // tokenType is the token_type of the response: DPoP for a bound access
@@ -49,8 +50,42 @@ func (p *Provider) issue(ctx context.Context, gt string, c *store.Client, u *sto
 // grant's or a subset of them (RFC 8707); the refresh token keeps the
 // grant's.
 func (p *Provider) issueNarrowed(ctx context.Context, gt string, c *store.Client, u *store.User, g store.Token, aud []string, withRefresh bool) (*issued, error) {
-	if err := checkSubject(u); err != nil {
+	out, toks, err := p.mint(ctx, gt, c, u, g, aud, withRefresh)
+	if err != nil {
 		return nil, err
+	}
+	for _, t := range toks {
+		if err := p.tokens.CreateToken(ctx, t); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// issueFor is issueNarrowed for a grant that redeems the single-use token with
+// hash h (an authorization code): through the store's store.Exchanger,
+// the code is consumed and the tokens stored in one transaction, so that
+// a store failure leaves the code redeemable. Its errors are Exchange's.
+func (p *Provider) issueFor(ctx context.Context, h store.Hash, gt string, c *store.Client, u *store.User, g store.Token, aud []string, withRefresh bool) (*issued, store.Token, error) {
+	out, toks, err := p.mint(ctx, gt, c, u, g, aud, withRefresh)
+	if err != nil {
+		return nil, store.Token{}, err
+	}
+	old, err := p.exchanger.Exchange(ctx, h, toks...)
+	if err != nil {
+		return nil, old, err
+	}
+	return out, old, nil
+}
+
+// mint makes what issue stores: the answer, and the records of its
+// tokens, the access token's for the resources aud.
+func (p *Provider) mint(ctx context.Context, gt string, c *store.Client, u *store.User, g store.Token, aud []string, withRefresh bool) (*issued, []*store.Token, error) {
+	if err := checkSubject(u); err != nil {
+		return nil, nil, err
+	}
+	if e := p.familyPending(ctx, g.Family); e != nil { // revocations.go
+		return nil, nil, e
 	}
 	if g.Family == "" && withRefresh {
 		// A grant of more than one token gets a family, so that it can be
@@ -67,16 +102,19 @@ func (p *Provider) issueNarrowed(ctx context.Context, gt string, c *store.Client
 	at.Audience = aud // the grant's, or a subset (resource.go)
 	bind(ctx, c, &at, &rt)
 	out := &issued{grantType: gt, client: c, subject: u, scopes: g.Scopes, family: g.Family, expiresIn: p.cfg.AccessTokenTTL, jkt: at.JKT, issuedAt: g.IssuedAt}
+	toks := out.records[:1] // no allocation of its own
 	var err error
-	if out.access, err = p.store(ctx, PrefixAccessToken, store.KindAccess, at, p.cfg.AccessTokenTTL); err != nil {
-		return nil, err
+	if out.access, toks[0], err = p.newToken(PrefixAccessToken, store.KindAccess, at, p.cfg.AccessTokenTTL); err != nil {
+		return nil, nil, err
 	}
 	if withRefresh {
-		if out.refresh, err = p.store(ctx, PrefixRefreshToken, store.KindRefresh, rt, p.cfg.RefreshTokenTTL); err != nil {
-			return nil, err
+		var t *store.Token
+		if out.refresh, t, err = p.newToken(PrefixRefreshToken, store.KindRefresh, rt, p.cfg.RefreshTokenTTL); err != nil {
+			return nil, nil, err
 		}
+		toks = append(toks, t)
 	}
-	return out, nil
+	return out, toks, nil
 }
 
 // grantOf returns what every token of a grant takes over from the token it
@@ -91,29 +129,15 @@ func grantOf(t store.Token) store.Token {
 	}
 }
 
-// store generates one token of kind in grant g, issued at g.IssuedAt, and
-// keeps its hash.
-func (p *Provider) store(ctx context.Context, prefix string, kind store.Kind, g store.Token, ttl time.Duration) (string, error) {
+// newToken generates one token of kind in grant g, issued at g.IssuedAt:
+// its value and the record to store, which keeps only its hash.
+func (p *Provider) newToken(prefix string, kind store.Kind, g store.Token, ttl time.Duration) (string, *store.Token, error) {
 	t := g
 	t.Kind, t.ExpiresAt = kind, g.IssuedAt.Add(ttl)
 	raw, h, err := p.newValue(prefix, &t) // jwt.go
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	t.Hash = h
-	if err := p.cfg.Tokens.CreateToken(ctx, &t); err != nil {
-		return "", err
-	}
-	return raw, nil
-}
-
-// revokeFamily revokes a whole grant, reporting why.
-func (p *Provider) revokeFamily(ctx context.Context, t store.Token, reason string) {
-	if err := p.cfg.Tokens.RevokeFamily(ctx, t.Family); err != nil {
-		p.cfg.Logger.ErrorContext(ctx, "grant: revoking a token family failed", "family", t.Family, "err", err)
-		return
-	}
-	p.forget(store.Change{Kind: store.ChangeFamily, Family: t.Family})
-	p.cfg.Logger.WarnContext(ctx, "grant: token family revoked", "family", t.Family, "client_id", t.ClientID, "reason", reason)
-	p.emit(ctx, Event{Kind: EventRevoked, ClientID: t.ClientID, Subject: t.Subject, Family: t.Family, Reason: reason})
+	return raw, &t, nil
 }

@@ -19,7 +19,7 @@ const maxLoginBytes = 4 << 10
 // credentials get 401 {"error": "invalid_grant", …}; repeated failures get
 // 429 with Retry-After. Without LoginClientID it answers 404.
 func (p *Provider) LoginHandler() http.Handler {
-	return http.HandlerFunc(p.serveLogin)
+	return p.bounded(http.HandlerFunc(p.serveLogin))
 }
 
 func (p *Provider) serveLogin(w http.ResponseWriter, r *http.Request) {
@@ -64,10 +64,9 @@ func (p *Provider) serveLogin(w http.ResponseWriter, r *http.Request) {
 		p.refuse(ctx, w, ev, errRequest("the username is malformed"))
 		return
 	}
-	c, err := p.cfg.Clients.Client(ctx, p.cfg.LoginClientID)
+	c, err := p.clients.Client(ctx, p.cfg.LoginClientID)
 	if err != nil {
-		p.cfg.Logger.ErrorContext(ctx, "grant: the login client cannot be loaded", "client_id", p.cfg.LoginClientID, "err", err)
-		p.refuse(ctx, w, ev, errServer)
+		p.refuse(ctx, w, ev, p.failure(ctx, "grant: the login client cannot be loaded", err, "client_id", p.cfg.LoginClientID))
 		return
 	}
 	// A DPoP proof (htu: the login URL) binds the tokens as at the token
@@ -87,8 +86,7 @@ func (p *Provider) serveLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	out, err := p.issue(withState(ctx, &reqState{client: c, addr: addr, jkt: jkt}), "password", c, u, store.Token{Scopes: c.Scopes}, p.refreshAllowed(c))
 	if err != nil {
-		p.cfg.Logger.ErrorContext(ctx, "grant: issuing login tokens failed", "err", err)
-		p.refuse(ctx, w, ev, errServer)
+		p.refuse(ctx, w, ev, p.failure(ctx, "grant: issuing login tokens failed", err))
 		return
 	}
 	p.writeToken(ctx, w, out, addr)

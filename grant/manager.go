@@ -105,22 +105,30 @@ func (p *Provider) refreshAllowed(c *store.Client) bool {
 }
 
 // exchangeCode redeems an authorization code (RFC 6749 §4.1.3, RFC 7636 §4.6).
-// The code is consumed atomically first; a second redemption revokes
-// everything the first one issued. The access token may be for a subset of
-// the code's resources (RFC 8707), the refresh token keeps them all.
+// The code is consumed atomically; a second redemption revokes everything
+// the first one issued. With a store.Exchanger, the code is read and
+// checked first, then consumed in the transaction that stores its tokens,
+// so that a store failure leaves it redeemable; otherwise it is consumed
+// first. The access token may be for a subset of the code's resources
+// (RFC 8707), the refresh token keeps them all.
 func (m *manager) exchangeCode(ctx context.Context, c *store.Client, tgr *oauth2.TokenGenerateRequest, resources []string) (*issued, error) {
 	if !hasPrefix(tgr.Code, PrefixCode) {
 		return nil, errGrant("the authorization code is invalid or expired")
 	}
-	code, err := m.p.cfg.Tokens.ConsumeToken(ctx, store.HashSecret(tgr.Code))
-	switch {
-	case errors.Is(err, store.ErrConsumed):
-		m.p.revokeFamily(ctx, code, ReasonCodeReplayed)
-		return nil, errGrant("the authorization code was already used")
-	case errors.Is(err, store.ErrNotFound):
-		return nil, errGrant("the authorization code is invalid or expired")
-	case err != nil:
-		return nil, err
+	h := store.HashSecret(tgr.Code)
+	var (
+		code store.Token
+		err  = store.ErrNotFound
+	)
+	if m.p.exchanger != nil {
+		code, err = m.p.tokens.Token(ctx, h)
+	}
+	atomic := err == nil
+	if errors.Is(err, store.ErrNotFound) { // no Exchanger, or a code not live: consumed, unknown or expired
+		code, err = m.p.tokens.ConsumeToken(ctx, h)
+	}
+	if e := m.p.codeRedeemed(ctx, code, err); e != nil {
+		return nil, e
 	}
 	if code.Kind != store.KindCode || code.ClientID != c.ID {
 		return nil, errGrant("the authorization code was issued to another client")
@@ -144,7 +152,17 @@ func (m *manager) exchangeCode(ctx context.Context, c *store.Client, tgr *oauth2
 	}
 	u := &store.User{ID: code.Subject, Username: code.Username}
 	g := grantOf(code)
-	out, err := m.p.issueNarrowed(ctx, store.GrantAuthorizationCode, c, u, g, aud, m.p.withRefresh(c, g)) // oidc.go
+	var out *issued
+	if atomic {
+		var old store.Token
+		out, old, err = m.p.issueFor(ctx, h, store.GrantAuthorizationCode, c, u, g, aud, m.p.withRefresh(c, g)) // oidc.go
+		if errors.Is(err, store.ErrConsumed) || errors.Is(err, store.ErrNotFound) {
+			// Redeemed (or expired) since it was read: as if consumed first.
+			return nil, m.p.codeRedeemed(ctx, old, err)
+		}
+	} else {
+		out, err = m.p.issueNarrowed(ctx, store.GrantAuthorizationCode, c, u, g, aud, m.p.withRefresh(c, g)) // oidc.go
+	}
 	if errors.Is(err, store.ErrRevoked) {
 		// A replay of the code, concurrent with this redemption, revoked
 		// the grant before its tokens were stored: nobody gets any.
@@ -154,6 +172,25 @@ func (m *manager) exchangeCode(ctx context.Context, c *store.Client, tgr *oauth2
 		return nil, err
 	}
 	return out, m.p.addIDToken(c, g, out, code.Nonce) // oidc_idtoken.go
+}
+
+// codeRedeemed is the answer to consuming a code that gave err: nil when
+// it was taken; invalid_grant for a code unknown or expired; for a code
+// already used, the revocation of what it issued (RFC 6749 §4.1.2) and
+// invalid_grant, or 503 while the revocation fails (revocations.go).
+func (p *Provider) codeRedeemed(ctx context.Context, code store.Token, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, store.ErrConsumed):
+		if e := p.revokeFamily(ctx, code, ReasonCodeReplayed); e != nil {
+			return e
+		}
+		return errGrant("the authorization code was already used")
+	case errors.Is(err, store.ErrNotFound):
+		return errGrant("the authorization code is invalid or expired")
+	}
+	return err
 }
 
 // verifyPKCE checks an RFC 7636 S256 code_verifier against the challenge, in
@@ -191,9 +228,13 @@ func (m *manager) refresh(ctx context.Context, c *store.Client, raw, scope strin
 	// Check binding, scope and resources before consuming, so that a bad
 	// scope or resource parameter does not cost the client its refresh
 	// token.
-	if peek, err := m.p.cfg.Tokens.Token(ctx, h); err == nil {
+	peek, err := m.p.tokens.Token(ctx, h)
+	switch {
+	case err == nil:
 		if peek.ClientID != c.ID {
-			m.p.revokeFamily(ctx, peek, ReasonRefreshOtherClient)
+			if e := m.p.revokeFamily(ctx, peek, ReasonRefreshOtherClient); e != nil {
+				return nil, e
+			}
 			return nil, errGrant("the refresh token was issued to another client")
 		}
 		if _, e := resolveScopes(scope, peek.Scopes); e != nil {
@@ -205,17 +246,36 @@ func (m *manager) refresh(ctx context.Context, c *store.Client, raw, scope strin
 		if e := checkBinding(ctx, peek.JKT); e != nil { // RFC 9449 §5
 			return nil, e
 		}
+	case !errors.Is(err, store.ErrNotFound):
+		return nil, err
 	}
-	old, err := m.p.cfg.Tokens.ConsumeToken(ctx, h)
+	var old store.Token
+	if err == nil && m.p.exchanger != nil && peek.Kind == store.KindRefresh {
+		// Consumed in the transaction that stores the new tokens.
+		scopes, _ := resolveScopes(scope, peek.Scopes)      // checked above
+		aud, _ := narrowResources(peek.Audience, resources) // checked above
+		var out *issued
+		out, old, err = m.p.rotateFor(ctx, c, peek, raw, scopes, aud)
+		if !errors.Is(err, store.ErrConsumed) {
+			return m.refreshed(c, peek, out, err)
+		}
+		// A rotation raced this one: a retry or a reuse, as below.
+	} else {
+		old, err = m.p.tokens.ConsumeToken(ctx, h)
+	}
 	retry := false
 	switch {
 	case errors.Is(err, store.ErrConsumed):
 		if old.Kind != store.KindRefresh || old.ClientID != c.ID {
-			m.p.revokeFamily(ctx, old, ReasonRotatedOtherClient)
+			if e := m.p.revokeFamily(ctx, old, ReasonRotatedOtherClient); e != nil {
+				return nil, e
+			}
 			return nil, errGrant("the refresh token was issued to another client")
 		}
 		if !m.p.withinGrace(old) || proofKey(ctx) != "" { // no grace for DPoP (dpop.go)
-			m.p.revokeFamily(ctx, old, ReasonRefreshReused)
+			if e := m.p.revokeFamily(ctx, old, ReasonRefreshReused); e != nil {
+				return nil, e
+			}
 			return nil, errGrant("the refresh token was already used")
 		}
 		retry = true // of a request whose answer may have been lost
@@ -225,7 +285,9 @@ func (m *manager) refresh(ctx context.Context, c *store.Client, raw, scope strin
 		return nil, err
 	}
 	if old.Kind != store.KindRefresh || old.ClientID != c.ID {
-		m.p.revokeFamily(ctx, old, ReasonRefreshOtherClient)
+		if e := m.p.revokeFamily(ctx, old, ReasonRefreshOtherClient); e != nil {
+			return nil, e
+		}
 		return nil, errGrant("the refresh token was issued to another client")
 	}
 	scopes, e := resolveScopes(scope, old.Scopes)
@@ -240,10 +302,18 @@ func (m *manager) refresh(ctx context.Context, c *store.Client, raw, scope strin
 		return nil, e
 	}
 	out, err := m.p.rotate(ctx, c, old, raw, scopes, aud, retry)
-	if errors.Is(err, store.ErrRevoked) {
+	return m.refreshed(c, old, out, err)
+}
+
+// refreshed completes the answer to the rotation of old, which gave out
+// and err.
+func (m *manager) refreshed(c *store.Client, old store.Token, out *issued, err error) (*issued, error) {
+	switch {
+	case errors.Is(err, store.ErrRevoked):
 		return nil, errGrant("the grant was revoked")
-	}
-	if err != nil || old.AuthTime.IsZero() {
+	case errors.Is(err, store.ErrNotFound): // expired or revoked since it was read
+		return nil, errGrant("the refresh token is invalid or expired")
+	case err != nil || old.AuthTime.IsZero():
 		return out, err
 	}
 	return out, m.p.addIDToken(c, grantOf(old), out, "") // Core §12.2: no nonce
@@ -251,7 +321,7 @@ func (m *manager) refresh(ctx context.Context, c *store.Client, raw, scope strin
 
 func (m *manager) RemoveAccessToken(ctx context.Context, access string) error {
 	h := store.HashSecret(access)
-	if err := m.p.cfg.Tokens.RevokeToken(ctx, h); err != nil {
+	if err := m.p.tokens.RevokeToken(ctx, h); err != nil {
 		return err
 	}
 	m.p.forget(store.Change{Kind: store.ChangeToken, Hash: h})
@@ -261,14 +331,14 @@ func (m *manager) RemoveAccessToken(ctx context.Context, access string) error {
 // RemoveRefreshToken revokes the refresh token's whole grant, its access
 // tokens included (RFC 7009 §2.1).
 func (m *manager) RemoveRefreshToken(ctx context.Context, refresh string) error {
-	t, err := m.p.cfg.Tokens.Token(ctx, store.HashSecret(refresh))
+	t, err := m.p.tokens.Token(ctx, store.HashSecret(refresh))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	if err := m.p.cfg.Tokens.RevokeFamily(ctx, t.Family); err != nil {
+	if err := m.p.tokens.RevokeFamily(ctx, t.Family); err != nil {
 		return err
 	}
 	m.p.forget(store.Change{Kind: store.ChangeFamily, Family: t.Family})
@@ -284,7 +354,7 @@ func (m *manager) LoadRefreshToken(ctx context.Context, refresh string) (oauth2.
 }
 
 func (m *manager) load(ctx context.Context, raw string, kind store.Kind, invalid error) (oauth2.TokenInfo, error) {
-	t, err := m.p.cfg.Tokens.Token(ctx, store.HashSecret(raw))
+	t, err := m.p.tokens.Token(ctx, store.HashSecret(raw))
 	if errors.Is(err, store.ErrNotFound) || err == nil && t.Kind != kind {
 		return nil, invalid
 	}

@@ -52,7 +52,7 @@ func (p *Provider) EndSessionHandler(opts AuthorizeOptions) (http.Handler, error
 	if err != nil {
 		return nil, err
 	}
-	return endSession{&authorizer{p: p, opts: opts, pages: pg}}, nil
+	return p.bounded(endSession{&authorizer{p: p, opts: opts, pages: pg}}), nil
 }
 
 // endSession serves the end-session endpoint with an authorizer's pages.
@@ -169,15 +169,14 @@ func (p *Provider) logoutRequest(ctx context.Context, params url.Values) (*logou
 	}
 	uri := params.Get("post_logout_redirect_uri")
 	if id != "" {
-		c, err := p.cfg.Clients.Client(ctx, id)
+		c, err := p.clients.Client(ctx, id)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			if uri != "" {
 				return nil, errRequest("the client is not registered")
 			}
 		case err != nil:
-			p.cfg.Logger.ErrorContext(ctx, "grant: client lookup failed", "err", err)
-			return nil, errServer
+			return nil, p.failure(ctx, "grant: client lookup failed", err)
 		default:
 			lr.client = c
 		}

@@ -35,7 +35,7 @@ func (p *Provider) UserInfoHandler() http.Handler {
 		MaxAge:         10 * time.Minute,
 		AllowPreflight: p.anyClientOrigin,
 	}
-	return pol.Wrap(http.HandlerFunc(p.serveUserInfo))
+	return pol.Wrap(p.bounded(http.HandlerFunc(p.serveUserInfo)))
 }
 
 // userInfo is the UserInfo response: sub, then the released claims.
@@ -65,12 +65,11 @@ func (p *Provider) serveUserInfo(w http.ResponseWriter, r *http.Request) {
 		refuseBearer(w, http.StatusUnauthorized, middleware.CodeInvalidToken, "the access token is invalid, expired or revoked")
 		return
 	case err != nil:
-		p.cfg.Logger.ErrorContext(ctx, "grant: userinfo token lookup failed", "err", err)
-		writeError(w, errServer)
+		writeError(w, p.failure(ctx, "grant: userinfo token lookup failed", err))
 		return
 	}
 	if r.Header.Get("Origin") != "" {
-		if c, err := p.cfg.Clients.Client(ctx, tok.ClientID); err == nil {
+		if c, err := p.clients.Client(ctx, tok.ClientID); err == nil {
 			p.allowOrigin(w, r, c)
 		}
 	}
@@ -91,8 +90,7 @@ func (p *Provider) serveUserInfo(w http.ResponseWriter, r *http.Request) {
 			refuseBearer(w, http.StatusUnauthorized, middleware.CodeInvalidToken, "the user no longer exists")
 			return
 		case err != nil:
-			p.cfg.Logger.ErrorContext(ctx, "grant: userinfo claims lookup failed", "err", err)
-			writeError(w, errServer)
+			writeError(w, p.failure(ctx, "grant: userinfo claims lookup failed", err))
 			return
 		}
 	}

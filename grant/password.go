@@ -31,15 +31,14 @@ func (p *Provider) checkPassword(ctx context.Context, addr, username, pw string)
 		p.settle(ctx, a, false)
 		return nil, errBusy(time.Second)
 	}
-	u, err := p.cfg.Users.Authenticate(ctx, username, pw)
+	u, err := p.users.Authenticate(ctx, username, pw)
 	<-p.checks
 	switch {
 	case errors.Is(err, store.ErrInvalidCredentials):
 		return nil, errGrant("invalid username or password") // the attempt stays taken
 	case err != nil:
 		p.settle(ctx, a, false)
-		p.cfg.Logger.ErrorContext(ctx, "grant: user authentication failed", "err", err)
-		return nil, errServer
+		return nil, p.failure(ctx, "grant: user authentication failed", err)
 	}
 	p.settle(ctx, a, true)
 	return u, nil

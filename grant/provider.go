@@ -35,7 +35,9 @@ type Provider struct {
 	clientKeys *clientKeys        // the keys of private_key_jwt clients (clientkeys.go)
 	health     singleflight.Group // one ping per store at a time (health.go)
 	cimd       *cimd              // client ID metadata documents; nil when off (cimd.go)
-	cache      *tokencache.Cache  // validated access tokens (validation_cache.go); nil without
+	cache      *tokencache.Cache  // validated access tokens (validation_cache.go); nil without Config.ValidationCache
+	storeSet                      // the stores, each call bounded (store_guard.go)
+	pending    pendingRevocations // family revocations that failed, retried (revocations.go)
 }
 
 // NewProvider checks cfg, fills in its defaults and returns a Provider.
@@ -49,6 +51,7 @@ func NewProvider(cfg Config) (*Provider, error) {
 	if err := cfg.checkLoginClient(); err != nil { // login_client.go
 		return nil, err
 	}
+	ss := guardStores(&cfg) // store_guard.go
 	sk, err := deriveSubkeys(cfg.Secret)
 	if err != nil {
 		return nil, err
@@ -63,6 +66,7 @@ func NewProvider(cfg Config) (*Provider, error) {
 		checks:     make(chan struct{}, cfg.Throttle.MaxPasswordChecks),
 		logs:       newLogSampler(cfg.Now),
 		clientKeys: newClientKeys(&cfg),
+		storeSet:   ss,
 	}
 	p.cimd = newCIMD(p)
 	p.engine = newEngine(p)
@@ -110,7 +114,7 @@ func (p *Provider) ValidateTokenInto(ctx context.Context, raw string, into *midd
 	if err != nil {
 		return fmt.Errorf("grant: token lookup: %w", err)
 	}
-	if t.Kind != store.KindAccess {
+	if t.Kind != store.KindAccess || p.pending.has(t.Family) { // revocations.go
 		return middleware.ErrInvalidToken
 	}
 	*into = middleware.Token{

@@ -138,24 +138,19 @@ func canonicalScope(scopes []string) string {
 // then looked up before being created. The refresh token's value depends
 // on old alone; the access token's on its scopes and resources too.
 func (p *Provider) rotate(ctx context.Context, c *store.Client, old store.Token, presented string, scopes, aud []string, retry bool) (*issued, error) {
-	var u *store.User
-	if old.Subject != "" {
-		u = &store.User{ID: old.Subject, Username: old.Username}
-	}
-	if err := checkSubject(u); err != nil { // subject.go
-		return nil, err
+	u, e := p.rotationUser(ctx, old)
+	if e != nil {
+		return nil, e
 	}
 	// The refresh token first: its stored issue time is the rotation's, from
 	// which the access token's times follow, whoever stores them.
-	now := p.cfg.Now().Truncate(time.Millisecond) // what every store keeps exactly
-	rt, at := grantOf(old), grantOf(old)
-	bind(ctx, c, &at, &rt) // dpop.go; a retry has no proof, so the same as the first answer
-	rawRefresh := p.derivedSecret(PrefixRefreshToken, labelRefresh, old, presented)
-	rt.Hash, rt.Kind = store.HashSecret(rawRefresh), store.KindRefresh
-	rt.IssuedAt, rt.ExpiresAt = now, now.Add(p.cfg.RefreshTokenTTL)
+	rt, at := p.rotationGrant(ctx, c, old)
+	rawRefresh := p.rotatedRefresh(&rt, old, presented)
 	storedRT, createdRT, err := p.ensureToken(ctx, &rt, retry)
 	if errors.Is(err, errGone) {
-		p.revokeFamily(ctx, old, ReasonRotationReused)
+		if e := p.revokeFamily(ctx, old, ReasonRotationReused); e != nil {
+			return nil, e
+		}
 		return nil, errGrant("the refresh token was already used")
 	}
 	if err != nil {
@@ -164,21 +159,9 @@ func (p *Provider) rotate(ctx context.Context, c *store.Client, old store.Token,
 	if storedRT.Kind != store.KindRefresh || storedRT.Family != old.Family || storedRT.ClientID != old.ClientID {
 		return nil, errors.New("grant: a derived refresh token matches another token")
 	}
-
-	at.Kind, at.Scopes, at.Audience = store.KindAccess, scopes, aud
-	at.IssuedAt, at.ExpiresAt = storedRT.IssuedAt, storedRT.IssuedAt.Add(p.cfg.AccessTokenTTL)
-	scope := canonicalScope(scopes)
-	res := resourcesPart(aud, old.Audience) // resource.go
-	var rawAccess string
-	if p.cfg.AccessTokenFormat == FormatJWT {
-		s := p.keys.Load().signer("")
-		jti := base64.RawURLEncoding.EncodeToString(p.derive(labelJTI, old, presented, append([]string{scope, s.jwk.KeyID}, res...)...))
-		if rawAccess, at.Hash, err = p.signAccessToken(s, jti, &at); err != nil {
-			return nil, err
-		}
-	} else {
-		rawAccess = p.derivedSecret(PrefixAccessToken, labelAccess, old, presented, append([]string{scope}, res...)...)
-		at.Hash = store.HashSecret(rawAccess)
+	rawAccess, err := p.rotatedAccess(&at, old, presented, scopes, aud, storedRT.IssuedAt)
+	if err != nil {
+		return nil, err
 	}
 	storedAT, createdAT, err := p.ensureToken(ctx, &at, retry)
 	if errors.Is(err, errGone) {
@@ -197,12 +180,97 @@ func (p *Provider) rotate(ctx context.Context, c *store.Client, old store.Token,
 		}
 		log(ctx, msg, "client_id", c.ID, "family", old.Family)
 	}
+	return p.rotated(c, old, u, scopes, rawAccess, rawRefresh, storedAT, storedRT), nil
+}
+
+// rotateFor is rotate's first rotation of the live refresh token old
+// (hash h) through the store's store.Exchanger: old is consumed and the
+// new tokens stored in one transaction, so that a store failure leaves
+// old live and the client's retry rotates it as if for the first time.
+// Its errors are Exchange's; with store.ErrConsumed (a rotation raced
+// this one) it returns the consumed token, for manager.refresh to take
+// the request for a retry or a reuse.
+func (p *Provider) rotateFor(ctx context.Context, c *store.Client, old store.Token, presented string, scopes, aud []string) (*issued, store.Token, error) {
+	u, e := p.rotationUser(ctx, old)
+	if e != nil {
+		return nil, store.Token{}, e
+	}
+	rt, at := p.rotationGrant(ctx, c, old)
+	rawRefresh := p.rotatedRefresh(&rt, old, presented)
+	rawAccess, err := p.rotatedAccess(&at, old, presented, scopes, aud, rt.IssuedAt)
+	if err != nil {
+		return nil, store.Token{}, err
+	}
+	if consumed, err := p.exchanger.Exchange(ctx, old.Hash, &rt, &at); err != nil {
+		return nil, consumed, err
+	}
+	return p.rotated(c, old, u, scopes, rawAccess, rawRefresh, at, rt), store.Token{}, nil
+}
+
+// rotationUser is the user of old's grant (nil for none), refused if a
+// client's subject could equal it (subject.go), or while the grant's
+// revocation is pending (revocations.go).
+func (p *Provider) rotationUser(ctx context.Context, old store.Token) (*store.User, error) {
+	var u *store.User
+	if old.Subject != "" {
+		u = &store.User{ID: old.Subject, Username: old.Username}
+	}
+	if err := checkSubject(u); err != nil {
+		return nil, err
+	}
+	if e := p.familyPending(ctx, old.Family); e != nil {
+		return nil, e
+	}
+	return u, nil
+}
+
+// rotationGrant is what the rotation's refresh and access tokens take
+// over from old, bound as the request's DPoP proof says (dpop.go; a retry
+// has no proof, so it gets what the first answer got).
+func (p *Provider) rotationGrant(ctx context.Context, c *store.Client, old store.Token) (rt, at store.Token) {
+	rt, at = grantOf(old), grantOf(old)
+	bind(ctx, c, &at, &rt)
+	return rt, at
+}
+
+// rotatedRefresh completes rt as the rotation's refresh token, issued now,
+// and returns its value, derived from old.
+func (p *Provider) rotatedRefresh(rt *store.Token, old store.Token, presented string) string {
+	now := p.cfg.Now().Truncate(time.Millisecond) // what every store keeps exactly
+	raw := p.derivedSecret(PrefixRefreshToken, labelRefresh, old, presented)
+	rt.Hash, rt.Kind = store.HashSecret(raw), store.KindRefresh
+	rt.IssuedAt, rt.ExpiresAt = now, now.Add(p.cfg.RefreshTokenTTL)
+	return raw
+}
+
+// rotatedAccess completes at as the rotation's access token for scopes and
+// the resources aud, issued with the refresh token at issuedAt, and
+// returns its value, derived from old (a JWT re-signed alike).
+func (p *Provider) rotatedAccess(at *store.Token, old store.Token, presented string, scopes, aud []string, issuedAt time.Time) (string, error) {
+	at.Kind, at.Scopes, at.Audience = store.KindAccess, scopes, aud
+	at.IssuedAt, at.ExpiresAt = issuedAt, issuedAt.Add(p.cfg.AccessTokenTTL)
+	scope := canonicalScope(scopes)
+	res := resourcesPart(aud, old.Audience) // resource.go
+	if p.cfg.AccessTokenFormat == FormatJWT {
+		s := p.keys.Load().signer("")
+		jti := base64.RawURLEncoding.EncodeToString(p.derive(labelJTI, old, presented, append([]string{scope, s.jwk.KeyID}, res...)...))
+		raw, h, err := p.signAccessToken(s, jti, at)
+		at.Hash = h
+		return raw, err
+	}
+	raw := p.derivedSecret(PrefixAccessToken, labelAccess, old, presented, append([]string{scope}, res...)...)
+	at.Hash = store.HashSecret(raw)
+	return raw, nil
+}
+
+// rotated is the answer to a rotation whose stored tokens are at and rt.
+func (p *Provider) rotated(c *store.Client, old store.Token, u *store.User, scopes []string, rawAccess, rawRefresh string, at, rt store.Token) *issued {
 	return &issued{
 		grantType: store.GrantRefreshToken, client: c, subject: u, scopes: scopes, family: old.Family,
-		access: rawAccess, refresh: rawRefresh, jkt: storedAT.JKT,
-		expiresIn: storedAT.ExpiresAt.Sub(p.cfg.Now()).Round(time.Second),
-		issuedAt:  storedRT.IssuedAt, // the same on every retry
-	}, nil
+		access: rawAccess, refresh: rawRefresh, jkt: at.JKT,
+		expiresIn: at.ExpiresAt.Sub(p.cfg.Now()).Round(time.Second),
+		issuedAt:  rt.IssuedAt, // the same on every retry
+	}
 }
 
 // ensureToken makes sure t is stored and live, and returns the stored token
@@ -210,7 +278,7 @@ func (p *Provider) rotate(ctx context.Context, c *store.Client, old store.Token,
 // create it. errGone: it is stored but no longer live.
 func (p *Provider) ensureToken(ctx context.Context, t *store.Token, lookFirst bool) (store.Token, bool, error) {
 	if lookFirst {
-		got, err := p.cfg.Tokens.Token(ctx, t.Hash)
+		got, err := p.tokens.Token(ctx, t.Hash)
 		if err == nil {
 			return got, false, nil
 		}
@@ -218,14 +286,14 @@ func (p *Provider) ensureToken(ctx context.Context, t *store.Token, lookFirst bo
 			return store.Token{}, false, err
 		}
 	}
-	err := p.cfg.Tokens.CreateToken(ctx, t)
+	err := p.tokens.CreateToken(ctx, t)
 	if err == nil {
 		return *t, true, nil
 	}
 	if !errors.Is(err, store.ErrExists) {
 		return store.Token{}, false, err
 	}
-	got, err := p.cfg.Tokens.Token(ctx, t.Hash)
+	got, err := p.tokens.Token(ctx, t.Hash)
 	if errors.Is(err, store.ErrNotFound) {
 		return store.Token{}, false, errGone
 	}

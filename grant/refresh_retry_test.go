@@ -182,8 +182,8 @@ func TestRefreshRetryAfterCrash(t *testing.T) {
 			f := newFixture(t, func(c *Config) { ft.TokenStore = c.Tokens; c.Tokens = ft })
 			rt := f.passwordGrant(appClient, "").str("refresh_token")
 			ft.fail = func(t *store.Token) bool { return t.Kind == kind }
-			if r := f.refresh(appClient, rt, ""); r.status != 500 {
-				t.Fatalf("refresh with a failing store: %d %s", r.status, r.raw)
+			if r := f.refresh(appClient, rt, ""); r.status != 503 || r.header.Get("Retry-After") != "1" {
+				t.Fatalf("refresh with a failing store: %d %s, want 503 with Retry-After: 1", r.status, r.raw)
 			}
 			ft.mu.Lock()
 			ft.fail = nil

@@ -171,7 +171,7 @@ type registrar struct {
 func (p *Provider) RegistrationHandler() http.Handler {
 	rg := &registrar{p: p}
 	if p.cfg.Registration.on() {
-		rg.reg = p.cfg.Clients.(store.ClientRegistry) // checked by NewProvider
+		rg.reg = p.clients.(store.ClientRegistry) // checked by NewProvider; guarded (store_guard.go)
 	}
 	pol := &cors.Policy{
 		Public:  true,

@@ -31,7 +31,7 @@ const CodeUnsupportedTokenType = "unsupported_token_type"
 // Browser-based clients may call it cross-origin from the origins of their
 // registered redirect URIs, as the token endpoint (see cors.go).
 func (p *Provider) RevokeHandler() http.Handler {
-	return p.cors(http.HandlerFunc(p.serveRevoke))
+	return p.cors(p.bounded(http.HandlerFunc(p.serveRevoke)))
 }
 
 func (p *Provider) serveRevoke(w http.ResponseWriter, r *http.Request) {
@@ -52,8 +52,9 @@ func (p *Provider) serveRevoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := p.revoke(ctx, c, raw, ev); err != nil {
-		p.cfg.Logger.ErrorContext(ctx, "grant: revocation failed", "client_id", c.ID, "err", err)
-		writeError(w, errServer)
+		// RFC 7009 §2.2.1: with 503, the client assumes the token still
+		// exists and may retry after Retry-After.
+		writeError(w, p.failure(ctx, "grant: revocation failed", err, "client_id", c.ID))
 		return
 	}
 	writeJSON(w, http.StatusOK, struct{}{})
@@ -78,11 +79,11 @@ func (p *Provider) revoke(ctx context.Context, c *store.Client, raw string, ev E
 	switch t.Kind {
 	case store.KindRefresh:
 		ev.Reason = ReasonRefreshRevoked
-		err = p.cfg.Tokens.RevokeFamily(ctx, t.Family)
+		err = p.tokens.RevokeFamily(ctx, t.Family)
 		change = store.Change{Kind: store.ChangeFamily, Family: t.Family}
 	case store.KindAccess:
 		ev.Reason = ReasonAccessRevoked
-		err = p.cfg.Tokens.RevokeToken(ctx, t.Hash)
+		err = p.tokens.RevokeToken(ctx, t.Hash)
 		change = store.Change{Kind: store.ChangeToken, Hash: t.Hash}
 	default:
 		return nil
@@ -105,7 +106,7 @@ func (p *Provider) revoke(ctx context.Context, c *store.Client, raw string, ev E
 // resource server that checks signatures alone stay valid there until they
 // expire.
 func (p *Provider) RevokeClient(ctx context.Context, clientID string) error {
-	if err := p.cfg.Tokens.RevokeClient(ctx, clientID); err != nil {
+	if err := p.tokens.RevokeClient(ctx, clientID); err != nil {
 		return fmt.Errorf("grant: revoke client %q: %w", clientID, err)
 	}
 	p.forget(store.Change{Kind: store.ChangeClient, ClientID: clientID})
@@ -120,11 +121,11 @@ func (p *Provider) lookup(ctx context.Context, raw string) (store.Token, error) 
 	if !hasPrefix(raw, PrefixAccessToken) && !hasPrefix(raw, PrefixRefreshToken) && !p.looksLikeJWT(raw) {
 		return store.Token{}, store.ErrNotFound
 	}
-	t, err := p.cfg.Tokens.Token(ctx, store.HashSecret(raw))
+	t, err := p.tokens.Token(ctx, store.HashSecret(raw))
 	if err != nil {
 		return store.Token{}, err
 	}
-	if (t.Kind != store.KindAccess && t.Kind != store.KindRefresh) || !p.cfg.Now().Before(t.ExpiresAt) {
+	if (t.Kind != store.KindAccess && t.Kind != store.KindRefresh) || !p.cfg.Now().Before(t.ExpiresAt) || p.pending.has(t.Family) {
 		return store.Token{}, store.ErrNotFound
 	}
 	return t, nil

@@ -78,8 +78,8 @@ func (p *Provider) Routes(pages Pages) []Route {
 	}
 	if p.cfg.OIDC.Enabled {
 		rs = append(rs, Route{p.discoveryPath(), p.DiscoveryHandler()}, Route{e.UserInfo, p.UserInfoHandler()})
-		if a, ok := pages.Authorize.(*authorizer); ok {
-			rs = append(rs, Route{e.EndSession, endSession{a}})
+		if a, ok := unbounded(pages.Authorize).(*authorizer); ok {
+			rs = append(rs, Route{e.EndSession, p.bounded(endSession{a})})
 		}
 	}
 	return rs

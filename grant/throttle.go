@@ -84,15 +84,15 @@ func newThrottle(cfg *Config) *throttle.Throttle {
 // reserve takes an attempt for account from addr before it is checked
 // (account "" for an address-only attempt). A refusal is the answer to
 // send: 429 slow_down with Retry-After while throttled, 503 when the
-// in-process table cannot count more, 500 when the counter's store fails.
+// in-process table cannot count more or the counter's store is unavailable,
+// 500 when the counter fails otherwise.
 func (p *Provider) reserve(ctx context.Context, account, addr string) (*throttle.Attempt, *Error) {
 	a, wait, err := p.throttle.Reserve(ctx, account, addr)
 	switch {
 	case errors.Is(err, throttle.ErrFull):
 		return nil, errBusy(wait)
 	case err != nil:
-		p.logCounterError(ctx, err)
-		return nil, errServer
+		return nil, p.counterFailure(ctx, err)
 	case wait > 0:
 		return nil, errSlowDown(wait)
 	}
@@ -108,14 +108,14 @@ func (p *Provider) throttleWait(ctx context.Context, account, addr string) *Erro
 
 // waitError is the answer to a request that a counter says must wait
 // (nil when it need not): 429 slow_down while throttled, 503 when the
-// in-process table cannot count more, 500 when the counter's store fails.
+// in-process table cannot count more or the counter's store is unavailable,
+// 500 when the counter fails otherwise.
 func (p *Provider) waitError(ctx context.Context, wait time.Duration, err error) *Error {
 	switch {
 	case errors.Is(err, throttle.ErrFull):
 		return errBusy(wait)
 	case err != nil:
-		p.logCounterError(ctx, err)
-		return errServer
+		return p.counterFailure(ctx, err)
 	case wait > 0:
 		return errSlowDown(wait)
 	}
@@ -151,9 +151,24 @@ func (p *Provider) settle(ctx context.Context, a *throttle.Attempt, succeeded bo
 	}
 }
 
+// counterFailure is the answer to a request whose throttle counter failed:
+// 503 while its store is unavailable (logged once by its bulkhead), else
+// 500, logged.
+func (p *Provider) counterFailure(ctx context.Context, err error) *Error {
+	if e, ok := unavailable(err); ok {
+		return e
+	}
+	p.logCounterError(ctx, err)
+	return errServer
+}
+
 // logCounterError logs a failure of the throttle's counter at Error,
-// sampled: when a shared store is down, every request would say so.
+// sampled: when a shared store is down, every request would say so. An
+// unavailable store is logged once per outage by its bulkhead instead.
 func (p *Provider) logCounterError(ctx context.Context, err error) {
+	if _, ok := unavailable(err); ok {
+		return
+	}
 	if ok, held := p.logs.Allow("counter error"); ok {
 		p.cfg.Logger.ErrorContext(ctx, "grant: throttle counter failed", "err", err, "suppressed", held)
 	}

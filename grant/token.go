@@ -15,7 +15,7 @@ import (
 // Browser-based clients may call it cross-origin from the origins of their
 // registered redirect URIs (see cors.go).
 func (p *Provider) TokenHandler() http.Handler {
-	return p.cors(http.HandlerFunc(p.serveToken))
+	return p.cors(p.bounded(http.HandlerFunc(p.serveToken)))
 }
 
 func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {

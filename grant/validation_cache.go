@@ -83,7 +83,7 @@ func (p *Provider) findToken(ctx context.Context, h store.Hash) (store.Token, er
 	if p.cache != nil {
 		return p.cache.Token(ctx, h)
 	}
-	return p.cfg.Tokens.Token(ctx, h)
+	return p.tokens.Token(ctx, h)
 }
 
 // forget takes what a revocation of this Provider's revoked out of its

@@ -39,7 +39,7 @@ type DPoPOptions struct {
 	// ReplayBytes.
 	Replay ReplayCache
 	// ReplayBytes bounds the in-process replay cache; when it is full of
-	// live entries, proofs are refused (500) rather than let through
+	// live entries, proofs are refused (503) rather than let through
 	// unrecorded. Default 32 MiB, about 350,000 proofs.
 	ReplayBytes int
 	// NonceKey, if set, makes every proof carry a nonce of this resource
@@ -132,7 +132,8 @@ func (g *Guard) checkProof(w http.ResponseWriter, r *http.Request, raw string, t
 		if ok, held := g.logs.Allow("dpop"); ok {
 			g.opts.Logger.ErrorContext(r.Context(), "middleware: DPoP replay cache failed", "err", err, "suppressed", held)
 		}
-		e.Status, e.Code, e.Description = http.StatusInternalServerError, "", "DPoP proof checking is unavailable"
+		e.Status, e.Code, e.Description = http.StatusServiceUnavailable, "", "DPoP proof checking is temporarily unavailable; retry shortly"
+		e.RetryAfter = time.Second
 	}
 	return e
 }

@@ -230,7 +230,7 @@ func TestDPoPOptions(t *testing.T) {
 	}
 	h = newDPoPGuard(t, DPoPOptions{Replay: downCache{}}).Require("read")(okHandler)
 	w = serveReq(h, dpopRequest("GET", "DPoP bound", clientKey.Proof(t, "GET", rsURL, dpoptest.Token("bound"))))
-	if w.Code != 500 || strings.Contains(w.Body.String(), "redis") {
+	if w.Code != 503 || w.Header().Get("Retry-After") != "1" || strings.Contains(w.Body.String(), "redis") {
 		t.Errorf("replay cache down: %d %s", w.Code, w.Body)
 	}
 }

@@ -3,7 +3,9 @@ package middleware
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // RFC 6750 §3.1 error codes, and RFC 9449's.
@@ -24,7 +26,7 @@ const (
 // Error is a refusal the middleware answers with. Code is empty when the
 // request carried no token at all (RFC 6750 §3.1: no error code then).
 type Error struct {
-	Status      int      // HTTP status: 400, 401, 403, or 500 when the validator failed
+	Status      int      // HTTP status: 400, 401, 403; 503 when the validator could not check the token, 500 without one
 	Code        string   // RFC 6750 or RFC 9449 error code, or ""
 	Description string   // human-readable, safe to show
 	Scopes      []string // the scopes the route requires, for the 401 and 403 challenges
@@ -47,6 +49,9 @@ type Error struct {
 	// DPoPNonce, when set, is sent as the DPoP-Nonce header (RFC 9449 §9):
 	// the nonce the client's next proof must carry.
 	DPoPNonce string
+	// RetryAfter, when positive, is sent as Retry-After, in whole seconds
+	// (rounded up): with 503, when the client should try again.
+	RetryAfter time.Duration
 }
 
 // Error returns the code and description.
@@ -141,10 +146,12 @@ type ErrorWriter func(w http.ResponseWriter, r *http.Request, e *Error)
 
 // WriteError is the default ErrorWriter: the WWW-Authenticate challenges
 // (for 400, 401 and 403; [Error.Challenges]), the DPoP-Nonce header when
-// e has one, and a JSON body {"error", "error_description"}.
+// e has one, Retry-After when e has one, and a JSON body {"error",
+// "error_description"} (the error "temporarily_unavailable" for a 503,
+// which RFC 6750 has no code for).
 func WriteError(w http.ResponseWriter, r *http.Request, e *Error) {
 	h := w.Header()
-	if e.Status != http.StatusInternalServerError {
+	if e.Status < http.StatusInternalServerError {
 		h.Del("WWW-Authenticate")
 		for _, c := range e.Challenges() {
 			h.Add("WWW-Authenticate", c)
@@ -152,6 +159,9 @@ func WriteError(w http.ResponseWriter, r *http.Request, e *Error) {
 	}
 	if e.DPoPNonce != "" {
 		h.Set("DPoP-Nonce", e.DPoPNonce)
+	}
+	if e.RetryAfter > 0 {
+		h.Set("Retry-After", strconv.FormatInt(int64((e.RetryAfter+time.Second-1)/time.Second), 10))
 	}
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
@@ -161,8 +171,12 @@ func WriteError(w http.ResponseWriter, r *http.Request, e *Error) {
 		Description string `json:"error_description,omitempty"`
 		Scope       string `json:"scope,omitempty"`
 	}{e.Code, e.Description, ""}
-	if e.Code == "" && e.Status == http.StatusUnauthorized {
+	switch {
+	case e.Code != "":
+	case e.Status == http.StatusUnauthorized:
 		body.Error = "unauthorized" // something for clients to read; the header has no code
+	case e.Status == http.StatusServiceUnavailable:
+		body.Error = "temporarily_unavailable"
 	}
 	if e.Code == CodeInsufficientScope {
 		body.Scope = strings.Join(e.Scopes, " ")

@@ -77,7 +77,7 @@ type JWKSConfig struct {
 // fetched on first use, again after MaxKeyAge, and when a token names an
 // unknown kid (at most once per MinRefreshInterval). Requests that need a
 // fetch at the same time share one; after a failed fetch, requests that
-// need one fail at once (500) until a short backoff has passed.
+// need one fail at once (503, Retry-After) until a short backoff has passed.
 //
 // Token.Subject is the token's sub as sent, except for a token a client
 // holds for itself — sub is ClientSubjectPrefix + its client_id, as an
@@ -106,7 +106,7 @@ type jwkSet struct {
 }
 
 // errUnavailable wraps failures to get the key set: they are not the
-// token's fault, and are answered with 500 rather than 401.
+// token's fault, and are answered with 503 rather than 401.
 var errUnavailable = errors.New("middleware: key set unavailable")
 
 // NewJWKSValidator checks cfg and returns a validator. It does not fetch

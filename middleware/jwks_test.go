@@ -288,16 +288,16 @@ func TestJWKSValidatorUnavailable(t *testing.T) {
 	v := newJWKSValidator(t, s, clk)
 	_, err := v.ValidateToken(context.Background(), sign(t, k, goodClaims(), nil))
 	if err == nil || errors.Is(err, middleware.ErrInvalidToken) {
-		t.Fatalf("err = %v, want a validator failure (500), not an invalid token", err)
+		t.Fatalf("err = %v, want a validator failure (503), not an invalid token", err)
 	}
-	// RequireOAuth answers 500, not 401, so clients do not drop good tokens
+	// RequireOAuth answers 503, not 401, so clients do not drop good tokens
 	h := middleware.RequireOAuth(v)(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	rec := httptest.NewRecorder()
 	req := httptest.NewRequest(http.MethodGet, "/", nil)
 	req.Header.Set("Authorization", "Bearer "+sign(t, k, goodClaims(), nil))
 	h.ServeHTTP(rec, req)
-	if rec.Code != http.StatusInternalServerError {
-		t.Errorf("status %d", rec.Code)
+	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" {
+		t.Errorf("status %d, Retry-After %q; want 503 with one", rec.Code, rec.Header().Get("Retry-After"))
 	}
 }
 

@@ -36,7 +36,7 @@ func TestOnValidated(t *testing.T) {
 		{[]string{"Bearer read"}, 200, "ok"},
 		{[]string{"Bearer none"}, 403, "ok"}, // valid, lacks the scope
 		{[]string{"Bearer nope"}, 401, "invalid"},
-		{[]string{"Bearer broken"}, 500, "error"},
+		{[]string{"Bearer broken"}, 503, "error"}, // a validator failure: retry later
 		{nil, 401, ""}, // no token: nothing validated
 		{[]string{"Bearer read", "Bearer read"}, 400, ""}, // malformed: nothing validated
 	} {

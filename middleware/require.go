@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oauthkit/oauthkit/internal/bulkhead"
 	"github.com/oauthkit/oauthkit/internal/dpop"
 	"github.com/oauthkit/oauthkit/internal/logsample"
 )
@@ -118,11 +119,14 @@ func mustGuard(v Validator) *Guard {
 }
 
 // failClosed stands in for a missing Validator: it refuses every token as a
-// validator failure.
+// validator failure, with 500 (a configuration error, not an outage).
 type failClosed struct{}
 
+// errNoValidator is failClosed's error.
+var errNoValidator = errors.New("middleware: no Validator configured")
+
 func (failClosed) ValidateToken(context.Context, string) (*Token, error) {
-	return nil, errors.New("middleware: no Validator configured")
+	return nil, errNoValidator
 }
 
 // Require returns middleware admitting a valid token granted all of scopes.
@@ -183,10 +187,7 @@ func (g *Guard) wrap(scopes []string, allowed func(*Token) bool, optional bool) 
 				if errors.Is(err, ErrInvalidToken) {
 					refuse(&Error{Status: http.StatusUnauthorized, Code: CodeInvalidToken, Description: "the access token is invalid, expired or revoked", Scheme: scheme})
 				} else {
-					if ok, held := g.logs.Allow("error"); ok {
-						g.opts.Logger.ErrorContext(r.Context(), "middleware: token validation failed", "err", err, "suppressed", held)
-					}
-					g.refuse(w, r, &Error{Status: http.StatusInternalServerError, Description: "token validation is unavailable"})
+					g.refuse(w, r, g.validatorFailed(r, err))
 				}
 				return
 			}
@@ -231,9 +232,7 @@ func (g *Guard) Check(ctx context.Context, raw string) (*Token, error) {
 	case errors.Is(err, ErrInvalidToken):
 		return nil, err
 	case err != nil:
-		if ok, held := g.logs.Allow("error"); ok {
-			g.opts.Logger.ErrorContext(ctx, "middleware: token validation failed", "err", err, "suppressed", held)
-		}
+		g.logFailure(ctx, err)
 		return nil, err
 	case !g.forResource(tok):
 		return nil, fmt.Errorf("%w: %s", ErrInvalidToken, descOtherResource)
@@ -241,6 +240,31 @@ func (g *Guard) Check(ctx context.Context, raw string) (*Token, error) {
 		return nil, fmt.Errorf("%w: the access token is DPoP-bound", ErrInvalidToken)
 	}
 	return tok, nil
+}
+
+// validatorFailed is the refusal of a request whose token the validator
+// could not check: 503 with Retry-After (its store, JWKS or introspection
+// endpoint is down or slow; the client should retry the same token, not
+// drop it), or 500 without a Validator. The error is logged at Error,
+// sampled, unless it is a Provider's store outage, which the Provider
+// logs once per outage.
+func (g *Guard) validatorFailed(r *http.Request, err error) *Error {
+	if errors.Is(err, errNoValidator) {
+		return &Error{Status: http.StatusInternalServerError, Description: "token validation is unavailable"}
+	}
+	g.logFailure(r.Context(), err)
+	return &Error{Status: http.StatusServiceUnavailable, Description: "token validation is temporarily unavailable; retry shortly", RetryAfter: time.Second}
+}
+
+// logFailure logs a validator's failure at Error, sampled, unless it is a
+// Provider's store outage, which the Provider logs once per outage.
+func (g *Guard) logFailure(ctx context.Context, err error) {
+	if errors.Is(err, bulkhead.ErrUnavailable) || errors.Is(err, bulkhead.ErrFull) {
+		return
+	}
+	if ok, held := g.logs.Allow("error"); ok {
+		g.opts.Logger.ErrorContext(ctx, "middleware: token validation failed", "err", err, "suppressed", held)
+	}
 }
 
 // checkBinding applies RFC 9449 §7 to a valid token: a DPoP-bound token

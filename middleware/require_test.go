@@ -69,7 +69,7 @@ func TestRequireOAuthRFC6750(t *testing.T) {
 		{"two headers", []string{"Bearer read", "Bearer read"}, 400, "", "invalid_request"},
 		{"unknown", []string{"Bearer nope"}, 401, `Bearer realm="api", error="invalid_token", error_description="the access token is invalid, expired or revoked", scope="read"`, `"error":"invalid_token"`},
 		{"no scope", []string{"Bearer none"}, 403, `Bearer realm="api", error="insufficient_scope", error_description="the access token lacks the required scope", scope="read"`, `"scope":"read"`},
-		{"validator down", []string{"Bearer broken"}, 500, "", "token validation is unavailable"},
+		{"validator down", []string{"Bearer broken"}, 503, "", `"error":"temporarily_unavailable"`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -86,8 +86,13 @@ func TestRequireOAuthRFC6750(t *testing.T) {
 					t.Errorf("missing Bearer challenge: %q", got)
 				}
 			}
-			if c.status == 500 && strings.Contains(w.Body.String(), "database") {
-				t.Errorf("internal error leaked: %s", w.Body)
+			if c.status == 503 {
+				if strings.Contains(w.Body.String(), "database") {
+					t.Errorf("internal error leaked: %s", w.Body)
+				}
+				if ra := w.Header().Get("Retry-After"); ra != "1" || got != "" {
+					t.Errorf("503: Retry-After %q, WWW-Authenticate %q; want 1 and none", ra, got)
+				}
 			}
 			if !strings.Contains(w.Body.String(), c.body) {
 				t.Errorf("body %q lacks %q", w.Body, c.body)

@@ -4,11 +4,15 @@
 // [TokenStore] the grantgetter/grantsetter and tokengetter/tokensetter.
 //
 // Optional capabilities are small interfaces of their own, found by type
-// assertion: [AttemptCounter] (throttling counts shared by instances) and
+// assertion: [AttemptCounter] (throttling counts shared by instances),
 // [ReplayCache] (one-time values, such as DPoP proof jti, seen by every
-// instance) and [ChangeFeed] (revocations announced to every instance, for
-// the Provider's validation cache). Every oauthkit backend implements
-// ReplayCache; memory, PostgreSQL and Redis implement ChangeFeed.
+// instance), [ChangeFeed] (revocations announced to every instance, for
+// the Provider's validation cache), [Exchanger] (consume a code or refresh
+// token and store what it is exchanged for in one transaction), [Pinger]
+// (health checks) and [Local] (a store in the process, which callers need
+// not bound with deadlines). Every oauthkit backend implements ReplayCache
+// and Pinger; memory, PostgreSQL and Redis implement ChangeFeed; SQLite,
+// PostgreSQL and Redis implement Exchanger; memory is Local.
 //
 // Backends live in sub-packages, one per database: memory (the embedded
 // default), sqlite, postgres and redis. Each imports only its own driver; this

@@ -4,3 +4,6 @@ package postgres
 // as an older version of this package left it. {{.}} stands for the
 // quoted schema name.
 var Migrations = migrations[:]
+
+// MaxConns is the size of s's pool.
+func MaxConns(s *Store) int32 { return s.pool.Config().MaxConns }

@@ -15,16 +15,33 @@ import (
 // revoked and store.ErrExists if a token with t's hash is stored.
 func (s *Store) CreateToken(ctx context.Context, t *store.Token) (err error) {
 	defer s.obs.Done(ctx, "CreateToken", s.obs.Start(), &err)
+	if err := s.createToken(ctx, s.pool, t); err != nil {
+		if isSentinel(err) {
+			return err
+		}
+		return fmt.Errorf("postgres: create token: %w", isDone(ctx, err))
+	}
+	return nil
+}
+
+// querier is what runs a statement: the pool, or a transaction.
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// createToken stores t through q; store.ErrRevoked and store.ErrExists are
+// returned as they are, other errors unwrapped.
+func (s *Store) createToken(ctx context.Context, q querier, t *store.Token) error {
 	var revoked, inserted bool
-	q := s.q.createToken
+	stmt := s.q.createToken
 	if t.Family == "" {
-		q = s.q.createLoneToken
+		stmt = s.q.createLoneToken
 	}
 	var authTime *time.Time // NULL when unknown
 	if !t.AuthTime.IsZero() {
 		authTime = &t.AuthTime
 	}
-	err = s.pool.QueryRow(ctx, q, t.Hash[:], int16(t.Kind), t.Family, t.ClientID,
+	err := q.QueryRow(ctx, stmt, t.Hash[:], int16(t.Kind), t.Family, t.ClientID,
 		t.Subject, t.Username, list(t.Scopes), t.IssuedAt, t.ExpiresAt, t.RedirectURI, t.CodeChallenge,
 		list(t.Audience), t.JKT, t.Nonce, authTime,
 	).Scan(&revoked, &inserted)
@@ -32,13 +49,19 @@ func (s *Store) CreateToken(ctx context.Context, t *store.Token) (err error) {
 	case errors.Is(err, pgx.ErrNoRows): // a lone token whose hash is taken
 		return store.ErrExists
 	case err != nil:
-		return fmt.Errorf("postgres: create token: %w", isDone(ctx, err))
+		return err
 	case revoked:
 		return store.ErrRevoked
 	case !inserted:
 		return store.ErrExists
 	}
 	return nil
+}
+
+// isSentinel reports whether err is one of the store's answers rather than
+// a failure.
+func isSentinel(err error) bool {
+	return err == store.ErrExists || err == store.ErrRevoked || err == store.ErrNotFound || err == store.ErrConsumed
 }
 
 // Token returns the live, unconsumed token with hash h, or store.ErrNotFound.
@@ -59,21 +82,77 @@ func (s *Store) Token(ctx context.Context, h store.Hash) (_ store.Token, err err
 // the token and store.ErrConsumed.
 func (s *Store) ConsumeToken(ctx context.Context, h store.Hash) (_ store.Token, err error) {
 	defer s.obs.Done(ctx, "ConsumeToken", s.obs.Start(), &err)
+	t, err := s.consumeToken(ctx, s.pool, h)
+	if err != nil && !isSentinel(err) {
+		return store.Token{}, fmt.Errorf("postgres: consume token: %w", isDone(ctx, err))
+	}
+	return t, err
+}
+
+// consumeToken is ConsumeToken through q, its errors unwrapped.
+func (s *Store) consumeToken(ctx context.Context, q querier, h store.Hash) (store.Token, error) {
 	var (
 		uses       int32
 		consumedAt time.Time
 	)
-	t, err := scanToken(s.pool.QueryRow(ctx, s.q.consumeToken, h[:], s.now()), &uses, &consumedAt)
+	t, err := scanToken(q.QueryRow(ctx, s.q.consumeToken, h[:], s.now()), &uses, &consumedAt)
 	t.ConsumedAt = consumedAt
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return store.Token{}, store.ErrNotFound
 	case err != nil:
-		return store.Token{}, fmt.Errorf("postgres: consume token: %w", isDone(ctx, err))
+		return store.Token{}, err
 	case uses > 1:
 		return t, store.ErrConsumed
 	}
 	return t, nil
+}
+
+var _ store.Exchanger = (*Store)(nil)
+
+// errRollback ends an Exchange's transaction without a commit.
+var errRollback = errors.New("postgres: rolled back")
+
+// Exchange implements store.Exchanger: ConsumeToken's UPDATE and
+// CreateToken's statement for each new token, in one transaction (READ
+// COMMITTED: the UPDATE's row lock makes racing exchanges of one token
+// wait for each other, and the later sees uses > 0). An answer other than
+// success rolls it all back.
+func (s *Store) Exchange(ctx context.Context, h store.Hash, issue ...*store.Token) (_ store.Token, err error) {
+	defer s.obs.Done(ctx, "Exchange", s.obs.Start(), &err)
+	var (
+		old     store.Token
+		outcome error // an answer of the store, after a rollback
+	)
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var err error
+		if old, err = s.consumeToken(ctx, tx, h); err != nil {
+			if isSentinel(err) {
+				outcome = err
+				return errRollback
+			}
+			return err
+		}
+		for _, t := range issue {
+			if err := s.createToken(ctx, tx, t); err != nil {
+				if isSentinel(err) {
+					outcome = err
+					return errRollback
+				}
+				return err
+			}
+		}
+		return nil
+	})
+	switch {
+	case outcome == store.ErrConsumed:
+		return old, outcome
+	case outcome != nil:
+		return store.Token{}, outcome
+	case err != nil:
+		return store.Token{}, fmt.Errorf("postgres: exchange: %w", isDone(ctx, err))
+	}
+	return old, nil
 }
 
 // RevokeToken deletes the token with hash h, if any, and announces it

@@ -2,6 +2,7 @@ package redis
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -117,51 +119,162 @@ func (s *Store) familyTag(f string) string {
 	return "{" + hex.EncodeToString(sum[:16]) + "}" + f
 }
 
-// createTokenCluster is CreateToken on a cluster, in two steps: the token
-// first, under its own key (the step that refuses a taken hash), then its
-// entries in its family (the step that refuses a revoked family) and its
-// client's index, on their nodes in parallel. A refused or failed second
-// step deletes the token again. The token is in its family's index before
-// CreateToken returns, and it was stored before it was added: so a
+// createTokensCluster is CreateToken on a cluster (for one token or,
+// from Exchange, several), in two steps: the tokens first, each under its
+// own key (the step that refuses a taken hash), then their entries in
+// their families (the step that refuses a revoked family) and their
+// clients' indexes, on their nodes in parallel. A refused or failed step
+// deletes the tokens it stored again. A token is in its family's index
+// before CreateToken returns, and it was stored before it was added: so a
 // RevokeFamily either marks the family before the token joins (the join is
 // refused) or finds it in the index and deletes it.
-func (s *Store) createTokenCluster(ctx context.Context, t *store.Token) error {
-	keys, head, fields, err := s.tokenArgs(t)
-	if err != nil {
-		return fmt.Errorf("redis: create token: %w", err)
+func (s *Store) createTokensCluster(ctx context.Context, toks []*store.Token) error {
+	now := s.now().UnixMilli()
+	type made struct {
+		keys   []string
+		expMs  any
+		family bool
+		stored bool
 	}
-	expMs, now := head[0], s.now().UnixMilli()
-	n, err := s.putToken.Run(ctx, s.rdb, keys[:1], append([]any{expMs, now}, fields...)...).Int()
-	switch {
-	case err != nil:
-		return fmt.Errorf("redis: create token: %w", isDone(ctx, err))
-	case n == 0:
+	ms := make([]made, len(toks))
+	puts := make([]scriptCall, len(toks))
+	for i, t := range toks {
+		keys, head, fields, err := s.tokenArgs(t)
+		if err != nil {
+			return err
+		}
+		ms[i] = made{keys: keys, expMs: head[0], family: t.Family != ""}
+		puts[i] = scriptCall{s.putToken, keys[:1], append([]any{head[0], now}, fields...)}
+	}
+	cmds, err := s.evalAll(ctx, puts)
+	exists := false
+	for i, c := range cmds {
+		n, _ := c.Int()
+		ms[i].stored = c.Err() == nil && n == 1
+		exists = exists || c.Err() == nil && n == 0
+	}
+	undo := func() {
+		// Nobody has the tokens' values yet; deleting them is tidiness.
+		var keys []string
+		for _, m := range ms {
+			if m.stored {
+				keys = append(keys, m.keys[0])
+			}
+		}
+		s.deleteKeys(ctx, keys)
+	}
+	if err != nil || exists {
+		undo()
+		if err != nil {
+			return isDone(ctx, err)
+		}
 		return store.ErrExists
 	}
 	if s.between != nil {
 		s.between()
 	}
-	stored := n == 1
-	var calls []scriptCall
-	if t.Family != "" {
-		calls = append(calls, scriptCall{s.joinFamily, keys[1:3], []any{expMs, now, keys[0]}})
+	var joins []scriptCall
+	joined := make([]int, 0, len(ms)) // joins[j] is ms[joined[j]]'s family's
+	for i, m := range ms {
+		if m.family {
+			joins = append(joins, scriptCall{s.joinFamily, m.keys[1:3], []any{m.expMs, now, m.keys[0]}})
+			joined = append(joined, i)
+		}
 	}
-	if stored {
-		calls = append(calls, scriptCall{s.indexToken, keys[3:4], []any{expMs, now, keys[0]}})
+	for _, m := range ms {
+		if m.stored {
+			joins = append(joins, scriptCall{s.indexToken, m.keys[3:4], []any{m.expMs, now, m.keys[0]}})
+		}
 	}
-	cmds, err := s.evalAll(ctx, calls)
-	revoked := err == nil && t.Family != "" && cmds[0].Val() == int64(-1)
-	if (err != nil || revoked) && stored {
-		// Nobody has the token's value yet; deleting it is tidiness.
-		_ = s.rdb.Del(ctx, keys[0]).Err()
+	cmds, err = s.evalAll(ctx, joins)
+	revoked := false
+	for j := range joined {
+		if n, _ := cmds[j].Int(); cmds[j].Err() == nil && n < 0 {
+			revoked = true
+		}
 	}
-	switch {
-	case err != nil:
-		return fmt.Errorf("redis: create token: %w", isDone(ctx, err))
-	case revoked:
+	if err != nil || revoked {
+		undo()
+		if err != nil {
+			return isDone(ctx, err)
+		}
 		return store.ErrRevoked
 	}
 	return nil
+}
+
+// deleteKeys deletes keys (of any slots) in one pipeline, as well as it
+// can: a failure leaves tokens nobody has the value of.
+func (s *Store) deleteKeys(ctx context.Context, keys []string) {
+	if len(keys) == 0 {
+		return
+	}
+	if ctx.Err() != nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+		defer cancel()
+	}
+	_, _ = s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for _, k := range keys {
+			p.Del(ctx, k)
+		}
+		return nil
+	})
+}
+
+// cleanupTimeout bounds the undoing of a cluster operation whose context
+// ended part way.
+const cleanupTimeout = 250 * time.Millisecond
+
+// unconsumeLua gives back a token that an Exchange consumed, when nobody
+// else has seen it consumed since (uses is still 1, set by this Exchange).
+// KEYS: token. ARGV: the exchange's ID.
+const unconsumeLua = `
+if redis.call('HGET', KEYS[1], 'uses') ~= '1' or redis.call('HGET', KEYS[1], 'xid') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'uses', '0')
+redis.call('HDEL', KEYS[1], 'consumed_at', 'xid')
+return 1`
+
+// exchangeCluster is Exchange on a cluster, where the token to consume and
+// the new ones are in several slots: consume the token (one script on its
+// key, which records this exchange's ID), then store the new tokens as
+// CreateToken does; if that fails (a family revoked, a hash taken, the
+// store), give the token back (unconsumeLua) unless someone has seen it
+// consumed meanwhile. A crash between the consumption and the storing
+// leaves the token consumed with nothing issued (the Provider's refresh
+// retry stores the tokens again; a code is burnt), which one transaction
+// would not.
+func (s *Store) exchangeCluster(ctx context.Context, h store.Hash, issue []*store.Token) (store.Token, error) {
+	xid := rand.Text()
+	key := s.tokenKey(h)
+	res, err := s.consumeToken.Run(ctx, s.rdb, []string{key}, s.now().UnixMicro(), xid).StringSlice()
+	switch {
+	case errors.Is(err, goredis.Nil):
+		return store.Token{}, store.ErrNotFound
+	case err != nil:
+		return store.Token{}, fmt.Errorf("redis: exchange: %w", isDone(ctx, err))
+	}
+	t, err := s.decodeConsumed(h, res)
+	if err != nil {
+		return store.Token{}, fmt.Errorf("redis: exchange: %w", err)
+	}
+	if t.uses != "1" {
+		return t.Token, store.ErrConsumed
+	}
+	if err := s.createTokensCluster(ctx, issue); err != nil {
+		uctx := ctx
+		if ctx.Err() != nil {
+			var cancel context.CancelFunc
+			uctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+			defer cancel()
+		}
+		_ = s.unconsume.Run(uctx, s.rdb, []string{key}, xid).Err()
+		if errors.Is(err, store.ErrExists) || errors.Is(err, store.ErrRevoked) {
+			return store.Token{}, err
+		}
+		return store.Token{}, fmt.Errorf("redis: exchange: %w", err)
+	}
+	return t.Token, nil
 }
 
 // revokeFamilyCluster is RevokeFamily on a cluster: mark the family and
@@ -351,6 +464,7 @@ func openCluster(ctx context.Context, raw string, opts []Option) (*Store, error)
 	if o.DialTimeout == 0 && cfg.connect > 0 {
 		o.DialTimeout = cfg.connect
 	}
+	o.ContextTimeoutEnabled = true // as Open's single-server client
 	goredis.SetLogger(driverLog{cfg.log})
 	rdb := goredis.NewClusterClient(o)
 	s, err := New(ctx, rdb, opts...)

@@ -569,3 +569,52 @@ func TestClusterReadiness(t *testing.T) {
 		t.Errorf("Ping with a master's counter gone: %v, want store.ErrReset", err)
 	}
 }
+
+// TestClusterExchangeGivesBack: on the cluster an Exchange consumes the
+// code, then stores the new tokens; when storing fails (here the family
+// revoked between the two, by the test's hook) the code is given back,
+// live and unconsumed, unless someone saw it consumed meanwhile (a
+// ConsumeToken in the same gap): then it stays consumed, as that caller
+// acted on it.
+func TestClusterExchangeGivesBack(t *testing.T) {
+	ctx := t.Context()
+	rdb := clusterClient(t, "", nil)
+	s, _ := newClusterStore(t, rdb)
+	for _, seen := range []bool{false, true} {
+		t.Run(fmt.Sprintf("seen=%v", seen), func(t *testing.T) {
+			fam, other := "f-"+rand.Text(), "g-"+rand.Text()
+			code := store.Token{Hash: store.HashSecret("code-" + fam), Kind: store.KindCode, Family: fam, ClientID: "c", ExpiresAt: time.Now().Add(time.Minute)}
+			mark := store.Token{Hash: store.HashSecret("mark-" + other), Kind: store.KindAccess, Family: other, ClientID: "c", ExpiresAt: time.Now().Add(time.Hour)}
+			for _, tok := range []*store.Token{&code, &mark} {
+				if err := s.CreateToken(ctx, tok); err != nil {
+					t.Fatal(err)
+				}
+			}
+			redis.SetBetween(s, func() {
+				redis.SetBetween(s, nil)
+				if seen {
+					if _, err := s.ConsumeToken(ctx, code.Hash); !errors.Is(err, store.ErrConsumed) {
+						t.Errorf("ConsumeToken during the exchange: %v, want ErrConsumed", err)
+					}
+				}
+				if err := s.RevokeFamily(ctx, other); err != nil {
+					t.Error(err)
+				}
+			})
+			at := store.Token{Hash: store.HashSecret("at-" + fam), Kind: store.KindAccess, Family: other, ClientID: "c", ExpiresAt: time.Now().Add(time.Hour)}
+			if _, err := s.Exchange(ctx, code.Hash, &at); !errors.Is(err, store.ErrRevoked) {
+				t.Fatalf("Exchange into a family revoked meanwhile: %v, want ErrRevoked", err)
+			}
+			if _, err := s.Token(ctx, at.Hash); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("the new token of the failed exchange: %v, want ErrNotFound", err)
+			}
+			_, err := s.ConsumeToken(ctx, code.Hash)
+			switch {
+			case !seen && err != nil:
+				t.Errorf("the code after the failed exchange: %v, want it given back", err)
+			case seen && !errors.Is(err, store.ErrConsumed):
+				t.Errorf("the code, seen consumed during the failed exchange: %v, want ErrConsumed", err)
+			}
+		})
+	}
+}

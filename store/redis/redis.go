@@ -28,13 +28,14 @@ type Store struct {
 	obs     store.Observer // WithObserver; nil: none
 
 	createToken, consumeToken, revokeFamily, revokeClient *goredis.Script
+	exchange                                              *goredis.Script
 	createClient, updateClient                            *goredis.Script
 	chargeAttempt, refundAttempt                          *goredis.Script
 	createDevice, claimUserCode, decideDevice, pollDevice *goredis.Script
 
 	revokeToken *goredis.Script // changes.go
 
-	putToken, joinFamily, indexToken, markFamily, dropIndex *goredis.Script // cluster.go
+	putToken, joinFamily, indexToken, markFamily, dropIndex, unconsume *goredis.Script // cluster.go
 
 	durability Durability // durability.go
 	ready      readiness  // ready.go
@@ -88,6 +89,16 @@ func WithLogger(l *slog.Logger) Option {
 // connection. go-redis's URL parameters (dial_timeout and the others)
 // apply to both forms.
 //
+// The client it makes honours every call's context deadline
+// (ContextTimeoutEnabled): a server that does not answer holds a call no
+// longer than its deadline (grant.Config.Store gives each one), rather than
+// the client's ReadTimeout, and waiting for a pooled connection ends at
+// the deadline too. It dials once per attempt (DialerRetries 1, unless the
+// URL sets dialer_retries), so that a server that refuses connections is
+// answered in milliseconds rather than after go-redis's 5 dials 100 ms
+// apart for each of the command's retries (1.7 s); the command's own
+// retries (MaxRetries, 3) still cover connections the server closed.
+//
 // go-redis writes its own log lines to stderr through one logger per
 // process, which it has no per-client option for (redis.SetLogger). Open sets
 // it to pass them to WithLogger's logger at debug level; a host that wants
@@ -103,6 +114,10 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	cfg := newStore(nil, opts)
 	if o.DialTimeout == 0 && cfg.connect > 0 {
 		o.DialTimeout = cfg.connect
+	}
+	o.ContextTimeoutEnabled = true
+	if o.DialerRetries == 0 {
+		o.DialerRetries = 1 // a refused server is told at once, not after 5 dials 100 ms apart for each retry
 	}
 	goredis.SetLogger(driverLog{cfg.log})
 	rdb := goredis.NewClient(o)
@@ -121,6 +136,7 @@ func newStore(rdb goredis.UniversalClient, opts []Option) *Store {
 		rdb: rdb, prefix: "oauthkit:", now: time.Now, connect: DefaultConnectTimeout, log: slog.Default(),
 		createToken:  goredis.NewScript(createTokenLua),
 		consumeToken: goredis.NewScript(consumeTokenLua),
+		exchange:     goredis.NewScript(exchangeLua),
 		revokeFamily: goredis.NewScript(revokeFamilyLua),
 		revokeClient: goredis.NewScript(revokeClientLua),
 		createClient: goredis.NewScript(createClientLua),
@@ -141,6 +157,7 @@ func newStore(rdb goredis.UniversalClient, opts []Option) *Store {
 		indexToken: goredis.NewScript(indexTokenLua),
 		markFamily: goredis.NewScript(markFamilyLua),
 		dropIndex:  goredis.NewScript(dropIndexLua),
+		unconsume:  goredis.NewScript(unconsumeLua),
 	}
 	for _, o := range opts {
 		o(s)
@@ -160,6 +177,10 @@ func newStore(rdb goredis.UniversalClient, opts []Option) *Store {
 // RouteByLatency, RouteRandomly: a replica may still hold a token
 // revoked on its primary), and on a cluster a prefix with a '{' that does
 // not close a hash tag (see WithPrefix).
+//
+// Give the client ContextTimeoutEnabled, as Open does, so that a call's
+// deadline bounds its reads and writes: without it, a server that does not
+// answer holds each call for the client's ReadTimeout.
 func New(ctx context.Context, rdb goredis.UniversalClient, opts ...Option) (*Store, error) {
 	s := newStore(rdb, opts)
 	if err := s.checkClient(); err != nil {
@@ -194,7 +215,7 @@ func (s *Store) loadScripts(ctx context.Context) error {
 	sources := []string{
 		createTokenLua, consumeTokenLua, revokeFamilyLua, revokeClientLua, createClientLua, updateClientLua,
 		chargeAttemptLua, refundAttemptLua, createDeviceLua, claimUserCodeLua, decideDeviceLua, pollDeviceLua,
-		revokeTokenLua, putTokenLua, joinFamilyLua, indexTokenLua, markFamilyLua, dropIndexLua,
+		revokeTokenLua, putTokenLua, joinFamilyLua, indexTokenLua, markFamilyLua, dropIndexLua, unconsumeLua, exchangeLua,
 	}
 	load := func(ctx context.Context, c goredis.Cmdable) error {
 		_, err := c.Pipelined(ctx, func(p goredis.Pipeliner) error {

@@ -45,21 +45,23 @@ type hooked interface {
 // TestRoundTrips counts the round trips of each token operation on one
 // server and on the cluster: Token (the validation path), ConsumeToken,
 // RevokeToken and Ping are one on both; on the cluster CreateToken is two
-// (the token, then its family and client indexes in parallel), and
+// (the tokens, then their family and client indexes in parallel),
+// Exchange three (the consumption, then CreateToken's two), and
 // RevokeFamily and each batch of RevokeClient three (the mark or the
 // index; the tokens, in parallel; the index and the announcement).
 func TestRoundTrips(t *testing.T) {
 	single := goredis.NewClient(&goredis.Options{Addr: testClient(t).Options().Addr})
 	t.Cleanup(func() { single.Close() })
 	for _, tc := range []struct {
-		name   string
-		rdb    hooked
-		prefix func() string
-		create int64 // CreateToken's round trips
-		revoke int64 // RevokeFamily's and RevokeClient's
+		name     string
+		rdb      hooked
+		prefix   func() string
+		create   int64 // CreateToken's round trips
+		revoke   int64 // RevokeFamily's and RevokeClient's
+		exchange int64 // Exchange's
 	}{
-		{"one server", single, func() string { return newPrefix(t, testClient(t)) }, 1, 1},
-		{"cluster", clusterClient(t, "", nil), func() string { return newClusterPrefix(t, clusterClient(t, "", nil)) }, 2, 3},
+		{"one server", single, func() string { return newPrefix(t, testClient(t)) }, 1, 1, 1},
+		{"cluster", clusterClient(t, "", nil), func() string { return newClusterPrefix(t, clusterClient(t, "", nil)) }, 2, 3, 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := t.Context()
@@ -95,7 +97,9 @@ func TestRoundTrips(t *testing.T) {
 			count("Token", 1, func() error { _, err := s.Token(ctx, a.Hash); return err })
 			count("ConsumeToken", 1, func() error { _, err := s.ConsumeToken(ctx, a.Hash); return err })
 			count("RevokeToken", 1, func() error { return s.RevokeToken(ctx, lone.Hash) })
-			count("RevokeFamily(2 tokens)", tc.revoke, func() error { return s.RevokeFamily(ctx, fam) })
+			next, next2 := mk(4, fam), mk(5, fam)
+			count("Exchange(2 new)", tc.exchange, func() error { _, err := s.Exchange(ctx, b.Hash, &next, &next2); return err })
+			count("RevokeFamily(4 tokens)", tc.revoke, func() error { return s.RevokeFamily(ctx, fam) })
 			count("RevokeClient(3 indexed)", tc.revoke, func() error { return s.RevokeClient(ctx, "c") })
 			count("Ping", 1, func() error { return s.Ping(ctx) })
 			t.Logf("round trips: %s", strings.Join(counts, ", "))

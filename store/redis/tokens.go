@@ -43,13 +43,15 @@ end
 return 1`
 
 // consumeTokenLua counts a use of a live token and returns the token; the
-// use that makes the count 1 records the time.
-// KEYS: token. ARGV: now µs.
+// use that makes the count 1 records the time, and the ID of the
+// exchange that made it, if any (cluster.go's exchangeCluster).
+// KEYS: token. ARGV: now µs[, exchange ID].
 const consumeTokenLua = `
 local exp = redis.call('HGET', KEYS[1], 'expires_at')
 if not exp or tonumber(exp) <= tonumber(ARGV[1]) then return false end
 if redis.call('HINCRBY', KEYS[1], 'uses', 1) == 1 then
 	redis.call('HSET', KEYS[1], 'consumed_at', ARGV[1])
+	if ARGV[2] then redis.call('HSET', KEYS[1], 'xid', ARGV[2]) end
 end
 return redis.call('HGETALL', KEYS[1])`
 
@@ -59,6 +61,54 @@ return redis.call('HGETALL', KEYS[1])`
 const revokeTokenLua = `
 if redis.call('DEL', KEYS[1]) == 1 then redis.call('PUBLISH', ARGV[1], ARGV[2]) end
 return 1`
+
+// exchangeLua consumes a live, unconsumed token and creates new tokens as
+// createTokenLua does, all or nothing: everything is checked before
+// anything is written. It returns false for a token not live, {"consumed",
+// fields} for one already consumed, {"revoked"} or {"exists"} for a new
+// token that cannot be created, and {"ok", fields} (the consumed token's)
+// on success.
+// KEYS: the token to consume, then each new token's four keys (as
+// createTokenLua's). ARGV: now µs, now ms, then for each new token: expiry
+// ms, "1" if it has a family, the number of its fields, its fields….
+const exchangeLua = `
+local now_us, now_ms = tonumber(ARGV[1]), tonumber(ARGV[2])
+local exp = redis.call('HGET', KEYS[1], 'expires_at')
+if not exp or tonumber(exp) <= now_us then return false end
+if redis.call('HGET', KEYS[1], 'uses') ~= '0' then
+	return {'consumed', redis.call('HGETALL', KEYS[1])}
+end
+local toks, a = {}, 3
+for k = 2, #KEYS, 4 do
+	local t = {k = k, exp = tonumber(ARGV[a]), fam = ARGV[a + 1] == '1', first = a + 3, last = a + 2 + tonumber(ARGV[a + 2])}
+	a = t.last + 1
+	if t.fam and redis.call('HGET', KEYS[k + 1], 'revoked') == '1' then return {'revoked'} end
+	if redis.call('EXISTS', KEYS[k]) == 1 then return {'exists'} end
+	toks[#toks + 1] = t
+end
+redis.call('HINCRBY', KEYS[1], 'uses', 1)
+redis.call('HSET', KEYS[1], 'consumed_at', ARGV[1])
+for _, t in ipairs(toks) do
+	if t.exp > now_ms then
+		local k = t.k
+		redis.call('HSET', KEYS[k], unpack(ARGV, t.first, t.last))
+		redis.call('PEXPIREAT', KEYS[k], t.exp)
+		local indexes, marks = {k + 3}, {k + 3}
+		if t.fam then
+			redis.call('HSETNX', KEYS[k + 1], 'revoked', '0')
+			indexes, marks = {k + 2, k + 3}, {k + 1, k + 2, k + 3}
+		end
+		for _, i in ipairs(indexes) do
+			redis.call('ZADD', KEYS[i], t.exp, KEYS[k])
+			redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now_ms)
+		end
+		for _, i in ipairs(marks) do
+			local ttl = redis.call('PTTL', KEYS[i])
+			if ttl < 0 or now_ms + ttl < t.exp then redis.call('PEXPIREAT', KEYS[i], t.exp) end
+		end
+	end
+end
+return {'ok', redis.call('HGETALL', KEYS[1])}`
 
 // revokeFamilyLua marks a known family revoked (the mark keeps the family's
 // expiry), deletes its tokens and announces it (changes.go).
@@ -98,7 +148,12 @@ func (s *Store) clientTokensKey(id string) string { return s.prefix + "client-to
 func (s *Store) CreateToken(ctx context.Context, t *store.Token) (err error) {
 	defer s.obs.Done(ctx, "CreateToken", s.obs.Start(), &err)
 	if s.cluster != nil {
-		return s.createTokenCluster(ctx, t)
+		if err := s.createTokensCluster(ctx, []*store.Token{t}); err != nil && !errors.Is(err, store.ErrExists) && !errors.Is(err, store.ErrRevoked) {
+			return fmt.Errorf("redis: create token: %w", err)
+		} else if err != nil {
+			return err
+		}
+		return nil
 	}
 	keys, head, fields, err := s.tokenArgs(t)
 	if err != nil {
@@ -117,9 +172,10 @@ func (s *Store) CreateToken(ctx context.Context, t *store.Token) (err error) {
 	return nil
 }
 
-// tokenArgs returns what createTokenLua takes for t (and, on a cluster,
-// the scripts of createTokenCluster): its four keys (token, family,
-// family's members, client's tokens), its expiry in ms and whether it has a
+// tokenArgs returns what createTokenLua (and exchangeLua, for each new
+// token; on a cluster, the scripts of createTokenCluster) takes for t: its
+// four keys (token, family, family's members, client's tokens), its expiry
+// in ms and whether it has a
 // family ("1" or "0"), and the fields of its hash.
 func (s *Store) tokenArgs(t *store.Token) (keys []string, head [2]any, fields []any, err error) {
 	scopes, err := json.Marshal(t.Scopes)
@@ -189,6 +245,25 @@ func (s *Store) ConsumeToken(ctx context.Context, h store.Hash) (_ store.Token, 
 	case err != nil:
 		return store.Token{}, fmt.Errorf("redis: consume token: %w", isDone(ctx, err))
 	}
+	t, err := s.decodeConsumed(h, res)
+	if err != nil {
+		return store.Token{}, fmt.Errorf("redis: consume token: %w", err)
+	}
+	if t.uses != "1" {
+		return t.Token, store.ErrConsumed
+	}
+	return t.Token, nil
+}
+
+// consumed is a token as consumeTokenLua and exchangeLua return it, with
+// its use count.
+type consumed struct {
+	store.Token
+	uses string
+}
+
+// decodeConsumed reads the HGETALL of a consumed token.
+func (s *Store) decodeConsumed(h store.Hash, res []string) (consumed, error) {
 	m := make(map[string]string, len(res)/2)
 	for i := 0; i+1 < len(res); i += 2 {
 		m[res[i]] = res[i+1]
@@ -197,13 +272,68 @@ func (s *Store) ConsumeToken(ctx context.Context, h store.Hash) (_ store.Token, 
 	if err == nil {
 		t.ConsumedAt, err = parseMicros(m["consumed_at"])
 	}
+	return consumed{t, m["uses"]}, err
+}
+
+var _ store.Exchanger = (*Store)(nil)
+
+// Exchange implements store.Exchanger in one script (exchangeLua), which
+// Redis runs atomically: it checks the token to consume and every new
+// token (family not revoked, hash free) before it writes anything, then
+// consumes and creates them all. On Redis Cluster, whose slots no script
+// spans, it consumes, stores, and gives the token back if storing fails
+// (cluster.go's exchangeCluster).
+func (s *Store) Exchange(ctx context.Context, h store.Hash, issue ...*store.Token) (_ store.Token, err error) {
+	defer s.obs.Done(ctx, "Exchange", s.obs.Start(), &err)
+	if s.cluster != nil {
+		return s.exchangeCluster(ctx, h, issue)
+	}
+	keys := make([]string, 1, 1+4*len(issue))
+	keys[0] = s.tokenKey(h)
+	now := s.now()
+	args := []any{now.UnixMicro(), now.UnixMilli()}
+	for _, t := range issue {
+		k, head, fields, err := s.tokenArgs(t)
+		if err != nil {
+			return store.Token{}, fmt.Errorf("redis: exchange: %w", err)
+		}
+		keys = append(keys, k...)
+		args = append(append(args, head[0], head[1], len(fields)), fields...)
+	}
+	res, err := s.exchange.Run(ctx, s.rdb, keys, args...).Slice()
+	switch {
+	case errors.Is(err, goredis.Nil):
+		return store.Token{}, store.ErrNotFound
+	case err != nil:
+		return store.Token{}, fmt.Errorf("redis: exchange: %w", isDone(ctx, err))
+	case len(res) == 0:
+		return store.Token{}, errors.New("redis: exchange: empty answer")
+	}
+	switch res[0] {
+	case "revoked":
+		return store.Token{}, store.ErrRevoked
+	case "exists":
+		return store.Token{}, store.ErrExists
+	case "ok", "consumed":
+	default:
+		return store.Token{}, fmt.Errorf("redis: exchange: answer %v", res[0])
+	}
+	var fields []string
+	if len(res) > 1 {
+		l, _ := res[1].([]any)
+		for _, v := range l {
+			f, _ := v.(string)
+			fields = append(fields, f)
+		}
+	}
+	t, err := s.decodeConsumed(h, fields)
 	if err != nil {
-		return store.Token{}, fmt.Errorf("redis: consume token: %w", err)
+		return store.Token{}, fmt.Errorf("redis: exchange: %w", err)
 	}
-	if m["uses"] != "1" {
-		return t, store.ErrConsumed
+	if res[0] == "consumed" {
+		return t.Token, store.ErrConsumed
 	}
-	return t, nil
+	return t.Token, nil
 }
 
 // RevokeToken deletes the token with hash h, if any, and announces it.

@@ -51,8 +51,11 @@ func WithClock(now func() time.Time) Option {
 	return func(s *Store) { s.now = now }
 }
 
-// pragmas are set on every connection Open makes.
-const pragmas = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+// pragmas are set on every connection Open makes. The busy timeout (how
+// long a write waits for a lock another process holds) is 2 seconds, no
+// more than the deadline grant.Config.Store gives each store call by
+// default; a call's context, when done sooner, ends the wait sooner.
+const pragmas = "_pragma=busy_timeout(2000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
 
 // Open opens the SQLite database at path, creating it if needed, and
 // migrates its schema. Close closes the database.
@@ -101,8 +104,9 @@ func checkDir(path string) error {
 // New uses db, a pool the host opened with the modernc.org/sqlite driver,
 // and migrates its schema. The tables are named oauthkit_*, so db may hold
 // the host's own tables too. Set a busy timeout in db's DSN
-// (_pragma=busy_timeout(10000)) if several connections write; New switches
-// the database to WAL mode. Close leaves db open.
+// (_pragma=busy_timeout(2000)) if several connections write, no longer
+// than the deadline of a store call (grant.Config.Store.Timeout); New
+// switches the database to WAL mode. Close leaves db open.
 func New(ctx context.Context, db *sql.DB, opts ...Option) (*Store, error) {
 	s := &Store{db: db, now: time.Now, every: 5 * time.Minute, write: make(chan struct{}, 1)}
 	for _, o := range opts {

@@ -46,31 +46,50 @@ func (s *Store) prepare(ctx context.Context) error {
 // revoked and store.ErrExists if a token with t's hash is stored.
 func (s *Store) CreateToken(ctx context.Context, t *store.Token) (err error) {
 	defer s.obs.Done(ctx, "CreateToken", s.obs.Start(), &err)
-	scopes, err := encodeList(t.Scopes)
-	if err != nil {
-		return fmt.Errorf("sqlite: create token: %w", err)
-	}
-	audience, err := encodeList(t.Audience)
-	if err != nil {
-		return fmt.Errorf("sqlite: create token: %w", err)
-	}
 	if err := s.lock(ctx); err != nil {
 		return err
 	}
 	defer s.unlock()
-	res, err := s.insertToken.ExecContext(ctx, t.Hash[:], int(t.Kind), t.Family, t.ClientID, t.Subject,
+	if err := s.createToken(ctx, s.insertToken, t); err != nil {
+		if isSentinel(err) {
+			return err
+		}
+		return fmt.Errorf("sqlite: create token: %w", isDone(ctx, err))
+	}
+	return nil
+}
+
+// createToken stores t with the insert statement st (the prepared one, or
+// the transaction's); store.ErrRevoked and store.ErrExists are returned as
+// they are, other errors unwrapped. The caller holds the write lock.
+func (s *Store) createToken(ctx context.Context, st *sql.Stmt, t *store.Token) error {
+	scopes, err := encodeList(t.Scopes)
+	if err != nil {
+		return err
+	}
+	audience, err := encodeList(t.Audience)
+	if err != nil {
+		return err
+	}
+	res, err := st.ExecContext(ctx, t.Hash[:], int(t.Kind), t.Family, t.ClientID, t.Subject,
 		t.Username, scopes, t.IssuedAt.UnixMicro(), t.ExpiresAt.UnixMicro(), t.RedirectURI, t.CodeChallenge,
 		audience, t.JKT, t.Nonce, micros(t.AuthTime))
 	if err != nil {
 		if strings.Contains(err.Error(), "oauthkit: family revoked") {
 			return store.ErrRevoked
 		}
-		return fmt.Errorf("sqlite: create token: %w", isDone(ctx, err))
+		return err
 	}
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
 		return store.ErrExists
 	}
 	return nil
+}
+
+// isSentinel reports whether err is one of the store's answers rather than
+// a failure.
+func isSentinel(err error) bool {
+	return err == store.ErrExists || err == store.ErrRevoked || err == store.ErrNotFound || err == store.ErrConsumed
 }
 
 // Token returns the live, unconsumed token with hash h, or store.ErrNotFound.
@@ -96,7 +115,18 @@ func (s *Store) ConsumeToken(ctx context.Context, h store.Hash) (_ store.Token, 
 		return store.Token{}, err
 	}
 	defer s.unlock()
-	row := s.consumeToken.QueryRowContext(ctx, h[:], s.now().UnixMicro())
+	t, err := s.consumeWith(ctx, s.consumeToken, h)
+	if err != nil && !isSentinel(err) {
+		return store.Token{}, fmt.Errorf("sqlite: consume token: %w", isDone(ctx, err))
+	}
+	return t, err
+}
+
+// consumeWith is ConsumeToken with the statement st (the prepared one, or
+// the transaction's), its errors unwrapped. The caller holds the write
+// lock.
+func (s *Store) consumeWith(ctx context.Context, st *sql.Stmt, h store.Hash) (store.Token, error) {
+	row := st.QueryRowContext(ctx, h[:], s.now().UnixMicro())
 	var uses, consumedAt int64
 	t, err := scanToken(row, &uses, &consumedAt)
 	t.ConsumedAt = time.UnixMicro(consumedAt)
@@ -104,11 +134,51 @@ func (s *Store) ConsumeToken(ctx context.Context, h store.Hash) (_ store.Token, 
 	case errors.Is(err, sql.ErrNoRows):
 		return store.Token{}, store.ErrNotFound
 	case err != nil:
-		return store.Token{}, fmt.Errorf("sqlite: consume token: %w", isDone(ctx, err))
+		return store.Token{}, err
 	case uses > 1:
 		return t, store.ErrConsumed
 	}
 	return t, nil
+}
+
+var _ store.Exchanger = (*Store)(nil)
+
+// Exchange implements store.Exchanger: ConsumeToken's UPDATE and
+// CreateToken's INSERT for each new token, in one transaction under the
+// write lock (BEGIN IMMEDIATE); any answer but success rolls it back.
+func (s *Store) Exchange(ctx context.Context, h store.Hash, issue ...*store.Token) (_ store.Token, err error) {
+	defer s.obs.Done(ctx, "Exchange", s.obs.Start(), &err)
+	if err := s.lock(ctx); err != nil {
+		return store.Token{}, err
+	}
+	defer s.unlock()
+	old, err := s.exchange(ctx, h, issue)
+	if err != nil && !isSentinel(err) {
+		return store.Token{}, fmt.Errorf("sqlite: exchange: %w", isDone(ctx, err))
+	}
+	return old, err
+}
+
+func (s *Store) exchange(ctx context.Context, h store.Hash, issue []*store.Token) (store.Token, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return store.Token{}, err
+	}
+	defer tx.Rollback()
+	old, err := s.consumeWith(ctx, tx.StmtContext(ctx, s.consumeToken), h)
+	if err != nil {
+		return old, err
+	}
+	insert := tx.StmtContext(ctx, s.insertToken)
+	for _, t := range issue {
+		if err := s.createToken(ctx, insert, t); err != nil {
+			return store.Token{}, err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return store.Token{}, err
+	}
+	return old, nil
 }
 
 // RevokeToken deletes the token with hash h, if any.

@@ -36,12 +36,15 @@
 // cancellation); if it implements the optional [store.DeviceStore] (device
 // authorization grants), the suite checks that too ([RunDeviceStore]:
 // lookups by user code, expiry, codes never taken twice, slow_down, one
-// answer and one redemption under concurrency); if it implements
-// [store.Pinger], that Ping answers nil, and the context's error once it
-// is canceled; if it implements the optional [store.ChangeFeed]
-// (revocations announced to every instance), the suite checks that too
-// ([RunChangeFeed]: each revocation announced, after its commit, and marks
-// after every change committed before them).
+// answer and one redemption under concurrency); if it implements the
+// optional [store.Exchanger] (consume and issue in one transaction), the
+// suite checks that too ([RunExchanger]: all or nothing, the old token left
+// live when a new one cannot be created, one winner among racing
+// exchanges); if it implements [store.Pinger], that Ping answers nil, and
+// the context's error once it is canceled; if it implements the optional
+// [store.ChangeFeed] (revocations announced to every instance), the suite
+// checks that too ([RunChangeFeed]: each revocation announced, after its
+// commit, and marks after every change committed before them).
 //
 // What the suite accepts as equal: a nil slice and an empty one (a store may
 // return either), two times less than a millisecond apart (a store may keep

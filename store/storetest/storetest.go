@@ -73,6 +73,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("Devices", func(t *testing.T) { testDevices(t, newStore) })
 	t.Run("Replay", func(t *testing.T) { testReplay(t, newStore) })
 	t.Run("Changes", func(t *testing.T) { testChanges(t, newStore) })
+	t.Run("Exchanger", func(t *testing.T) { testExchanger(t, newStore) })
 }
 
 // rawToken returns a fresh 256-bit token string, as the Provider makes them.
