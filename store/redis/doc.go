@@ -29,7 +29,9 @@
 // refused, and CreateToken deletes the token it stored and returns
 // store.ErrRevoked. No token of a revoked family survives its RevokeFamily,
 // under any interleaving (TestClusterInterleaving places a RevokeFamily
-// between the steps). The change feed subscribes on every master and
+// between the steps). Exchange, whose keys span slots, consumes first and
+// gives the token back if storing the new ones fails. The change feed
+// subscribes on every master and
 // passes a heartbeat on only once it came back through all of them, as
 // only one master's messages arrive in its order. README.md gives the
 // details and the costs.
