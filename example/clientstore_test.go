@@ -85,3 +85,34 @@ func TestClientStoreSpecs(t *testing.T) {
 		}
 	}
 }
+
+// TestClientsCommandSplit: `clients` with -client-store creates and lists
+// the clients there, and delete revokes the client's tokens in -store, as
+// the server that runs with both flags sees at once.
+func TestClientsCommandSplit(t *testing.T) {
+	tokens, clients := redisSpec(t), sqliteSpec(t)
+	code, out, errOut := runCmd(t, "clients", "create", "--id", "billing", "--grant-type", "client_credentials",
+		"--scope", "read", "-store", tokens, "-client-store", clients)
+	m := secretLine.FindStringSubmatch(out)
+	if code != 0 || m == nil {
+		t.Fatalf("create: exit %d\n%s%s", code, out, errOut)
+	}
+	if _, out, _ := runCmd(t, "clients", "list", "-store", clients); !strings.Contains(out, "billing") {
+		t.Errorf("the client is not in the -client-store:\n%s", out)
+	}
+	if _, out, _ := runCmd(t, "clients", "list", "-store", tokens); strings.Contains(out, "billing") {
+		t.Errorf("the client is in the -store:\n%s", out)
+	}
+	base, _ := startExample(t, "-store", tokens, "-client-store", clients)
+	at := clientCredentials(t, base, "billing", m[1])
+	if got := apiData(t, base, at); got != 200 {
+		t.Fatalf("GET /api/data: %d", got)
+	}
+	code, out, errOut = runCmd(t, "clients", "delete", "--id", "billing", "-store", tokens, "-client-store", clients)
+	if code != 0 || !strings.Contains(out, "Every token issued to it is revoked") {
+		t.Fatalf("delete: exit %d\n%s%s", code, out, errOut)
+	}
+	if got := apiData(t, base, at); got != 401 {
+		t.Errorf("GET /api/data with the deleted client's token: %d, want 401", got)
+	}
+}
