@@ -66,3 +66,6 @@ func TestStartRedisKillRestart(t *testing.T) {
 		t.Fatalf("AOF is off after restart:\n%s", info)
 	}
 }
+
+// TestMain stops the cluster TestRedisCluster starts.
+func TestMain(m *testing.M) { Main(m) }
