@@ -17,15 +17,16 @@ const (
 // stolen credential (a code or refresh token used twice, or by another
 // client), which revoke the whole grant.
 const (
-	ReasonRefreshRevoked     = "refresh token revoked by its client"               // RFC 7009: the whole grant
-	ReasonAccessRevoked      = "access token revoked by its client"                // RFC 7009: that token alone
-	ReasonClientDeleted      = "client deleted"                                    // Provider.RevokeClient
-	ReasonCodeReplayed       = "authorization code replayed"                       // RFC 6749 §4.1.2
-	ReasonDeviceCodeReplayed = "device code replayed"                              // RFC 8628: a device code redeemed twice
-	ReasonRefreshReused      = "refresh token reused"                              // RFC 9700 §4.14.2: a rotated refresh token presented again
-	ReasonRotationReused     = "refresh token reused after its rotation was used"  // a retried refresh whose answer was already used
-	ReasonRefreshOtherClient = "refresh token presented by another client"         // RFC 6749 §6
-	ReasonRotatedOtherClient = "rotated refresh token presented by another client" // within the retry grace, by another client
+	ReasonRefreshRevoked     = "refresh token revoked by its client"                 // RFC 7009: the whole grant
+	ReasonAccessRevoked      = "access token revoked by its client"                  // RFC 7009: that token alone
+	ReasonClientDeleted      = "client deleted"                                      // Provider.RevokeClient
+	ReasonCodeReplayed       = "authorization code replayed"                         // RFC 6749 §4.1.2
+	ReasonDeviceCodeReplayed = "device code replayed"                                // RFC 8628: a device code redeemed twice
+	ReasonRefreshReused      = "refresh token reused"                                // RFC 9700 §4.14.2: a rotated refresh token presented again
+	ReasonRotationReused     = "refresh token reused after its rotation was used"    // a retried refresh whose answer was already used
+	ReasonRotationMissing    = "refresh token reused, its rotation not in the store" // a retry whose rotation the store never held (another Config.Secret derived it)
+	ReasonRefreshOtherClient = "refresh token presented by another client"           // RFC 6749 §6
+	ReasonRotatedOtherClient = "rotated refresh token presented by another client"   // within the retry grace, by another client
 )
 
 // Event is one outcome at the token endpoints. It carries no secrets.

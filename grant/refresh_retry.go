@@ -27,10 +27,16 @@ import (
 // connection) and the same client presents the same refresh token again
 // within Config.RefreshReuseGrace, the provider derives the same values,
 // finds them in the store (one lookup each) and answers with them, on
-// whichever instance the retry lands. If the first request died after
-// consuming the old token and before storing the new ones, the retry
-// stores them (CreateToken; ErrExists means another request just did, and
-// the stored one is used).
+// whichever instance the retry lands. With a store.Exchanger (SQLite,
+// PostgreSQL, one Redis server) the consume and the new tokens are one
+// transaction, so a retry that finds no derived refresh token is reuse,
+// not a lost answer: the values were derived under another Config.Secret
+// (instances that do not share it, or a restart with a random one), and
+// storing them would fork the grant; the family is revoked instead. Only
+// without an Exchanger (the memory store, a Redis Cluster), where the
+// first request may have died between consuming the old token and storing
+// the new ones, does the retry store them (CreateToken; ErrExists means
+// another request just did, and the stored one is used).
 //
 // Only the first answer's pair ever exists: the new refresh token's value
 // depends on the old token alone, never on the request, so however many
@@ -66,8 +72,12 @@ const (
 )
 
 // errGone says that a derived token was stored once but is no longer live:
-// consumed, revoked or expired.
-var errGone = errors.New("grant: the rotated token is no longer live")
+// consumed, revoked or expired; errMissing, that a retry found no derived
+// token where one must be.
+var (
+	errGone    = errors.New("grant: the rotated token is no longer live")
+	errMissing = errors.New("grant: the rotated token is not in the store")
+)
 
 // refreshGrace is how long after its rotation a refresh token presented
 // again by its client is taken for a retry; negative: never. A DPoP-bound
@@ -146,9 +156,17 @@ func (p *Provider) rotate(ctx context.Context, c *store.Client, old store.Token,
 	// which the access token's times follow, whoever stores them.
 	rt, at := p.rotationGrant(ctx, c, old)
 	rawRefresh := p.rotatedRefresh(&rt, old, presented)
-	storedRT, createdRT, err := p.ensureToken(ctx, &rt, retry)
-	if errors.Is(err, errGone) {
-		if e := p.revokeFamily(ctx, old, ReasonRotationReused); e != nil {
+	// Through a store.Exchanger the first rotation stored its tokens with
+	// the consume, in one transaction: a retry that does not find them
+	// must not store them (they would fork the grant when another
+	// Config.Secret derived the first answer), and is taken for reuse.
+	storedRT, createdRT, err := p.ensureToken(ctx, &rt, retry, !retry || p.exchanger == nil)
+	if errors.Is(err, errGone) || errors.Is(err, errMissing) {
+		reason := ReasonRotationReused
+		if errors.Is(err, errMissing) {
+			reason = ReasonRotationMissing
+		}
+		if e := p.revokeFamily(ctx, old, reason); e != nil {
 			return nil, e
 		}
 		return nil, errGrant("the refresh token was already used")
@@ -163,7 +181,8 @@ func (p *Provider) rotate(ctx context.Context, c *store.Client, old store.Token,
 	if err != nil {
 		return nil, err
 	}
-	storedAT, createdAT, err := p.ensureToken(ctx, &at, retry)
+	// A retry may ask for another scope, and so another access token.
+	storedAT, createdAT, err := p.ensureToken(ctx, &at, retry, true)
 	if errors.Is(err, errGone) {
 		// Revoked alone (RFC 7009) or expired since: not a sign of theft.
 		return nil, errGrant("the refresh token was already used")
@@ -276,7 +295,7 @@ func (p *Provider) rotated(c *store.Client, old store.Token, u *store.User, scop
 // ensureToken makes sure t is stored and live, and returns the stored token
 // and whether this call created it. lookFirst looks it up before trying to
 // create it. errGone: it is stored but no longer live.
-func (p *Provider) ensureToken(ctx context.Context, t *store.Token, lookFirst bool) (store.Token, bool, error) {
+func (p *Provider) ensureToken(ctx context.Context, t *store.Token, lookFirst, mayCreate bool) (store.Token, bool, error) {
 	if lookFirst {
 		got, err := p.tokens.Token(ctx, t.Hash)
 		if err == nil {
@@ -284,6 +303,9 @@ func (p *Provider) ensureToken(ctx context.Context, t *store.Token, lookFirst bo
 		}
 		if !errors.Is(err, store.ErrNotFound) {
 			return store.Token{}, false, err
+		}
+		if !mayCreate {
+			return store.Token{}, false, errMissing
 		}
 	}
 	err := p.tokens.CreateToken(ctx, t)

@@ -1,14 +1,17 @@
 package grant
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/oauthkit/oauthkit/store"
+	"github.com/oauthkit/oauthkit/store/sqlite"
 )
 
 // Refresh retries (refresh_retry.go): within Config.RefreshReuseGrace the
@@ -343,5 +346,42 @@ func TestRefreshRetryDerivation(t *testing.T) {
 		if w == v {
 			t.Errorf("%s derives the same value", name)
 		}
+	}
+}
+
+// TestRefreshRetryOtherSecretRevokes: two instances that share a store
+// with a store.Exchanger (SQLite here) but not Config.Secret. A retry that
+// lands on the other instance derives other values, which the store never
+// held: it must not store them — that would fork the grant into two live
+// refresh tokens — but take the presentation for reuse and revoke the
+// family, the first answer's tokens included.
+func TestRefreshRetryOtherSecretRevokes(t *testing.T) {
+	ctx := context.Background()
+	clk := &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)} // the fixtures' time
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "oauth.db"), sqlite.WithClock(clk.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	a := newFixture(t, func(c *Config) { c.Tokens, c.Secret = st, bytes.Repeat([]byte{1}, 32) })
+	b := newFixture(t, func(c *Config) { c.Tokens, c.Clients, c.Secret = st, a.st, bytes.Repeat([]byte{2}, 32) })
+	if _, ok := any(st).(store.Exchanger); !ok {
+		t.Fatal("the SQLite store is no store.Exchanger")
+	}
+	rt := a.passwordGrant(appClient, "").str("refresh_token")
+	b.secrets[appClient] = a.secrets[appClient]
+	first := a.refresh(appClient, rt, "")
+	if first.status != 200 {
+		t.Fatalf("refresh on a: %d %s", first.status, first.raw)
+	}
+	retry := b.refresh(appClient, rt, "")
+	if retry.status != 400 || retry.str("error") != CodeInvalidGrant {
+		t.Fatalf("retry on b, with another secret: %d %s, want 400 invalid_grant", retry.status, retry.raw)
+	}
+	if r := a.refresh(appClient, first.str("refresh_token"), ""); r.status != 400 {
+		t.Fatalf("the first answer's refresh token after the fork attempt: %d %s, want it revoked", r.status, r.raw)
+	}
+	if s, _ := a.dpopAPI(nil, first.str("access_token")); s != 401 {
+		t.Fatalf("the first answer's access token: %d, want 401", s)
 	}
 }

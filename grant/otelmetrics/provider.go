@@ -84,7 +84,7 @@ func reason(r string) string {
 		return "client_deleted"
 	case grant.ReasonCodeReplayed, grant.ReasonDeviceCodeReplayed:
 		return "code_replayed"
-	case grant.ReasonRefreshReused, grant.ReasonRotationReused:
+	case grant.ReasonRefreshReused, grant.ReasonRotationReused, grant.ReasonRotationMissing:
 		return "refresh_reused"
 	case grant.ReasonRefreshOtherClient, grant.ReasonRotatedOtherClient:
 		return "wrong_client"
