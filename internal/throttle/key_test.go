@@ -60,6 +60,11 @@ func FuzzAddrGroup(f *testing.F) {
 		for i := 8; i < 16; i++ {
 			b[i] ^= 0xff
 		}
+		// (but for the IPv4-mapped range ::ffff:0:0/96, inside ::/64, whose
+		// addresses are IPv4 clients and grouped as such)
+		if o := netip.AddrFrom16(b); o.Is4In6() {
+			return
+		}
 		if other := AddrGroup(netip.AddrFrom16(b).String()); other != g {
 			t.Fatalf("%q and %v in the same /64 grouped apart: %q, %q", s, netip.AddrFrom16(b), g, other)
 		}
