@@ -1,13 +1,25 @@
 // Command load measures a running oauthkit example over loopback HTTP, in
-// one run: a protected route with a valid token against an unprotected
-// route of the same server, client_credentials issuance, and the
-// authorization-code exchange (codes obtained first through the login and
-// consent forms, then only the exchanges timed). Every phase is bounded in
-// requests and in time, and only loopback addresses are accepted.
+// one run, phase by phase (-phases): "compare", a protected route with a
+// valid token against an unprotected route of the same server;
+// "validate", the protected route alone; "issue", client_credentials
+// issuance; "code", the authorization-code exchange (codes obtained first
+// through the login and consent forms, then only the exchanges timed).
+// Every phase is bounded in requests and in time, and only loopback
+// addresses are accepted.
 //
-// bench/load.sh builds and starts the example and runs this against it:
+// -base may name several instances sharing one store, comma-separated:
+// requests go round-robin, and an instance that stops answering (a
+// transport error, as when it is killed) is taken out and the request sent
+// to the next one, as a load balancer would; -sample keeps every Nth
+// issued token and checks afterwards that the instances still up accept
+// it, so that a token acknowledged by an instance that died is not lost.
+//
+// bench/load.sh builds and starts the example and runs this against it;
+// bench/scale.sh runs it per store, at several concurrencies, and against
+// three instances with one killed:
 //
 //	bench/load.sh
+//	bench/scale.sh
 //	go run ./load freeport          # prints a free loopback port
 //	go run ./load token -base ... -banner ...   # prints an access token (scope read)
 //	go run ./load -base http://127.0.0.1:5000 -banner banner.txt   # by hand, from bench/
@@ -26,6 +38,7 @@ import (
 	"html"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -33,6 +46,7 @@ import (
 	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -48,7 +62,11 @@ func main() {
 
 // config is the command line.
 type config struct {
-	base        *url.URL
+	base        *url.URL   // bases[0]
+	bases       []*url.URL // every instance, requests round-robin
+	phases      map[string]bool
+	allowErrors bool
+	sample      int
 	banner      string
 	duration    time.Duration
 	maxRequests int
@@ -62,8 +80,11 @@ type config struct {
 
 func parseFlags(args []string) (*config, error) {
 	fs := flag.NewFlagSet("load", flag.ContinueOnError)
-	base := fs.String("base", "", "base URL of the example, on a loopback address (required)")
+	base := fs.String("base", "", "base URL of the example, on a loopback address, or of several instances sharing a store, comma-separated (required)")
+	phases := fs.String("phases", "compare,issue,code", "phases to run, comma-separated: compare, validate, issue, code")
 	c := &config{}
+	fs.BoolVar(&c.allowErrors, "allow-errors", false, "report error answers (as above saturation) without failing")
+	fs.IntVar(&c.sample, "sample", 0, "keep every Nth token issued in the issue phase and check at the end that an instance still up accepts it (0: off)")
 	fs.StringVar(&c.banner, "banner", "", "file holding the example's start-up banner, to read the demo clients' secrets from (required)")
 	fs.DurationVar(&c.duration, "duration", 5*time.Second, "time limit of each timed phase")
 	fs.IntVar(&c.maxRequests, "requests", 500_000, "request limit of each timed phase")
@@ -79,17 +100,29 @@ func parseFlags(args []string) (*config, error) {
 	if *base == "" || c.banner == "" {
 		return nil, errors.New("-base and -banner are required")
 	}
-	u, err := url.Parse(*base)
-	if err != nil || u.Scheme != "http" || u.Host == "" {
-		return nil, fmt.Errorf("-base %q: want http://HOST:PORT", *base)
+	for _, b := range strings.Split(*base, ",") {
+		u, err := url.Parse(b)
+		if err != nil || u.Scheme != "http" || u.Host == "" {
+			return nil, fmt.Errorf("-base %q: want http://HOST:PORT", b)
+		}
+		if !loopback(u.Hostname()) {
+			return nil, fmt.Errorf("-base %q: only loopback addresses may be loaded", b)
+		}
+		c.bases = append(c.bases, u)
 	}
-	if !loopback(u.Hostname()) {
-		return nil, fmt.Errorf("-base %q: only loopback addresses may be loaded", *base)
+	c.base = c.bases[0]
+	c.phases = map[string]bool{}
+	for _, ph := range strings.Split(*phases, ",") {
+		switch ph {
+		case "compare", "validate", "issue", "code":
+			c.phases[ph] = true
+		default:
+			return nil, fmt.Errorf("-phases: unknown phase %q (want compare, validate, issue, code)", ph)
+		}
 	}
-	if c.duration <= 0 || c.maxRequests <= 0 || c.conns <= 0 || c.codes <= 0 || c.rounds <= 0 {
-		return nil, errors.New("-duration, -requests, -conns, -codes and -rounds must be positive")
+	if c.duration <= 0 || c.maxRequests <= 0 || c.conns <= 0 || c.codes <= 0 || c.rounds <= 0 || c.sample < 0 {
+		return nil, errors.New("-duration, -requests, -conns, -codes and -rounds must be positive, -sample not negative")
 	}
-	c.base = u
 	return c, nil
 }
 
@@ -135,9 +168,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			return fmt.Errorf("%s: no secret for %s in the banner", c.banner, id)
 		}
 	}
-	l := &loader{c: c, client: &http.Client{
+	l := &loader{c: c, down: make([]atomic.Bool, len(c.bases)), client: &http.Client{
 		Transport: &http.Transport{
-			MaxIdleConns: c.conns, MaxIdleConnsPerHost: c.conns, MaxConnsPerHost: c.conns,
+			MaxIdleConns: c.conns * len(c.bases), MaxIdleConnsPerHost: c.conns, MaxConnsPerHost: c.conns,
 			IdleConnTimeout: 30 * time.Second, DisableCompression: true,
 		},
 		Timeout:       10 * time.Second,
@@ -145,7 +178,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}}
 	var results []result
 
-	// A token for the protected route.
+	// A token for the protected route, from the first instance.
 	tok, err := l.clientCredentials(ctx, secrets["demo-service"])
 	if err != nil {
 		return err
@@ -155,72 +188,107 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	get := func(path, token string) func(context.Context, int) error {
-		u := c.base.JoinPath(path).String()
-		if path == "/" {
-			u = c.base.String() + "/"
+		return func(ctx context.Context, i int) error {
+			return l.send(ctx, i, func(base *url.URL) *http.Request {
+				u := base.JoinPath(path).String()
+				if path == "/" {
+					u = base.String() + "/"
+				}
+				req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+				if token != "" {
+					req.Header.Set("Authorization", "Bearer "+token)
+				}
+				return req
+			}, http.StatusOK, nil)
 		}
-		return func(ctx context.Context, _ int) error {
-			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-			if token != "" {
-				req.Header.Set("Authorization", "Bearer "+token)
-			}
-			return l.expect(req, http.StatusOK, nil)
+	}
+	var unprot, prot result
+	if c.phases["compare"] {
+		// Warm up both routes, then alternate them so that neither gets
+		// the quieter moments of the machine.
+		for _, p := range []string{c.unprotected, c.protected} {
+			l.timed(ctx, "warm-up", 2000, time.Second, get(p, tok))
 		}
+		unprot = result{name: "GET " + c.unprotected + " (unprotected)"}
+		prot = result{name: "GET " + c.protected + " (RequireOAuth, valid token)"}
+		slice := c.duration / time.Duration(c.rounds)
+		for range c.rounds {
+			unprot.add(l.timed(ctx, unprot.name, c.maxRequests/c.rounds, slice, get(c.unprotected, "")))
+			prot.add(l.timed(ctx, prot.name, c.maxRequests/c.rounds, slice, get(c.protected, tok)))
+		}
+		results = append(results, unprot, prot)
 	}
-	// Warm up both routes, then alternate them so that neither gets the
-	// quieter moments of the machine.
-	for _, p := range []string{c.unprotected, c.protected} {
-		l.timed(ctx, "warm-up", 2000, time.Second, get(p, tok))
+	if c.phases["validate"] {
+		l.timed(ctx, "warm-up", 2000, time.Second, get(c.protected, tok))
+		results = append(results, l.timed(ctx, "GET "+c.protected+" (RequireOAuth, valid token)", c.maxRequests, c.duration, get(c.protected, tok)))
 	}
-	unprot := result{name: "GET " + c.unprotected + " (unprotected)"}
-	prot := result{name: "GET " + c.protected + " (RequireOAuth, valid token)"}
-	slice := c.duration / time.Duration(c.rounds)
-	for range c.rounds {
-		unprot.add(l.timed(ctx, unprot.name, c.maxRequests/c.rounds, slice, get(c.unprotected, "")))
-		prot.add(l.timed(ctx, prot.name, c.maxRequests/c.rounds, slice, get(c.protected, tok)))
-	}
-	results = append(results, unprot, prot)
 
 	// client_credentials issuance.
 	form := url.Values{"grant_type": {"client_credentials"}, "scope": {"read"}}.Encode()
-	tokenURL := c.base.JoinPath("/oauth/token").String()
-	results = append(results, l.timed(ctx, "POST /oauth/token client_credentials", c.maxRequests, c.duration, func(ctx context.Context, _ int) error {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL, strings.NewReader(form))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.SetBasicAuth("demo-service", secrets["demo-service"])
-		return l.expect(req, http.StatusOK, nil)
-	}))
+	if c.phases["issue"] {
+		results = append(results, l.timed(ctx, "POST /oauth/token client_credentials", c.maxRequests, c.duration, func(ctx context.Context, i int) error {
+			var t tokenAnswer
+			into := any(nil)
+			if c.sample > 0 && i%c.sample == 0 {
+				into = &t
+			}
+			err := l.send(ctx, i, func(base *url.URL) *http.Request {
+				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base.JoinPath("/oauth/token").String(), strings.NewReader(form))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				req.SetBasicAuth("demo-service", secrets["demo-service"])
+				return req
+			}, http.StatusOK, into)
+			if err == nil && t.AccessToken != "" {
+				l.keep(t.AccessToken)
+			}
+			return err
+		}))
+	}
 
-	// The authorization-code exchange: codes first, untimed.
-	start := time.Now()
-	codes, err := l.obtainCodes(ctx)
-	if err != nil {
+	// The authorization-code exchange: codes first, untimed, on the first
+	// instance, exchanged round-robin.
+	if c.phases["code"] {
+		start := time.Now()
+		codes, err := l.obtainCodes(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "obtained %d authorization codes through the login and consent forms in %v\n", len(codes), time.Since(start).Round(time.Millisecond))
+		results = append(results, l.timed(ctx, "POST /oauth/token authorization_code", len(codes), c.duration, func(ctx context.Context, i int) error {
+			cd := codes[i]
+			f := url.Values{"grant_type": {"authorization_code"}, "code": {cd.code}, "redirect_uri": {redirectURI}, "code_verifier": {cd.verifier}}.Encode()
+			return l.send(ctx, i, func(base *url.URL) *http.Request {
+				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base.JoinPath("/oauth/token").String(), strings.NewReader(f))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				req.SetBasicAuth("demo-app", secrets["demo-app"])
+				return req
+			}, http.StatusOK, nil)
+		}))
+	}
+
+	hosts := make([]string, len(c.bases))
+	for i, b := range c.bases {
+		hosts[i] = b.Host
+	}
+	fmt.Fprintf(out, "\n%d connections, loopback %s\n\n", c.conns, strings.Join(hosts, ", "))
+	fmt.Fprintf(out, "| %-48s | %9s | %-18s | %10s | %9s | %9s |\n", "request", "requests", "errors", "req/s", "p50", "p99")
+	fmt.Fprintf(out, "|%s|%s|%s|%s|%s|%s|\n", strings.Repeat("-", 50), strings.Repeat("-", 11), strings.Repeat("-", 20), strings.Repeat("-", 12), strings.Repeat("-", 11), strings.Repeat("-", 11))
+	for _, r := range results {
+		fmt.Fprintf(out, "| %-48s | %9d | %-18s | %10.0f | %9v | %9v |\n", r.name, r.n, r.errors(), r.rate(), r.pct(50), r.pct(99))
+	}
+	if c.phases["compare"] {
+		ratio := prot.rate() / unprot.rate()
+		verdict := "met"
+		if ratio < c.minRatio {
+			verdict = "MISSED"
+		}
+		fmt.Fprintf(out, "\nprotected / unprotected = %.1f%% (target >= %.0f%%: %s)\n", 100*ratio, 100*c.minRatio, verdict)
+	}
+	if err := l.report(ctx, out); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "obtained %d authorization codes through the login and consent forms in %v\n", len(codes), time.Since(start).Round(time.Millisecond))
-	results = append(results, l.timed(ctx, "POST /oauth/token authorization_code", len(codes), c.duration, func(ctx context.Context, i int) error {
-		cd := codes[i]
-		f := url.Values{"grant_type": {"authorization_code"}, "code": {cd.code}, "redirect_uri": {redirectURI}, "code_verifier": {cd.verifier}}.Encode()
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL, strings.NewReader(f))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.SetBasicAuth("demo-app", secrets["demo-app"])
-		return l.expect(req, http.StatusOK, nil)
-	}))
-
-	fmt.Fprintf(out, "\n%d connections, loopback %s\n\n", c.conns, c.base.Host)
-	fmt.Fprintf(out, "| %-48s | %9s | %7s | %10s | %9s | %9s |\n", "request", "requests", "errors", "req/s", "p50", "p99")
-	fmt.Fprintf(out, "|%s|%s|%s|%s|%s|%s|\n", strings.Repeat("-", 50), strings.Repeat("-", 11), strings.Repeat("-", 9), strings.Repeat("-", 12), strings.Repeat("-", 11), strings.Repeat("-", 11))
 	for _, r := range results {
-		fmt.Fprintf(out, "| %-48s | %9d | %7d | %10.0f | %9v | %9v |\n", r.name, r.n, r.errs, r.rate(), r.pct(50), r.pct(99))
-	}
-	ratio := prot.rate() / unprot.rate()
-	verdict := "met"
-	if ratio < c.minRatio {
-		verdict = "MISSED"
-	}
-	fmt.Fprintf(out, "\nprotected / unprotected = %.1f%% (target >= %.0f%%: %s)\n", 100*ratio, 100*c.minRatio, verdict)
-	for _, r := range results {
-		if r.errs > 0 {
+		if r.errs > 0 && !c.allowErrors {
 			return fmt.Errorf("%s: %d errors, first: %v", r.name, r.errs, r.firstErr)
 		}
 	}
@@ -249,9 +317,27 @@ func readSecrets(path string) (map[string]string, error) {
 }
 
 type loader struct {
-	c      *config
-	client *http.Client
+	c         *config
+	client    *http.Client
+	down      []atomic.Bool // by index in c.bases: stopped answering
+	failovers atomic.Int64  // requests sent again to another instance
+
+	mu   sync.Mutex
+	kept []string // sampled access tokens, acknowledged with 200
 }
+
+// tokenAnswer is the part of a token response the loader reads.
+type tokenAnswer struct {
+	AccessToken string `json:"access_token"`
+}
+
+// statusError is an answer with another status than expected.
+type statusError struct {
+	status int
+	msg    string
+}
+
+func (e *statusError) Error() string { return e.msg }
 
 // expect sends req and checks the status; into, if set, gets the JSON body.
 func (l *loader) expect(req *http.Request, status int, into any) error {
@@ -265,7 +351,11 @@ func (l *loader) expect(req *http.Request, status int, into any) error {
 		return err
 	}
 	if resp.StatusCode != status {
-		return fmt.Errorf("%s %s: status %d, want %d: %.200s", req.Method, req.URL.Path, resp.StatusCode, status, body)
+		msg := fmt.Sprintf("%s %s: status %d, want %d: %.200s", req.Method, req.URL.Path, resp.StatusCode, status, body)
+		if ra := resp.Header.Get("Retry-After"); ra != "" {
+			msg += " (Retry-After: " + ra + ")"
+		}
+		return &statusError{status: resp.StatusCode, msg: msg}
 	}
 	if into != nil {
 		return json.Unmarshal(body, into)
@@ -278,9 +368,7 @@ func (l *loader) clientCredentials(ctx context.Context, secret string) (string, 
 		strings.NewReader("grant_type=client_credentials&scope=read"))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.SetBasicAuth("demo-service", secret)
-	var t struct {
-		AccessToken string `json:"access_token"`
-	}
+	var t tokenAnswer
 	if err := l.expect(req, http.StatusOK, &t); err != nil {
 		return "", err
 	}
@@ -291,14 +379,61 @@ func (l *loader) clientCredentials(ctx context.Context, secret string) (string, 
 type result struct {
 	name     string
 	n, errs  int
+	statuses map[int]int     // error answers by status; 0: no answer
+	errLat   []time.Duration // latencies of the error answers
 	elapsed  time.Duration
 	lat      []time.Duration
 	firstErr error
 }
 
+func (r *result) count(err error, took time.Duration) {
+	r.errs++
+	if r.statuses == nil {
+		r.statuses = map[int]int{}
+	}
+	var se *statusError
+	if errors.As(err, &se) {
+		r.statuses[se.status]++
+		r.errLat = append(r.errLat, took)
+	} else {
+		r.statuses[0]++
+	}
+	if r.firstErr == nil {
+		r.firstErr = err
+	}
+}
+
+// errors is the error count, by status when there are any: "0",
+// "1200 (503: 1200)".
+func (r result) errors() string {
+	if r.errs == 0 {
+		return "0"
+	}
+	keys := slices.Sorted(maps.Keys(r.statuses))
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		name := strconv.Itoa(k)
+		if k == 0 {
+			name = "none"
+		}
+		parts[i] = fmt.Sprintf("%s: %d", name, r.statuses[k])
+	}
+	if len(r.errLat) > 0 {
+		parts = append(parts, "p99 "+percentile(r.errLat, 99).String())
+	}
+	return fmt.Sprintf("%d (%s)", r.errs, strings.Join(parts, ", "))
+}
+
 func (r *result) add(o result) {
 	r.n += o.n
+	for k, v := range o.statuses {
+		if r.statuses == nil {
+			r.statuses = map[int]int{}
+		}
+		r.statuses[k] += v
+	}
 	r.errs += o.errs
+	r.errLat = append(r.errLat, o.errLat...)
 	r.elapsed += o.elapsed
 	r.lat = append(r.lat, o.lat...)
 	if r.firstErr == nil {
@@ -308,11 +443,14 @@ func (r *result) add(o result) {
 
 func (r result) rate() float64 { return float64(r.n) / r.elapsed.Seconds() }
 
-func (r result) pct(p int) time.Duration {
-	if len(r.lat) == 0 {
+func (r result) pct(p int) time.Duration { return percentile(r.lat, p) }
+
+// percentile is the p-th percentile of lat, to the microsecond.
+func percentile(lat []time.Duration, p int) time.Duration {
+	if len(lat) == 0 {
 		return 0
 	}
-	s := slices.Clone(r.lat)
+	s := slices.Clone(lat)
 	slices.Sort(s)
 	return s[(len(s)-1)*p/100].Round(time.Microsecond)
 }
@@ -330,8 +468,8 @@ func (l *loader) timed(ctx context.Context, name string, max int, limit time.Dur
 	for range l.c.conns {
 		wg.Go(func() {
 			lat := make([]time.Duration, 0, 1024)
-			var n, errs int
-			var first error
+			var n int
+			var mine result
 			for ctx.Err() == nil {
 				i := int(next.Add(1) - 1)
 				if i >= max {
@@ -343,22 +481,15 @@ func (l *loader) timed(ctx context.Context, name string, max int, limit time.Dur
 					break // cut off by the time limit: not counted
 				}
 				if err != nil {
-					errs++
-					if first == nil {
-						first = err
-					}
+					mine.count(err, time.Since(t0))
 					continue
 				}
 				lat = append(lat, time.Since(t0))
 				n++
 			}
+			mine.n, mine.lat = n, lat
 			mu.Lock()
-			r.n += n
-			r.errs += errs
-			r.lat = append(r.lat, lat...)
-			if r.firstErr == nil {
-				r.firstErr = first
-			}
+			r.add(mine)
 			mu.Unlock()
 		})
 	}
