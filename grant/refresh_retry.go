@@ -40,9 +40,15 @@ import (
 //
 // Only the first answer's pair ever exists: the new refresh token's value
 // depends on the old token alone, never on the request, so however many
-// retries race, the family keeps one live refresh token. A retry that asks
-// for another (narrower) scope gets the same refresh token and an access
-// token of its own for that scope. A JWT access token gets a derived jti
+// retries race, the family keeps one live refresh token. Without an
+// Exchanger, a retry that asks for another (narrower) scope gets the same
+// refresh token and an access token of its own for that scope; through
+// one, the first rotation stored its access token with the refresh token,
+// so a retry whose access token is not in the store is refused
+// (invalid_grant, the family kept): that access token was revoked alone
+// (RFC 7009) or has expired, and storing it again would undo the
+// revocation; or the retry asked for another scope than the request it
+// repeats, which a retry of a lost answer does not. A JWT access token gets a derived jti
 // and the times of the stored refresh token, so that re-signing reproduces
 // it byte for byte: the signatures are deterministic (EdDSA, RS256, and
 // ES256 signed per RFC 6979; see sign.go).
@@ -181,10 +187,17 @@ func (p *Provider) rotate(ctx context.Context, c *store.Client, old store.Token,
 	if err != nil {
 		return nil, err
 	}
-	// A retry may ask for another scope, and so another access token.
-	storedAT, createdAT, err := p.ensureToken(ctx, &at, retry, true)
-	if errors.Is(err, errGone) {
-		// Revoked alone (RFC 7009) or expired since: not a sign of theft.
+	// Without an Exchanger a retry may ask for another scope, and so
+	// another access token, or find none because the first request died
+	// before storing it: it is stored now. Through an Exchanger the first
+	// rotation stored its access token with the refresh token, so a
+	// retry that finds none finds one revoked alone (RFC 7009; the stores
+	// delete revoked tokens) or expired since, which must not be created
+	// again; or one for another scope than the first request's, which a
+	// retry of a lost answer does not ask for.
+	storedAT, createdAT, err := p.ensureToken(ctx, &at, retry, !retry || p.exchanger == nil)
+	if errors.Is(err, errGone) || errors.Is(err, errMissing) {
+		// Not a sign of theft: the family stays.
 		return nil, errGrant("the refresh token was already used")
 	}
 	if err != nil {

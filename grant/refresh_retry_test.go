@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -383,5 +386,58 @@ func TestRefreshRetryOtherSecretRevokes(t *testing.T) {
 	}
 	if s, _ := a.dpopAPI(nil, first.str("access_token")); s != 401 {
 		t.Fatalf("the first answer's access token: %d, want 401", s)
+	}
+}
+
+// An access token revoked on its own (RFC 7009) after a rotation stays
+// revoked when the rotation is retried within the grace: the retry finds
+// the revoked record instead of storing the derived token again. On the
+// memory store (no store.Exchanger: a retry may store what is missing) and
+// on SQLite (one).
+func TestRefreshRetryKeepsRevokedAccessToken(t *testing.T) {
+	stores := map[string]func(*testing.T, *clock) func(*Config){
+		"memory": func(*testing.T, *clock) func(*Config) { return func(*Config) {} },
+		"sqlite": func(t *testing.T, clk *clock) func(*Config) {
+			st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "oauth.db"), sqlite.WithClock(clk.Now))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			return func(c *Config) { c.Tokens = st }
+		},
+	}
+	for name, tokens := range stores {
+		t.Run(name, func(t *testing.T) {
+			clk := &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)} // the fixtures' time
+			f := newFixture(t, tokens(t, clk), func(c *Config) {
+				c.Now = clk.Now
+			})
+			f.clock = clk
+			rt := f.passwordGrant(appClient, "").str("refresh_token")
+			first := f.refresh(appClient, rt, "")
+			if first.status != 200 {
+				t.Fatalf("refresh: %d %s", first.status, first.raw)
+			}
+			at := first.str("access_token")
+			req := httptest.NewRequest(http.MethodPost, "/oauth/revoke", strings.NewReader(url.Values{"token": {at}}.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.SetBasicAuth(appClient, f.secrets[appClient])
+			rec := httptest.NewRecorder()
+			f.p.RevokeHandler().ServeHTTP(rec, req)
+			if rec.Code != 200 {
+				t.Fatalf("revoke: %d %s", rec.Code, rec.Body)
+			}
+			if s := f.api(at); s != 401 {
+				t.Fatalf("revoked access token: %d", s)
+			}
+			clk.Advance(time.Second) // within the default 2 s
+			retry := f.refresh(appClient, rt, "")
+			if s := f.api(at); s != 401 {
+				t.Fatalf("the retry (%d %s) brought the revoked access token back: %d", retry.status, retry.raw, s)
+			}
+			if retry.status == 200 && retry.str("access_token") == at {
+				t.Fatalf("the retry answered with the revoked access token: %s", retry.raw)
+			}
+		})
 	}
 }
