@@ -108,7 +108,12 @@ type TokenStore interface {
 
 	// RevokeToken revokes the token with hash h alone, consumed or not; its
 	// family stays usable. If there is no such token, RevokeToken should be
-	// a no-op and return nil.
+	// a no-op and return nil. A store that is no Exchanger should keep a
+	// record of the revoked hash until the token would have expired, so
+	// that CreateToken answers ErrExists for it: a refresh retried without
+	// an Exchanger stores the tokens it does not find, and would otherwise
+	// bring back an access token revoked since (the memory and Redis
+	// stores keep one).
 	RevokeToken(ctx context.Context, h Hash) error
 
 	// RevokeFamily revokes every token of the family, and should make

@@ -55,11 +55,23 @@ if redis.call('HINCRBY', KEYS[1], 'uses', 1) == 1 then
 end
 return redis.call('HGETALL', KEYS[1])`
 
-// revokeTokenLua deletes a token and, if there was one, announces it
-// (changes.go).
+// revokeTokenLua replaces a token by a revocation record until it would
+// have expired, and announces it (changes.go); a key that holds no token
+// (unknown, or already revoked) is left alone. The record, a hash holding
+// only revoked = 1, is no token to any reader (they need expires_at or
+// uses), but it makes CreateToken and Exchange answer ErrExists for the
+// revoked hash, so that a refresh retry cannot store again an access token
+// revoked alone (grant/refresh_retry.go).
 // KEYS: token. ARGV: change channel, change.
 const revokeTokenLua = `
-if redis.call('DEL', KEYS[1]) == 1 then redis.call('PUBLISH', ARGV[1], ARGV[2]) end
+if not redis.call('HGET', KEYS[1], 'expires_at') then return 0 end
+local ttl = redis.call('PTTL', KEYS[1])
+redis.call('DEL', KEYS[1])
+if ttl > 0 then
+	redis.call('HSET', KEYS[1], 'revoked', '1')
+	redis.call('PEXPIRE', KEYS[1], ttl)
+end
+redis.call('PUBLISH', ARGV[1], ARGV[2])
 return 1`
 
 // exchangeLua consumes a live, unconsumed token and creates new tokens as
@@ -336,7 +348,10 @@ func (s *Store) Exchange(ctx context.Context, h store.Hash, issue ...*store.Toke
 	return t.Token, nil
 }
 
-// RevokeToken deletes the token with hash h, if any, and announces it.
+// RevokeToken replaces the token with hash h, if any, by a revocation
+// record that lives as long as the token would have, and announces it: the
+// token is found no more, and CreateToken refuses its hash with
+// store.ErrExists until then.
 func (s *Store) RevokeToken(ctx context.Context, h store.Hash) (err error) {
 	defer s.obs.Done(ctx, "RevokeToken", s.obs.Start(), &err)
 	c := payload(store.Change{Kind: store.ChangeToken, Hash: h})
